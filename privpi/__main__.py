@@ -1,0 +1,3 @@
+from privpi.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""The audit log: one small JSON object per event under ``config/audit/``.
+
+One object per event means appends never conflict. Keys start with an inverted
+millisecond timestamp, so a plain prefix listing (in key order) yields the newest first
+and reading the latest N events costs one list request, however long the log is.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import islice
+
+from .storage import Storage
+
+PREFIX = "config/audit/"
+_MAX_MS = 10**14  # far beyond year 5000, keeps keys fixed-width
+
+
+def record(storage: Storage, action: str, actor: str | None, **details) -> None:
+    """Append one event; actor is the user (or 'cli') who did it."""
+    now_ms = int(time.time() * 1000)
+    key = f"{PREFIX}{_MAX_MS - now_ms:014d}-{secrets.token_hex(4)}.json"
+    event = {
+        "time": datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds"),
+        "action": action,
+        "actor": actor or "cli",
+        **details,
+    }
+    storage.write(key, json.dumps(event, sort_keys=True).encode(), content_type="application/json")
+
+
+def latest(storage: Storage, limit: int = 50, actions: set[str] | None = None) -> list[dict]:
+    """The newest events first, optionally only the given actions."""
+    return list(islice(_events(storage, actions), limit))
+
+
+def _events(storage: Storage, actions: set[str] | None) -> Iterator[dict]:
+    for info in storage.list(PREFIX):
+        try:
+            event = json.loads(storage.read(info.key).body)
+        except ValueError:
+            continue  # a damaged event must not hide the rest of the log
+        if actions is None or event.get("action") in actions:
+            yield event

@@ -1,0 +1,1 @@
+"""One module per command area; each exposes click commands that cli.py registers."""

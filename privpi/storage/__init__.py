@@ -1,0 +1,56 @@
+"""Storage backends behind one interface, chosen by a URL.
+
+``open_storage("./privpi-data")``, ``open_storage("file:///srv/pi")`` or
+``open_storage("s3://bucket/prefix")``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+
+from ..errors import StorageError
+from .base import Blob, ObjectInfo, Storage
+from .folder import FolderStorage
+
+DEFAULT_STORAGE = "./privpi-data"
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+__all__ = ["Blob", "ObjectInfo", "Storage", "FolderStorage", "open_storage", "DEFAULT_STORAGE"]
+
+
+def open_storage(url: str | None = None) -> Storage:
+    """The backend a storage URL names (default: PRIVPI_STORAGE, then ./privpi-data)."""
+    url = url or os.environ.get("PRIVPI_STORAGE") or DEFAULT_STORAGE
+    if url.startswith("s3://"):
+        return _s3(url)
+    if url.startswith("file://"):
+        path = urlsplit(url).path
+        if not path:
+            raise StorageError(f"storage URL {url!r} names no folder (file:///absolute/path)")
+        return FolderStorage(path)
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise StorageError(
+            f"unknown storage URL scheme {scheme!r} in {url!r}: use a folder path, "
+            "file://PATH or s3://BUCKET[/PREFIX]"
+        )
+    return FolderStorage(url)
+
+
+def _s3(url: str) -> Storage:
+    from .s3 import S3Config, S3Storage
+
+    parts = urlsplit(url)
+    bucket, prefix = parts.netloc, parts.path.strip("/")
+    if not BUCKET_NAME.match(bucket):
+        raise StorageError(f"invalid S3 bucket name {bucket!r} in storage URL {url!r}")
+    return S3Storage(
+        S3Config(
+            bucket=bucket,
+            prefix=prefix,
+            # endpoint and credentials: boto3's own chain (AWS_ENDPOINT_URL included)
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        )
+    )

@@ -1,0 +1,108 @@
+"""The storage interface: a handful of primitive verbs every backend implements.
+
+Both backends honour the same conditional-write semantics, so everything built on top
+(the user store, publishing) is written once and works against a folder or a bucket.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from ..errors import NotFound, StorageError
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class Blob:
+    body: bytes
+    etag: str
+
+
+Body = bytes | BinaryIO
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape the storage root or hide among temp files."""
+    parts = key.split("/")
+    if (
+        not key
+        or key.startswith("/")
+        or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+        or any(ord(c) < 32 or c in "\\\x7f" for c in key)
+    ):
+        raise StorageError(f"invalid storage key {key!r}")
+    return key
+
+
+class Storage(abc.ABC):
+    """Keys are '/'-separated paths such as ``packages/simple/index.json``."""
+
+    url: str
+
+    @abc.abstractmethod
+    def read(self, key: str) -> Blob:
+        """The whole body and its ETag; NotFound if missing."""
+
+    @abc.abstractmethod
+    def read_if_changed(self, key: str, etag: str | None) -> Blob | None:
+        """Like read, but None when the ETag still matches (If-None-Match)."""
+
+    @abc.abstractmethod
+    def write(
+        self,
+        key: str,
+        body: Body,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
+        """Store body (bytes or a binary file read in chunks); return the new ETag.
+
+        if_match: only replace the object that has this ETag (PreconditionFailed otherwise,
+        NotFound... also PreconditionFailed if it vanished). if_none_match: only create.
+        """
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove key; removing a missing key is not an error."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects under prefix in key order, fetched lazily page by page."""
+
+    @abc.abstractmethod
+    def head(self, key: str) -> ObjectInfo:
+        """Size, ETag and last-modified time; NotFound if missing."""
+
+    @abc.abstractmethod
+    def copy(self, src: str, dst: str) -> str:
+        """Server-side copy; returns the new object's ETag."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """Stream a body in chunks without loading it whole; NotFound if missing."""
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+        except NotFound:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"

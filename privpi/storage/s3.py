@@ -1,0 +1,195 @@
+"""An S3 bucket (or any S3 API server) as storage, through boto3.
+
+S3's own "not found" and "precondition failed" answers become the interface's errors;
+everything else is raised as a StorageError naming the bucket, never treated as empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from ..errors import NotFound, PreconditionFailed, StorageError
+from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, check_key
+
+MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+CONFLICT_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+
+
+@dataclass(frozen=True)
+class S3Config:
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None  # None: boto3's own lookup, AWS_ENDPOINT_URL included
+    region: str | None = None
+
+
+@contextlib.contextmanager
+def _translated(key: str, bucket: str):
+    """Turn boto3 exceptions into ours, naming the key and bucket."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as e:
+        raise _client_error(e, key, bucket) from None
+    except botocore.exceptions.NoCredentialsError:
+        raise StorageError(f"no AWS credentials found to reach bucket {bucket}") from None
+    except botocore.exceptions.BotoCoreError as e:
+        raise StorageError(f"cannot reach bucket {bucket}: {e}") from None
+
+
+def _translate(fn):
+    @functools.wraps(fn)
+    def wrapper(self, key, *args, **kwargs):
+        with _translated(key, self.config.bucket):
+            return fn(self, key, *args, **kwargs)
+
+    return wrapper
+
+
+def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> Exception:
+    err = e.response.get("Error", {})
+    code = str(err.get("Code", ""))
+    status = str(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    if code == "NoSuchBucket":
+        return StorageError(f"bucket {bucket} does not exist")
+    if code in MISSING_CODES or status == "404":
+        return NotFound(key)
+    if code in CONFLICT_CODES or status in ("409", "412"):
+        return PreconditionFailed(key)
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return StorageError(f"access to {key or 'bucket'} in bucket {bucket} denied ({code})")
+    message = f"{code} {err.get('Message', '')}".strip()
+    return StorageError(f"S3 error on {key or 'bucket'} in bucket {bucket}: {message}")
+
+
+class S3Storage(Storage):
+    def __init__(self, config: S3Config, client=None):
+        self.config = config
+        self.url = f"s3://{config.bucket}" + (f"/{config.prefix}" if config.prefix else "")
+        self.client = client or boto3.client(
+            "s3",
+            endpoint_url=config.endpoint_url,
+            region_name=config.region,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=5,
+                read_timeout=60,
+            ),
+        )
+
+    def _k(self, key: str) -> str:
+        check_key(key)
+        return f"{self.config.prefix}/{key}" if self.config.prefix else key
+
+    def _unk(self, full: str) -> str:
+        return full[len(self.config.prefix) + 1 :] if self.config.prefix else full
+
+    @_translate
+    def read(self, key: str) -> Blob:
+        r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key))
+        with r["Body"] as body:
+            return Blob(body.read(), r["ETag"])
+
+    @_translate
+    def read_if_changed(self, key: str, etag: str | None) -> Blob | None:
+        kwargs = {"IfNoneMatch": etag} if etag else {}
+        try:
+            r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key), **kwargs)
+        except botocore.exceptions.ClientError as e:
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 304 or e.response.get("Error", {}).get("Code") == "304":
+                return None
+            raise
+        with r["Body"] as body:
+            return Blob(body.read(), r["ETag"])
+
+    @_translate
+    def write(
+        self,
+        key: str,
+        body: Body,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
+        kwargs = {}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        if content_type:
+            kwargs["ContentType"] = content_type
+        if cache_control:
+            kwargs["CacheControl"] = cache_control
+        try:
+            r = self.client.put_object(
+                Bucket=self.config.bucket, Key=self._k(key), Body=body, **kwargs
+            )
+        except botocore.exceptions.ClientError as e:
+            # If-Match on a vanished object answers 404: for the caller it is a lost race.
+            if if_match is not None and _client_error(e, key, "").__class__ is NotFound:
+                raise PreconditionFailed(key, "no longer exists") from None
+            raise
+        return r["ETag"]
+
+    @_translate
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.config.bucket, Key=self._k(key))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        full = f"{self.config.prefix}/{prefix}" if self.config.prefix else prefix
+        with _translated(prefix, self.config.bucket):
+            for page in paginator.paginate(Bucket=self.config.bucket, Prefix=full):
+                for obj in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=self._unk(obj["Key"]),
+                        size=obj["Size"],
+                        etag=obj["ETag"],
+                        last_modified=obj["LastModified"],
+                    )
+
+    @_translate
+    def head(self, key: str) -> ObjectInfo:
+        r = self.client.head_object(Bucket=self.config.bucket, Key=self._k(key))
+        return ObjectInfo(key, r["ContentLength"], r["ETag"], r["LastModified"])
+
+    @_translate
+    def copy(self, src: str, dst: str) -> str:
+        r = self.client.copy_object(
+            Bucket=self.config.bucket,
+            Key=self._k(dst),
+            CopySource={"Bucket": self.config.bucket, "Key": self._k(src)},
+        )
+        return r["CopyObjectResult"]["ETag"]
+
+    @_translate
+    def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key))
+        info = ObjectInfo(key, r["ContentLength"], r["ETag"], r["LastModified"])
+        return info, self._chunks(r["Body"])
+
+    @staticmethod
+    def _chunks(body) -> Iterator[bytes]:
+        with body:
+            yield from body.iter_chunks(CHUNK_SIZE)
+
+    def presigned_post(self, key: str, max_size: int, expires: int = 3600) -> dict:
+        """A browser upload straight to the bucket, limited in size and time."""
+        try:
+            return self.client.generate_presigned_post(
+                Bucket=self.config.bucket,
+                Key=self._k(key),
+                Conditions=[["content-length-range", 1, max_size]],
+                ExpiresIn=expires,
+            )
+        except botocore.exceptions.BotoCoreError as e:
+            raise StorageError(f"cannot sign an upload to {self.config.bucket}: {e}") from None

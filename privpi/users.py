@@ -1,0 +1,266 @@
+"""The user store: one JSON object at ``config/users.json``.
+
+Every change is a read-modify-write guarded by If-Match on the ETag that was read, retried
+on conflict, so concurrent admins (CLI, console, several processes) never lose a change.
+
+Format (version 1)::
+
+    {"version": 1, "users": {"alice": {"hash": "$pbkdf2-sha256$...", "roles": ["publisher"],
+     "enabled": true, "created": "2026-...Z", "updated": "2026-...Z"}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from passlib.hash import pbkdf2_sha256
+
+from . import audit
+from .errors import NotFound, PreconditionFailed, UserStoreError
+from .storage import Storage
+
+USERS_KEY = "config/users.json"
+FORMAT_VERSION = 1
+ROLES = ("reader", "publisher", "admin")  # each role includes the ones before it
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # bounds PBKDF2 work and the edge's Authorization header
+
+# 100,000 rounds: the same hash is verified by the Lambda@Edge authenticator at 128 MB,
+# which gets a small CPU share; there a cold verification stays around a tenth of a
+# second, far inside the 5 s viewer-request timeout, while an offline guess costs 3.4x
+# passlib's default of 29,000. Warm requests never hash (the edge caches verifications).
+DEFAULT_ROUNDS = 100_000
+MAX_RETRIES = 20
+
+
+def pbkdf2_rounds() -> int:
+    return int(os.environ.get("PRIVPI_PBKDF2_ROUNDS", DEFAULT_ROUNDS))
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def check_username(name: str) -> str:
+    if not 1 <= len(name) <= 64:
+        raise UserStoreError(f"username {name!r} must be 1 to 64 characters long")
+    if ":" in name or any(ord(c) < 32 or ord(c) == 127 for c in name) or name != name.strip():
+        raise UserStoreError(
+            f"username {name!r} may not contain ':', control characters or outer spaces"
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise UserStoreError(f"the password must be at least {MIN_PASSWORD} characters long")
+    if len(password) > MAX_PASSWORD:
+        raise UserStoreError(f"the password must be at most {MAX_PASSWORD} characters long")
+    return password
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserStoreError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    return role
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    enabled: bool
+    created: str
+    updated: str
+
+    def has_role(self, role: str) -> bool:
+        return role_rank(self.role) >= role_rank(role)
+
+    @classmethod
+    def from_record(cls, name: str, rec: dict) -> User:
+        roles = [r for r in rec.get("roles", []) if r in ROLES] or ["reader"]
+        return cls(
+            name=name,
+            role=max(roles, key=role_rank),
+            enabled=bool(rec.get("enabled", False)),
+            created=rec.get("created", ""),
+            updated=rec.get("updated", ""),
+        )
+
+
+def parse_store(body: bytes, where: str = USERS_KEY) -> dict:
+    """Validate the stored document; a corrupt store is reported, never overwritten."""
+    try:
+        doc = json.loads(body)
+    except ValueError as e:
+        raise UserStoreError(f"the user store {where} is corrupt: not JSON ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("users"), dict):
+        raise UserStoreError(f"the user store {where} is corrupt: no 'users' object")
+    if doc.get("version") != FORMAT_VERSION:
+        raise UserStoreError(
+            f"the user store {where} has format version {doc.get('version')!r}; "
+            f"this privpi reads version {FORMAT_VERSION}"
+        )
+    for name, rec in doc["users"].items():
+        if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str):
+            raise UserStoreError(f"the user store {where} is corrupt: bad record for {name!r}")
+    return doc
+
+
+# A fixed hash to verify against when the user does not exist, so that the time taken
+# does not tell an attacker which usernames exist. Computed lazily at the current rounds.
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    rounds = pbkdf2_rounds()
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = pbkdf2_sha256.using(rounds=rounds).hash("privpi-no-such-user")
+    return _dummy_hashes[rounds]
+
+
+class UserStore:
+    def __init__(self, storage: Storage, actor: str | None = None):
+        self.storage = storage
+        self.actor = actor  # who makes changes, for the audit log
+
+    # -- reading --------------------------------------------------------------
+
+    def _load(self) -> tuple[dict, str | None]:
+        try:
+            blob = self.storage.read(USERS_KEY)
+        except NotFound:
+            return {"version": FORMAT_VERSION, "users": {}}, None
+        return parse_store(blob.body), blob.etag
+
+    def list(self) -> list[User]:
+        doc, _ = self._load()
+        return [User.from_record(n, r) for n, r in sorted(doc["users"].items())]
+
+    def get(self, name: str) -> User:
+        doc, _ = self._load()
+        if name not in doc["users"]:
+            raise UserStoreError(f"no user named {name!r}")
+        return User.from_record(name, doc["users"][name])
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The enabled user these credentials belong to, or None.
+
+        Takes the same time whether or not the user exists (a dummy hash is checked).
+        """
+        doc, _ = self._load()
+        rec = doc["users"].get(name)
+        stored = rec["hash"] if rec else _dummy_hash()
+        try:
+            ok = pbkdf2_sha256.verify(password[:MAX_PASSWORD], stored)
+        except (ValueError, TypeError):
+            ok = False
+        if not ok or rec is None or not rec.get("enabled", False):
+            return None
+        return User.from_record(name, rec)
+
+    # -- changing -------------------------------------------------------------
+
+    def _change(self, mutate: Callable[[dict], str], action: str, name: str, **details) -> None:
+        """Read, apply mutate to the users dict, write with If-Match; retry on conflict."""
+        for attempt in range(MAX_RETRIES):
+            doc, etag = self._load()
+            mutate(doc["users"])
+            body = json.dumps(doc, indent=1, sort_keys=True).encode()
+            try:
+                self.storage.write(
+                    USERS_KEY,
+                    body,
+                    if_match=etag,
+                    if_none_match=etag is None,
+                    content_type="application/json",
+                )
+            except PreconditionFailed:
+                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+                continue
+            audit.record(self.storage, action, self.actor, user=name, **details)
+            return
+        raise UserStoreError(f"the user store kept changing; gave up after {MAX_RETRIES} tries")
+
+    def add(self, name: str, password: str, role: str = "reader") -> User:
+        check_username(name)
+        check_password(password)
+        check_role(role)
+        digest = pbkdf2_sha256.using(rounds=pbkdf2_rounds()).hash(password)
+
+        def mutate(users: dict) -> None:
+            if name in users:
+                raise UserStoreError(f"a user named {name!r} already exists")
+            stamp = now()
+            users[name] = {
+                "hash": digest,
+                "roles": [role],
+                "enabled": True,
+                "created": stamp,
+                "updated": stamp,
+            }
+
+        self._change(mutate, "user.add", name, role=role)
+        return self.get(name)
+
+    def _update(self, name: str, action: str, guard=None, **fields) -> None:
+        def mutate(users: dict) -> None:
+            if name not in users:
+                raise UserStoreError(f"no user named {name!r}")
+            if guard:
+                guard(users)
+            users[name].update(fields, updated=now())
+
+        details = {k: v for k, v in fields.items() if k != "hash"}
+        self._change(mutate, action, name, **details)
+
+    def set_password(self, name: str, password: str) -> None:
+        check_password(password)
+        digest = pbkdf2_sha256.using(rounds=pbkdf2_rounds()).hash(password)
+        self._update(name, "user.passwd", hash=digest)
+
+    def set_role(self, name: str, role: str) -> None:
+        check_role(role)
+        guard = None if role == "admin" else self._keeps_an_admin(name)
+        self._update(name, "user.role", guard, roles=[role])
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        guard = None if enabled else self._keeps_an_admin(name)
+        self._update(name, "user.enable" if enabled else "user.disable", guard, enabled=enabled)
+
+    def remove(self, name: str) -> None:
+        keep_admin = self._keeps_an_admin(name)
+
+        def mutate(users: dict) -> None:
+            if name not in users:
+                raise UserStoreError(f"no user named {name!r}")
+            keep_admin(users)
+            del users[name]
+
+        self._change(mutate, "user.remove", name)
+
+    @staticmethod
+    def _keeps_an_admin(name: str):
+        """A guard refusing a change that would leave no enabled admin."""
+
+        def guard(users: dict) -> None:
+            others = [
+                n
+                for n, r in users.items()
+                if n != name and r.get("enabled") and "admin" in r.get("roles", [])
+            ]
+            target = users.get(name, {})
+            if "admin" in target.get("roles", []) and target.get("enabled") and not others:
+                raise UserStoreError(f"{name!r} is the last enabled admin; add another first")
+
+        return guard

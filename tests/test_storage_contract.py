@@ -1,0 +1,174 @@
+"""The storage contract: every backend behaves the same (folder and S3 over HTTP)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from privpi.errors import NotFound, PreconditionFailed, StorageError
+
+
+def test_write_then_read_returns_body_and_etag(storage):
+    etag = storage.write("a/b.txt", b"hello")
+    blob = storage.read("a/b.txt")
+    assert blob.body == b"hello"
+    assert blob.etag == etag
+
+
+def test_read_missing_raises_not_found(storage):
+    with pytest.raises(NotFound, match="nope.txt"):
+        storage.read("nope.txt")
+
+
+def test_etag_changes_with_content(storage):
+    first = storage.write("k.json", b"1")
+    second = storage.write("k.json", b"2")
+    assert first != second
+    assert storage.head("k.json").etag == second
+
+
+def test_read_if_changed(storage):
+    etag = storage.write("k.json", b"one")
+    assert storage.read_if_changed("k.json", etag) is None
+    assert storage.read_if_changed("k.json", None).body == b"one"
+    new = storage.write("k.json", b"two")
+    blob = storage.read_if_changed("k.json", etag)
+    assert (blob.body, blob.etag) == (b"two", new)
+
+
+def test_if_none_match_creates_only_once(storage):
+    storage.write("once", b"a", if_none_match=True)
+    with pytest.raises(PreconditionFailed):
+        storage.write("once", b"b", if_none_match=True)
+    assert storage.read("once").body == b"a"
+
+
+def test_if_match_replaces_only_the_version_read(storage):
+    etag = storage.write("doc", b"v1")
+    new = storage.write("doc", b"v2", if_match=etag)
+    with pytest.raises(PreconditionFailed):
+        storage.write("doc", b"v3", if_match=etag)
+    assert storage.read("doc").body == b"v2"
+    assert storage.head("doc").etag == new
+
+
+def test_if_match_on_missing_object_fails(storage):
+    with pytest.raises(PreconditionFailed):
+        storage.write("missing", b"x", if_match='"0123"')
+    assert not storage.exists("missing")
+
+
+def test_delete_is_idempotent(storage):
+    storage.write("d/x", b"x")
+    storage.delete("d/x")
+    storage.delete("d/x")
+    assert not storage.exists("d/x")
+
+
+def test_list_by_prefix_in_key_order(storage):
+    for key in ["p/b", "p/a/z", "p/a-", "q/c", "p/c/d/e"]:
+        storage.write(key, key.encode())
+    keys = [o.key for o in storage.list("p/")]
+    assert keys == sorted(["p/b", "p/a/z", "p/a-", "p/c/d/e"])
+    assert [o.key for o in storage.list("p/a")] == sorted(["p/a/z", "p/a-"])
+    assert [o.key for o in storage.list("nothing/")] == []
+    sizes = {o.key: o.size for o in storage.list("")}
+    assert sizes["q/c"] == 3
+
+
+def test_list_is_lazy_and_paginated(storage):
+    for i in range(1005):  # more than one S3 page of 1000
+        storage.write(f"many/{i:05d}", b"")
+    it = storage.list("many/")
+    assert next(it).key == "many/00000"
+    assert sum(1 for _ in it) == 1004
+
+
+def test_head(storage):
+    etag = storage.write("h/file.bin", b"12345")
+    info = storage.head("h/file.bin")
+    assert (info.key, info.size, info.etag) == ("h/file.bin", 5, etag)
+    assert info.last_modified.tzinfo is not None
+    with pytest.raises(NotFound):
+        storage.head("h/none")
+
+
+def test_copy(storage):
+    storage.write("src", b"data")
+    storage.copy("src", "dst/copy")
+    assert storage.read("dst/copy").body == b"data"
+    with pytest.raises(NotFound):
+        storage.copy("no-src", "x")
+
+
+def test_streaming_large_bodies(storage):
+    payload = bytes(range(256)) * 40_000  # 10 MB, over the folder's content-etag limit
+    storage.write("big/file.whl", io.BytesIO(payload))
+    info, chunks = storage.open("big/file.whl")
+    assert info.size == len(payload)
+    received = list(chunks)
+    assert len(received) > 1  # it came in pieces, not one body
+    assert b"".join(received) == payload
+    assert storage.head("big/file.whl").etag == info.etag
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a//b", "a/./b", "a/../b", ".hidden", "a\\b", "a\x00b"])
+def test_unsafe_keys_are_refused(storage, key):
+    with pytest.raises(StorageError, match="invalid storage key"):
+        storage.write(key, b"x")
+
+
+def test_folder_writes_leave_no_temp_files(folder_storage):
+    folder_storage.write("x/y.json", b"{}")
+    with pytest.raises(PreconditionFailed):
+        folder_storage.write("x/y.json", b"{}", if_none_match=True)
+    assert sorted(p.name for p in (folder_storage.root / "x").iterdir()) == ["y.json"]
+
+
+def test_folder_is_a_browsable_mirror(folder_storage):
+    folder_storage.write("packages/simple/index.html", b"<html>")
+    assert (folder_storage.root / "packages/simple/index.html").read_bytes() == b"<html>"
+
+
+def test_missing_bucket_is_reported(moto_endpoint, monkeypatch):
+    from privpi.storage import open_storage
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    s = open_storage("s3://no-such-bucket-here")
+    with pytest.raises(StorageError, match="bucket no-such-bucket-here does not exist"):
+        s.read("config/users.json")
+    with pytest.raises(StorageError, match="does not exist"):
+        list(s.list("packages/"))
+
+
+def test_unreachable_endpoint_is_reported(monkeypatch):
+    from privpi.storage import open_storage
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    with pytest.raises(StorageError, match="cannot reach bucket some-bucket"):
+        open_storage("s3://some-bucket").read("config/users.json")
+
+
+def test_s3_prefix_keeps_keys_relative(s3_bucket):
+    from privpi.storage import open_storage
+
+    s = open_storage(f"s3://{s3_bucket}/team-a")
+    s.write("packages/x", b"1")
+    assert [o.key for o in s.list("packages/")] == ["packages/x"]
+    assert open_storage(f"s3://{s3_bucket}").read("team-a/packages/x").body == b"1"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://host/x", "unknown storage URL scheme 'ftp'"),
+        ("s3://Bad_Bucket", "invalid S3 bucket name"),
+        ("file://", "names no folder"),
+    ],
+)
+def test_bad_storage_urls(url, message):
+    from privpi.storage import open_storage
+
+    with pytest.raises(StorageError, match=message):
+        open_storage(url)
