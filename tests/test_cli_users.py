@@ -43,7 +43,9 @@ def test_add_list_passwd_disable_enable_remove(run, storage):
 
 
 def test_prompt_mismatch_asks_again(run):
-    r = run("users", "add", "carol", input=f"{PASSWORD}\nother password!!\n{PASSWORD}\n{PASSWORD}\n")
+    r = run(
+        "users", "add", "carol", input=f"{PASSWORD}\nother password!!\n{PASSWORD}\n{PASSWORD}\n"
+    )
     assert r.exit_code == 0
     assert "do not match" in r.output
 
@@ -91,7 +93,10 @@ def cli(*args, **kw):
 def test_real_process_errors_have_no_traceback(tmp_path, moto_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     r = cli("--storage", "s3://missing-bucket-abc", "users", "list")
-    assert (r.returncode, r.stderr.strip()) == (1, "Error: bucket missing-bucket-abc does not exist")
+    assert (r.returncode, r.stderr.strip()) == (
+        1,
+        "Error: bucket missing-bucket-abc does not exist",
+    )
     r = cli("--storage", "gopher://x", "users", "list")
     assert r.returncode == 1 and "unknown storage URL scheme 'gopher'" in r.stderr
     r = cli("--storage", str(tmp_path), "users", "list", "--bogus")

@@ -113,7 +113,9 @@ def test_streaming_large_bodies(storage):
     assert storage.head("big/file.whl").etag == info.etag
 
 
-@pytest.mark.parametrize("key", ["../escape", "/abs", "a//b", "a/./b", "a/../b", ".hidden", "a\\b", "a\x00b"])
+@pytest.mark.parametrize(
+    "key", ["../escape", "/abs", "a//b", "a/./b", "a/../b", ".hidden", "a\\b", "a\x00b"]
+)
 def test_unsafe_keys_are_refused(storage, key):
     with pytest.raises(StorageError, match="invalid storage key"):
         storage.write(key, b"x")
