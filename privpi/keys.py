@@ -1,0 +1,61 @@
+"""The storage key space and the HTTP headers each kind of key is served with.
+
+URL ``/simple/<name>/`` is key ``packages/simple/<name>/index.html`` (or ``index.json``);
+URL ``/files/<name>/<filename>`` is key ``packages/files/<name>/<filename>``.
+Publishing writes these headers to S3 (CloudFront passes them on); the local server uses
+the same functions, so both answer alike.
+"""
+
+from __future__ import annotations
+
+PACKAGES = "packages/"
+SIMPLE = "packages/simple/"
+FILES = "packages/files/"
+ROOT_HTML = "packages/simple/index.html"
+ROOT_JSON = "packages/simple/index.json"
+INCOMING = "incoming/"
+
+HTML_TYPE = "text/html; charset=utf-8"
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+# PEP 691 also names this HTML flavour; plain text/html is what pip accepts from any index.
+HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
+METADATA_TYPE = "text/plain; charset=utf-8"
+
+# Index pages change with every upload: CloudFront and pip may keep them for a minute.
+INDEX_CACHE = "public, max-age=60"
+# A file name is never reused for other bytes without --overwrite: keep files a year.
+FILE_CACHE = "public, max-age=31536000, immutable"
+
+
+def project_html(project: str) -> str:
+    return f"{SIMPLE}{project}/index.html"
+
+
+def project_json(project: str) -> str:
+    return f"{SIMPLE}{project}/index.json"
+
+
+def file_key(project: str, filename: str) -> str:
+    return f"{FILES}{project}/{filename}"
+
+
+def metadata_key(project: str, filename: str) -> str:
+    return f"{FILES}{project}/{filename}.metadata"
+
+
+def content_type(key: str) -> str:
+    if key.endswith(".html"):
+        return HTML_TYPE
+    if key.endswith(".json") and key.startswith(SIMPLE):
+        return JSON_TYPE
+    if key.endswith(".metadata"):
+        return METADATA_TYPE
+    if key.endswith((".whl", ".zip")):
+        return "application/zip"
+    if key.endswith((".tar.gz", ".tgz")):
+        return "application/gzip"
+    return "application/octet-stream"
+
+
+def cache_control(key: str) -> str:
+    return INDEX_CACHE if key.startswith(SIMPLE) else FILE_CACHE
