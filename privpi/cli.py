@@ -69,6 +69,8 @@ def _register() -> None:
     from .commands import users
 
     main.add_command(users.users)
+    main.add_command(__import__("privpi.commands.serve", fromlist=["_"]).serve)
+    main.add_command(__import__("privpi.commands.edge", fromlist=["_"]).edge)
 
 
 _register()

@@ -1,0 +1,49 @@
+"""Read HTTP Basic credentials from a CloudFront request, refusing anything odd.
+
+Standard library only (ships in the Lambda zip). Never raises: every malformed,
+non-Basic, undecodable or oversized header yields None, which the handler answers with 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+# 64-character username + ':' + 1024-character password, UTF-8 (up to 4 bytes a
+# character), base64 (4/3) and the scheme: anything longer is not one of our users.
+MAX_HEADER = 8192
+MAX_USERNAME = 64
+MAX_PASSWORD = 1024
+
+
+def header_values(headers: object, name: str) -> list[str]:
+    """All values of a header in CloudFront's {"name": [{"key", "value"}]} shape."""
+    if not isinstance(headers, dict):
+        return []
+    entries = headers.get(name)
+    if not isinstance(entries, list):
+        return []
+    return [e["value"] for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str)]
+
+
+def credentials(headers: object) -> tuple[str, str] | None:
+    """(username, password) from exactly one valid Basic Authorization header, else None."""
+    values = header_values(headers, "authorization")
+    if len(values) != 1 or len(values[0]) > MAX_HEADER:
+        return None  # absent, ambiguous (sent twice) or oversized
+    scheme, _, token = values[0].strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    token = token.strip()
+    if not token or not token.isascii():
+        return None
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(":")  # passwords may contain ':'
+    if not colon or not user or len(user) > MAX_USERNAME or len(password) > MAX_PASSWORD:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in user):
+        return None
+    return user, password

@@ -1,0 +1,168 @@
+"""The public URL space: normalization, the key it maps to, and Accept negotiation.
+
+Standard library only: this module ships in the Lambda@Edge zip.
+
+Everything is decided on the *normalized* path: percent-decoded exactly once, backslashes
+read as slashes, repeated slashes collapsed, dot segments resolved. A path with control
+characters, malformed escapes, invalid UTF-8 or a character no project or file name uses
+is refused outright; whatever is left can only map to a key under ``packages/``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+MAX_URI = 1024  # longer than any real project URL; bounds the work per request
+MAX_ACCEPT = 1024
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+# What a decoded path segment may hold: PEP 508 names and distribution filenames only.
+# '%' is excluded on purpose: it can only come from a double encoding.
+SEGMENT = re.compile(r"^[A-Za-z0-9._+!~-]+$")
+PROJECT = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+HEX = "0123456789abcdefABCDEF"
+
+
+class Refused(ValueError):
+    """The path is malformed (400) or names nothing the index serves (404)."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a normalized path goes: an index page, a file, or a redirect."""
+
+    kind: str  # "index" | "file" | "redirect"
+    path: str  # the normalized public path, or the redirect target
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalization of a project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _percent_decode(raw: str) -> str:
+    """Decode %XX escapes once, strictly: a stray '%' or invalid UTF-8 is refused."""
+    if not raw.isascii():
+        raise Refused("400", "non-ASCII characters in the URI")
+    if "%" not in raw:
+        return raw
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == "%":
+            pair = raw[i + 1 : i + 3]
+            if len(pair) != 2 or pair[0] not in HEX or pair[1] not in HEX:
+                raise Refused("400", "malformed percent escape")
+            out.append(int(pair, 16))
+            i += 3
+        else:
+            out.append(ord(c))
+            i += 1
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("400", "percent escapes that are not UTF-8") from None
+
+
+def normalize(uri: str) -> str:
+    """The canonical absolute path for a raw request URI path; Refused if unsafe."""
+    if not isinstance(uri, str) or not uri.startswith("/") or len(uri) > MAX_URI:
+        raise Refused("400", "the URI must be an absolute path of reasonable length")
+    path = _percent_decode(uri)
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise Refused("400", "control characters in the URI")
+    segments: list[str] = []
+    for seg in path.replace("\\", "/").split("/"):
+        if seg in ("", "."):
+            continue
+        if seg == "..":
+            if not segments:
+                raise Refused("400", "the URI climbs above the root")
+            segments.pop()
+        elif not SEGMENT.match(seg):
+            raise Refused("400", "a character no project or file name uses")
+        else:
+            segments.append(seg)
+    trailing = path.endswith(("/", "\\")) or path.endswith(("/.", "/..")) or not segments
+    return "/" + "/".join(segments) + ("/" if trailing and segments else "")
+
+
+def route(path: str) -> Route:
+    """Map a normalized path to an index page, a file or a redirect (Refused: 404)."""
+    parts = path.strip("/").split("/") if path != "/" else []
+    slash = path.endswith("/")
+    if parts[:1] == ["simple"] and len(parts) <= 2:
+        if len(parts) == 1:
+            return Route("index", "/simple/") if slash else Route("redirect", "/simple/")
+        name = parts[1]
+        if not PROJECT.match(name):
+            raise Refused("404", "not a project name")
+        target = f"/simple/{canonical(name)}/"
+        if name != canonical(name) or not slash:
+            return Route("redirect", target)
+        return Route("index", target)
+    if parts[:1] == ["files"] and len(parts) == 3 and not slash:
+        name, filename = parts[1], parts[2]
+        if not PROJECT.match(name) or filename.startswith("."):
+            raise Refused("404", "not a distribution file")
+        if name != canonical(name):
+            return Route("redirect", f"/files/{canonical(name)}/{filename}")
+        return Route("file", path)
+    raise Refused("404", "nothing is served at this path")
+
+
+def origin_uri(r: Route, fmt: str) -> str:
+    """The request URI for the origin: the key under packages/, percent-encoded once."""
+    if r.kind == "index":
+        key = f"/packages{r.path}index.{fmt}"
+    elif r.kind == "file":
+        key = f"/packages{r.path}"
+    else:
+        raise ValueError(f"no origin URI for a {r.kind} route")
+    # The origin decodes the URI once: encode everything but unreserved characters.
+    return quote(key, safe="/-._~")
+
+
+def negotiate(accept: str | None) -> str:
+    """'json' when Accept prefers PEP 691 JSON, else 'html' (the default)."""
+    if not accept or len(accept) > MAX_ACCEPT:
+        return "html"
+    best = ("html", 0.0, 0)
+    for item in accept.split(","):
+        fields = item.strip().split(";")
+        mime = fields[0].strip().lower()
+        q = _quality(fields[1:])
+        if mime in (JSON_TYPE, "application/vnd.pypi.simple.latest+json"):
+            cand = ("json", q, 1)  # on a tie JSON wins: it is the richer answer
+        elif mime in (
+            "text/html",
+            "application/vnd.pypi.simple.v1+html",
+            "application/vnd.pypi.simple.latest+html",
+            "*/*",
+            "text/*",
+        ):
+            cand = ("html", q, 0)
+        else:
+            continue
+        if q > 0 and (cand[1], cand[2]) > (best[1], best[2]):
+            best = cand
+    return best[0]
+
+
+def _quality(params: list[str]) -> float:
+    for p in params:
+        k, _, v = p.strip().partition("=")
+        if k.strip().lower() == "q":
+            try:
+                q = float(v.strip())
+            except ValueError:
+                return 0.0
+            return q if 0.0 <= q <= 1.0 else 0.0
+    return 1.0

@@ -1,0 +1,154 @@
+"""The authenticator's cached copy of the user store, and the sources it is read from.
+
+Standard library only, plus boto3 in ``S3Source`` (present in the Lambda runtime, imported
+on first use). A source answers ``fetch(etag) -> (body, etag) | None``: None when the store
+has not changed since ``etag`` (a conditional GET), an exception when it cannot be read.
+
+The cache refreshes at most once per ``interval``. Verified credentials are remembered by
+an HMAC of user and password under a key that never leaves this process, so a warm request
+costs a dictionary lookup and never runs PBKDF2; the memory is dropped whenever the store's
+ETag changes, so a removed, disabled or re-passworded user is out within one interval.
+Fail closed: no store on a cold start, or a store that stayed unreadable longer than
+``max_stale``, makes ``check`` raise Unavailable (the handler answers 503).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+
+from edge import pbkdf2
+
+log = logging.getLogger(__name__)
+
+OK, DENIED = "ok", "denied"
+MAX_REMEMBERED = 4096  # verified credentials kept; beyond that, start over
+FAILED_RETRY = 5.0  # seconds before retrying a store read that failed
+
+
+class Unavailable(Exception):
+    """The user store cannot be read and no recent copy is at hand: refuse (503)."""
+
+
+class UserCache:
+    def __init__(self, source, interval: float = 60.0, max_stale: float = 900.0, clock=None):
+        self.source = source
+        self.interval = interval
+        self.max_stale = max_stale
+        self.clock = clock or time.monotonic
+        self._users: dict | None = None
+        self._etag: str | None = None
+        self._good_at = 0.0  # when the store last answered (200 or 304)
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+        self._key = os.urandom(32)
+        self._verified: dict[bytes, str] = {}
+
+    # -- the store ------------------------------------------------------------
+
+    def _refresh(self, now: float) -> None:
+        """Conditional GET of the store, at most once per interval (once per thread)."""
+        with self._lock:
+            if now < self._next_check:
+                return  # another thread refreshed while this one waited
+            try:
+                answer = self.source.fetch(self._etag if self._users is not None else None)
+                if answer is not None:
+                    body, etag = answer
+                    users = parse(body)
+                    self._users, self._etag = users, etag
+                    self._verified = {}  # a new store: verify everyone again
+                self._good_at = now
+                self._next_check = now + self.interval
+            except Exception as e:  # any failure: keep the last good copy for a while
+                log.error("user store refresh failed: %s: %s", type(e).__name__, e)
+                self._next_check = now + min(FAILED_RETRY, self.interval)
+                if self._users is not None and now - self._good_at > self.max_stale:
+                    log.error("user store unreadable for %.0fs: refusing everyone", self.max_stale)
+                    self._users, self._etag, self._verified = None, None, {}
+
+    def _current(self) -> dict:
+        now = self.clock()
+        if now >= self._next_check:
+            self._refresh(now)
+        users = self._users
+        if users is None:
+            raise Unavailable("the user store cannot be read")
+        return users
+
+    # -- credentials ----------------------------------------------------------
+
+    def check(self, user: str, password: str) -> str:
+        """OK for an enabled user with this password, DENIED otherwise; may raise Unavailable."""
+        users = self._current()
+        token = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
+        if self._verified.get(token) == user:
+            return OK
+        rec = users.get(user)
+        if rec is None:
+            pbkdf2.burn(_any_hash(users))  # the same time as for a real user
+            return DENIED
+        if not pbkdf2.verify(password, rec.get("hash", "")) or rec.get("enabled") is not True:
+            return DENIED
+        if self._users is users:  # the store did not change while hashing
+            if len(self._verified) >= MAX_REMEMBERED:
+                self._verified = {}
+            self._verified[token] = user
+        return OK
+
+
+def parse(body: bytes) -> dict:
+    """The users dict of a version-1 store; ValueError when it is anything else."""
+    doc = json.loads(body)
+    if not isinstance(doc, dict) or doc.get("version") != 1:
+        raise ValueError("not a version 1 user store")
+    users = doc.get("users")
+    if not isinstance(users, dict) or not all(isinstance(r, dict) for r in users.values()):
+        raise ValueError("the user store has no valid 'users' object")
+    return users
+
+
+def _any_hash(users: dict) -> str:
+    for rec in users.values():
+        if isinstance(rec.get("hash"), str):
+            return rec["hash"]
+    return ""
+
+
+class S3Source:
+    """The store in the bucket, read with boto3 (Lambda@Edge: settings from the zip)."""
+
+    def __init__(self, bucket: str, region: str, key: str, client=None):
+        self.bucket, self.key = bucket, key
+        self._client = client
+        self._region = region
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3  # in the Lambda runtime; imported only when the store is first read
+            from botocore.config import Config
+
+            # Viewer-request functions must answer within 5 s: short timeouts, one retry.
+            cfg = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
+            self._client = boto3.client("s3", region_name=self._region, config=cfg)
+        return self._client
+
+    def fetch(self, etag: str | None):
+        from botocore.exceptions import ClientError
+
+        kwargs = {"IfNoneMatch": etag} if etag else {}
+        try:
+            r = self.client.get_object(Bucket=self.bucket, Key=self.key, **kwargs)
+        except ClientError as e:
+            meta = e.response.get("ResponseMetadata", {})
+            if meta.get("HTTPStatusCode") == 304:
+                return None
+            raise
+        with r["Body"] as body:
+            return body.read(), r["ETag"]

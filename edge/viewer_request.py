@@ -1,0 +1,103 @@
+"""The CloudFront viewer-request authenticator: ``viewer_request.handler``.
+
+Returns the request rewritten into the ``packages/`` key space (Authorization header and
+query string removed) for valid credentials of an enabled user, or a generated response:
+301 to the normalized URL, 400/404 for paths outside the index, 401 with a Basic
+challenge, 405 for methods other than GET and HEAD, 503 when the user store is
+unreadable. It never raises: anything unexpected is answered with 503 (fail closed).
+
+In Lambda@Edge (no environment variables) the settings come from ``config.json`` baked
+into the zip beside this file; ``privpi serve`` calls ``configure`` with its own store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from edge import basic_auth, paths
+from edge.userstore import OK, S3Source, Unavailable, UserCache
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
+REASONS = {
+    "301": "Moved Permanently",
+    "400": "Bad Request",
+    "401": "Unauthorized",
+    "404": "Not Found",
+    "405": "Method Not Allowed",
+    "503": "Service Unavailable",
+}
+
+_state: dict = {}
+
+
+def configure(store: UserCache | None, realm: str = "privpi") -> None:
+    """Install the user store and realm (``privpi serve``, tests); None: read config.json."""
+    _state.clear()
+    if store is not None:
+        _state.update(store=store, realm=realm)
+
+
+def _settings() -> tuple[UserCache, str]:
+    if "store" not in _state:  # first request of a Lambda instance
+        with open(CONFIG_FILE, encoding="utf-8") as f:
+            cfg = json.load(f)
+        source = S3Source(cfg["bucket"], cfg["region"], cfg["users_key"])
+        _state.update(store=UserCache(source), realm=cfg.get("realm", "privpi"))
+    return _state["store"], _state["realm"]
+
+
+def respond(status: str, headers: dict[str, str] | None = None, body: str = "") -> dict:
+    """A CloudFront generated response."""
+    hdrs = {"cache-control": "no-store", "content-type": "text/plain; charset=utf-8"}
+    hdrs.update(headers or {})
+    return {
+        "status": status,
+        "statusDescription": REASONS[status],
+        "headers": {k: [{"key": _title(k), "value": v}] for k, v in hdrs.items()},
+        "body": body or f"{status} {REASONS[status]}\n",
+    }
+
+
+def _title(name: str) -> str:
+    return "WWW-Authenticate" if name == "www-authenticate" else name.title()
+
+
+def handler(event: dict, context: object = None) -> dict:
+    try:
+        request = event["Records"][0]["cf"]["request"]
+    except (KeyError, IndexError, TypeError):
+        return respond("400")
+    try:
+        return decide(request)
+    except Exception:  # never let CloudFront see an exception: refuse instead
+        log.exception("viewer-request handler failed")
+        return respond("503", {"retry-after": "5"})
+
+
+def decide(request: dict) -> dict:
+    try:
+        route = paths.route(paths.normalize(request.get("uri")))
+    except paths.Refused as e:
+        return respond(e.status)
+    if request.get("method") not in ("GET", "HEAD"):
+        return respond("405", {"allow": "GET, HEAD"})
+    store, realm = _settings()
+    creds = basic_auth.credentials(request.get("headers"))
+    try:
+        verdict = store.check(*creds) if creds else None
+    except Unavailable:
+        return respond("503", {"retry-after": "5"})
+    if verdict != OK:
+        challenge = 'Basic realm="' + realm.replace("\\", "").replace('"', "") + '"'
+        return respond("401", {"www-authenticate": challenge})
+    if route.kind == "redirect":
+        return respond("301", {"location": route.path})
+    accept = basic_auth.header_values(request.get("headers"), "accept")
+    fmt = paths.negotiate(accept[0] if len(accept) == 1 else ",".join(accept))
+    request["uri"] = paths.origin_uri(route, fmt)
+    request["querystring"] = ""
+    request["headers"].pop("authorization", None)
+    return request

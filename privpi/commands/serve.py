@@ -1,0 +1,56 @@
+"""``privpi serve``: run the repository locally (read path + console) on one port."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+
+from ..cli import AppContext, pass_app
+from ..users import UserStore
+
+
+def ensure_admin(app: AppContext) -> None:
+    """On a first start (no users at all) create ``admin``, showing a random password once."""
+    store = UserStore(app.storage, actor="privpi serve")
+    if store.list():
+        return
+    given = os.environ.get("PRIVPI_ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(18)
+    store.add("admin", password, "admin")
+    if given:
+        click.echo("Created user admin with the password from PRIVPI_ADMIN_PASSWORD.")
+    else:
+        click.echo(f"Created user admin with password {password}")
+        click.echo("It is shown only this once: change it with `privpi users passwd admin`.")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--realm", default="privpi", show_default=True, help="Basic auth realm.")
+@click.option(
+    "--refresh",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between checks for user changes.",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@pass_app
+def serve(app: AppContext, host: str, port: int, realm: str, refresh: float, threads: int):
+    """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
+    from ..server import create_server
+
+    ensure_admin(app)
+    server, base_url = create_server(
+        app.storage, host, port, realm=realm, refresh=refresh, threads=threads
+    )
+    click.echo(f"privpi serving {app.storage.url} at {base_url}/simple/", err=False)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

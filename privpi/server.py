@@ -1,0 +1,205 @@
+"""``privpi serve``: the read path and the console on one port, in one process.
+
+``/simple/`` and ``/files/`` requests are turned into CloudFront viewer-request events and
+given to the very same handler Lambda@Edge runs (``edge.viewer_request``); its answer is
+either a generated response (301/400/401/404/405/503), passed through as is, or the request
+rewritten to a key under ``packages/``, which is streamed from the storage the way
+CloudFront would serve it from the bucket. Everything else goes to the console.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import uuid
+from email.utils import format_datetime
+from urllib.parse import quote, unquote
+
+import waitress
+
+from edge import paths, viewer_request
+from edge.userstore import UserCache
+
+from . import keys
+from .errors import NotFound, StorageError
+from .storage import Storage
+from .users import USERS_KEY
+
+log = logging.getLogger(__name__)
+READ_PREFIXES = ("/simple", "/files")
+
+
+class StorageSource:
+    """The user store as the edge cache reads it, from privpi's storage (conditional GET)."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    def fetch(self, etag: str | None):
+        blob = self.storage.read_if_changed(USERS_KEY, etag)
+        return None if blob is None else (blob.body, blob.etag)
+
+
+def raw_path(environ: dict) -> str:
+    """The request path as the client sent it (still percent-encoded), like CloudFront's."""
+    uri = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if uri:
+        return uri.split("?", 1)[0].split("#", 1)[0] or "/"
+    return quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
+
+
+def is_read_path(environ: dict) -> bool:
+    try:
+        path = paths.normalize(raw_path(environ))
+    except paths.Refused:
+        path = environ.get("PATH_INFO", "")
+    return any(path == p or path.startswith(p + "/") for p in READ_PREFIXES)
+
+
+def cloudfront_event(environ: dict) -> dict:
+    headers: dict[str, list[dict]] = {}
+    for name, value in environ.items():
+        if name.startswith("HTTP_"):
+            header = name[5:].replace("_", "-").lower()
+        elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            header = name.replace("_", "-").lower()
+        else:
+            continue
+        headers[header] = [{"key": header.title(), "value": value}]
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": environ.get("HTTP_HOST", "localhost"),
+                        "distributionId": "PRIVPI-SERVE",
+                        "eventType": "viewer-request",
+                        "requestId": uuid.uuid4().hex,
+                    },
+                    "request": {
+                        "clientIp": environ.get("REMOTE_ADDR", ""),
+                        "headers": headers,
+                        "method": environ.get("REQUEST_METHOD", "GET"),
+                        "querystring": environ.get("QUERY_STRING", ""),
+                        "uri": raw_path(environ),
+                    },
+                }
+            }
+        ]
+    }
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+
+
+class ReadPath:
+    """The WSGI application: read path through the edge handler, the rest to the console."""
+
+    def __init__(self, storage: Storage, console=None):
+        self.storage = storage
+        self.console = console
+
+    def __call__(self, environ, start_response):
+        if is_read_path(environ):
+            return self.read(environ, start_response)
+        if self.console is not None:
+            return self.console(environ, start_response)
+        return self.plain(start_response, "404 Not Found", environ)
+
+    @staticmethod
+    def plain(start_response, status: str, environ, extra=()):
+        body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else f"{status}\n".encode()
+        headers = [("Content-Type", "text/plain; charset=utf-8"), *extra]
+        start_response(status, [*headers, ("Content-Length", str(len(f"{status}\n")))])
+        return [body]
+
+    def read(self, environ, start_response):
+        result = viewer_request.handler(cloudfront_event(environ), None)
+        if "status" in result:  # a generated response: pass it through
+            body = result.get("body", "").encode()
+            headers = [(h["key"], h["value"]) for v in result["headers"].values() for h in v]
+            headers.append(("Content-Length", str(len(body))))
+            start_response(f"{result['status']} {result['statusDescription']}", headers)
+            return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+        key = unquote(result["uri"])[1:]
+        if not key.startswith(keys.PACKAGES):  # the handler guarantees this; belt and braces
+            return self.plain(start_response, "404 Not Found", environ)
+        try:
+            return self.serve_key(key, environ, start_response)
+        except NotFound:
+            return self.plain(start_response, "404 Not Found", environ)
+        except StorageError as e:
+            log.error("storage error serving %s: %s", key, e)
+            return self.plain(start_response, "503 Service Unavailable", environ)
+
+    def serve_key(self, key: str, environ, start_response):
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        conditional = environ.get("HTTP_IF_NONE_MATCH")
+        chunks = None
+        if head or conditional:
+            info = self.storage.head(key)
+        else:
+            info, chunks = self.storage.open(key)
+        headers = [
+            ("Content-Type", keys.content_type(key)),
+            ("ETag", info.etag),
+            ("Last-Modified", format_datetime(info.last_modified, usegmt=True)),
+            ("Cache-Control", keys.cache_control(key)),
+        ]
+        if key.startswith(keys.SIMPLE):
+            headers.append(("Vary", "Accept"))
+        if _etag_matches(conditional, info.etag):
+            start_response("304 Not Modified", headers[1:])
+            return []
+        start_response("200 OK", [*headers, ("Content-Length", str(info.size))])
+        if head:
+            return []
+        if chunks is None:
+            _, chunks = self.storage.open(key)
+        return chunks
+
+
+def load_console(storage: Storage, base_url: str):
+    """The console WSGI app when ``webadmin`` is installed and importable, else None."""
+    try:
+        import webadmin
+    except ImportError as e:
+        if e.name != "webadmin":
+            print(f"privpi serve: the console is unavailable ({e})", file=sys.stderr)
+        return None
+    create_app = getattr(webadmin, "create_app", None)
+    if create_app is None:
+        return None
+    config = {
+        "SECRET_KEY": secrets.token_hex(32),
+        "REPOSITORY_URL": f"{base_url}/simple/",
+        "SESSION_COOKIE_SECURE": False,
+    }
+    try:
+        return create_app(config, storage=storage)
+    except Exception as e:  # the read path must not die with a broken console
+        print(f"privpi serve: the console is unavailable ({e})", file=sys.stderr)
+        return None
+
+
+def create_server(
+    storage: Storage,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    realm: str = "privpi",
+    refresh: float = 60.0,
+    threads: int = 8,
+):
+    """A waitress server (not yet running) for the read path and the console."""
+    viewer_request.configure(UserCache(StorageSource(storage), interval=refresh), realm)
+    app = ReadPath(storage)
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="privpi")
+    base_url = f"http://{host}:{server.effective_port}"
+    app.console = load_console(storage, base_url)
+    return server, base_url
