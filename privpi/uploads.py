@@ -1,0 +1,393 @@
+"""Upload tickets: a file goes to ``incoming/<id>/<filename>`` first, then is published.
+
+The browser never sends the bytes through the console when storage is S3: the console
+creates a ticket, hands out a presigned POST for the ticket's key, and after the upload
+``finalize`` validates and publishes the file through :mod:`privpi.publish`. With folder
+storage the console itself receives the upload on a URL signed with its secret key.
+
+Ticket state lives beside the upload as ``incoming/<id>.ticket.json`` and changes only by a
+conditional write on its ETag, so finalize works across processes and Lambda invocations
+and two finalizes of one ticket cannot both publish. Unfinished uploads are removed by
+``sweep`` (locally) or the bucket's lifecycle rule on ``incoming/`` (in the cloud).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
+from .keys import INCOMING
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_SIZE = 1024**3  # 1 GiB; PRIVPI_MAX_BROWSER_UPLOAD_BYTES changes it
+DEFAULT_TTL = 3600  # a ticket may be uploaded to and finalized within an hour
+GRACE = 24 * 3600  # expired tickets stay a day, so a late finalize hears "expired"
+CHUNK = 1024 * 1024
+
+
+class UploadError(PrivpiError):
+    """A ticket cannot be used; ``status`` is the HTTP status the console answers with."""
+
+    status = 400
+
+
+class TicketNotFound(UploadError):
+    status = 404
+
+
+class TicketForbidden(UploadError):
+    status = 403
+
+
+class TicketExpired(UploadError):
+    status = 410
+
+
+class TicketConflict(UploadError):
+    """Already finalized, being finalized, or the file has not arrived yet."""
+
+    status = 409
+
+
+class TooLarge(UploadError):
+    status = 413
+
+
+def max_upload_size() -> int:
+    value = os.environ.get("PRIVPI_MAX_BROWSER_UPLOAD_BYTES")
+    try:
+        return int(value) if value else DEFAULT_MAX_SIZE
+    except ValueError:
+        raise PrivpiError(
+            f"PRIVPI_MAX_BROWSER_UPLOAD_BYTES={value!r} is not a number of bytes"
+        ) from None
+
+
+def human_size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:g} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def too_large(filename: str, limit: int) -> str:
+    return f"{filename} is larger than the upload limit of {human_size(limit)}"
+
+
+def check_filename(filename: str) -> str:
+    """Refuse names that are not a wheel or sdist name before anything is stored."""
+    if not filename or "/" in filename or "\\" in filename or filename.startswith("."):
+        raise ValidationError(f"{filename!r} is not a plain file name")
+    if any(ord(c) < 32 or ord(c) == 127 for c in filename):
+        raise ValidationError(f"{filename!r} contains control characters")
+    try:
+        if filename.endswith(".whl"):
+            parse_wheel_filename(filename)
+        elif filename.endswith((".tar.gz", ".zip")):
+            parse_sdist_filename(filename)
+        else:
+            raise ValidationError(
+                f"{filename} is not a distribution: expected a wheel (.whl) or an sdist "
+                "(.tar.gz or .zip)"
+            )
+    except (InvalidWheelFilename, InvalidSdistFilename) as e:
+        raise ValidationError(f"{filename} is not a valid distribution file name: {e}") from None
+    return filename
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    user: str
+    filename: str
+    created: float
+    expires: float
+    max_size: int
+    state: str = "open"  # open -> finalizing -> published | skipped | replaced | refused
+    result: dict | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{INCOMING}{self.id}/{self.filename}"
+
+    @property
+    def ticket_key(self) -> str:
+        return ticket_key(self.id)
+
+    def expired(self, now: float | None = None) -> bool:
+        return (now or time.time()) >= self.expires
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+
+def ticket_key(ticket_id: str) -> str:
+    return f"{INCOMING}{ticket_id}.ticket.json"
+
+
+def _valid_id(ticket_id: str) -> bool:
+    return len(ticket_id) == 32 and all(c in "0123456789abcdef" for c in ticket_id)
+
+
+def create(
+    storage: Storage,
+    user: str,
+    filename: str,
+    *,
+    max_size: int | None = None,
+    ttl: int = DEFAULT_TTL,
+) -> Ticket:
+    """A new ticket for user to upload filename; stored before anything is uploaded."""
+    check_filename(filename)
+    now = time.time()
+    ticket = Ticket(
+        id=secrets.token_hex(16),
+        user=user,
+        filename=filename,
+        created=now,
+        expires=now + ttl,
+        max_size=max_size or max_upload_size(),
+    )
+    storage.write(
+        ticket.ticket_key, ticket.to_json(), if_none_match=True, content_type="application/json"
+    )
+    return ticket
+
+
+def load(storage: Storage, ticket_id: str) -> tuple[Ticket, str]:
+    """The ticket and its ETag; TicketNotFound for unknown or malformed ids."""
+    if not _valid_id(ticket_id):
+        raise TicketNotFound(f"no upload with id {ticket_id!r}")
+    try:
+        blob = storage.read(ticket_key(ticket_id))
+    except NotFound:
+        raise TicketNotFound(
+            f"no upload with id {ticket_id}: it never existed or expired long ago"
+        ) from None
+    try:
+        return Ticket(**json.loads(blob.body)), blob.etag
+    except (ValueError, TypeError):
+        raise StorageError(f"the upload ticket {ticket_key(ticket_id)} is damaged") from None
+
+
+def signature(secret: str | bytes, ticket: Ticket) -> str:
+    """HMAC over what the folder-backend upload URL grants: id, user, filename, expiry."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    msg = "\n".join([ticket.id, ticket.user, ticket.filename, str(int(ticket.expires))])
+    return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+
+
+def check_upload(storage: Storage, secret, ticket_id: str, sig: str) -> Ticket:
+    """The ticket a signed folder-backend upload may write to; fails closed."""
+    ticket, _ = load(storage, ticket_id)
+    if not hmac.compare_digest(signature(secret, ticket), sig or ""):
+        raise TicketForbidden("the upload URL's signature is not valid")
+    if ticket.expired():
+        raise TicketExpired(f"the upload URL for {ticket.filename} has expired")
+    if ticket.state != "open":
+        raise TicketConflict(f"{ticket.filename} was already finalized")
+    return ticket
+
+
+class _Limited:
+    """A file-like wrapper that refuses to read past a size limit (for streamed bodies)."""
+
+    def __init__(self, stream, limit: int, filename: str):
+        self.stream, self.limit, self.filename, self.count = stream, limit, filename, 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.stream.read(CHUNK if n is None or n < 0 else n)
+        self.count += len(chunk)
+        if self.count > self.limit:
+            raise TooLarge(too_large(self.filename, self.limit))
+        return chunk
+
+
+def receive(storage: Storage, ticket: Ticket, stream) -> int:
+    """Store a streamed body at the ticket's key in chunks; returns the size."""
+    limited = _Limited(stream, ticket.max_size, ticket.filename)
+    try:
+        storage.write(ticket.key, limited, content_type="application/octet-stream")
+    except TooLarge:
+        storage.delete(ticket.key)
+        raise
+    if limited.count == 0:
+        storage.delete(ticket.key)
+        raise ValidationError(f"the upload of {ticket.filename} was empty")
+    return limited.count
+
+
+def _transition(storage: Storage, ticket: Ticket, etag: str, **changes) -> tuple[Ticket, str]:
+    new = replace(ticket, **changes)
+    try:
+        etag = storage.write(
+            ticket.ticket_key, new.to_json(), if_match=etag, content_type="application/json"
+        )
+    except PreconditionFailed:
+        raise TicketConflict(f"{ticket.filename} is already being finalized") from None
+    return new, etag
+
+
+def _claim(storage: Storage, ticket_id: str, user: str) -> tuple[Ticket, str]:
+    """Move an open ticket of this user to 'finalizing'; exactly one caller wins."""
+    ticket, etag = load(storage, ticket_id)
+    if ticket.user != user:
+        raise TicketForbidden(f"upload {ticket_id} belongs to another user")
+    if ticket.state == "finalizing":
+        raise TicketConflict(f"{ticket.filename} is already being finalized")
+    if ticket.state != "open":
+        raise TicketConflict(f"{ticket.filename} was already finalized ({ticket.state})")
+    if ticket.expired():
+        storage.delete(ticket.key)
+        raise TicketExpired(
+            f"the upload of {ticket.filename} expired at "
+            f"{datetime.fromtimestamp(ticket.expires, UTC):%Y-%m-%d %H:%M} UTC; upload it again"
+        )
+    try:
+        size = storage.head(ticket.key).size
+    except NotFound:
+        raise TicketConflict(
+            f"{ticket.filename} has not arrived in storage; upload it before finalizing"
+        ) from None
+    if size > ticket.max_size:
+        storage.delete(ticket.key)
+        raise TooLarge(too_large(ticket.filename, ticket.max_size))
+    return _transition(storage, ticket, etag, state="finalizing")
+
+
+@contextlib.contextmanager
+def local_copy(storage: Storage, key: str) -> Iterator[tuple[str, str]]:
+    """A temporary file holding the object and its sha256, copied in chunks (flat memory)."""
+    with tempfile.TemporaryDirectory(prefix="privpi-upload-") as tmp:
+        path = os.path.join(tmp, "upload")
+        digest = hashlib.sha256()
+        _, chunks = storage.open(key)
+        with open(path, "wb") as f:
+            for chunk in chunks:
+                digest.update(chunk)
+                f.write(chunk)
+        yield path, digest.hexdigest()
+
+
+def project_of(filename: str) -> str:
+    if filename.endswith(".whl"):
+        return parse_wheel_filename(filename)[0]
+    return parse_sdist_filename(filename)[0]
+
+
+def existing_sha256(storage: Storage, filename: str) -> str | None:
+    """The sha256 the index lists for filename, or None when it is not published."""
+    from . import index
+
+    try:
+        page = index.read_project(storage, project_of(filename))
+    except NotFound:
+        return None
+    for entry in page.get("files", []):
+        if entry.get("filename") == filename:
+            return entry.get("hashes", {}).get("sha256", "")
+    return None
+
+
+def publish_new(
+    storage: Storage, path: str, sha256: str, filename: str, uploader: str, max_size=None
+) -> dict:
+    """Publish unless present: identical bytes are "skipped", other bytes are refused.
+
+    PyPI's rule: a file name, once published, always means the same bytes.
+    """
+    from . import publish  # the publishing engineer's module; imported late on purpose
+
+    present = existing_sha256(storage, filename)
+    if present is not None and present != sha256:
+        raise ValidationError(
+            f"File already exists: {filename} is published with other content, and a file "
+            "name cannot be reused for different bytes (publish a new version)"
+        )
+    r = publish.publish(
+        storage, path, filename=filename, uploader=uploader, existing="skip", max_size=max_size
+    )
+    return {"status": r.status, "project": r.project, "version": r.version, "filename": r.filename}
+
+
+def finalize(storage: Storage, ticket_id: str, user: str) -> dict:
+    """Validate and publish an arrived upload as user; returns the result for the page.
+
+    The result is ``{"status", "project", "version", "filename"}`` with status published
+    or skipped (the identical file is already there). Raises UploadError/ValidationError
+    otherwise; a refused file is removed and its ticket closed, so nothing half-published
+    remains and a second finalize is refused.
+    """
+    ticket, etag = _claim(storage, ticket_id, user)
+    try:
+        with local_copy(storage, ticket.key) as (path, sha256):
+            out = publish_new(storage, path, sha256, ticket.filename, user, ticket.max_size)
+    except ValidationError as e:
+        _close(storage, ticket, etag, "refused", {"error": e.message})
+        raise
+    except BaseException:
+        # Storage trouble or a crash: reopen the ticket so the user can retry finalize.
+        with contextlib.suppress(Exception):
+            _transition(storage, ticket, etag, state="open")
+        raise
+    _close(storage, ticket, etag, out["status"], out)
+    return out
+
+
+def _close(storage: Storage, ticket: Ticket, etag: str, state: str, result: dict) -> None:
+    storage.delete(ticket.key)
+    with contextlib.suppress(TicketConflict):
+        _transition(storage, ticket, etag, state=state, result=result)
+
+
+def sweep(storage: Storage, now: float | None = None) -> list[str]:
+    """Remove uploads whose ticket expired (or that have no ticket); returns the keys."""
+    now = now or time.time()
+    removed = []
+    tickets: dict[str, Ticket | None] = {}
+    for info in storage.list(INCOMING):
+        name = info.key[len(INCOMING) :]
+        ticket_id = name.split("/", 1)[0].removesuffix(".ticket.json")
+        if ticket_id not in tickets:
+            tickets[ticket_id] = _load_quietly(storage, ticket_id)
+        ticket = tickets[ticket_id]
+        if name.endswith(".ticket.json"):
+            stale = ticket is None or now >= ticket.expires + GRACE
+        elif ticket is None:
+            stale = info.last_modified.timestamp() < now - DEFAULT_TTL
+        elif ticket.state == "finalizing":  # never pull a file from under a finalize
+            stale = now >= ticket.expires + GRACE
+        else:
+            stale = ticket.state != "open" or now >= ticket.expires
+        if stale:
+            storage.delete(info.key)
+            removed.append(info.key)
+    return removed
+
+
+def _load_quietly(storage: Storage, ticket_id: str) -> Ticket | None:
+    try:
+        return load(storage, ticket_id)[0]
+    except (UploadError, StorageError):
+        return None
