@@ -1,0 +1,88 @@
+"""Helpers for the console tests: a console over fresh folder storage with one user per
+role, a client signed in as any of them, and CSRF tokens read from the pages themselves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from privpi.storage import FolderStorage
+from privpi.users import UserStore
+from webadmin import create_app
+
+PASSWORD = "correct horse battery"
+ROLES = ("reader", "publisher", "admin")
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def make_console(storage, **config):
+    return create_app({"TESTING": True, "SECRET_KEY": "tests-" + "k" * 40, **config}, storage)
+
+
+def seed_users(storage) -> None:
+    store = UserStore(storage, actor="tests")
+    for role in ROLES:
+        store.add(role, PASSWORD, role)
+
+
+def csrf_token(client, path: str | None = None) -> str:
+    """A token for this client's session, from path (default: a page with a form)."""
+    page = client.get(path or "/login")
+    if path is None and page.status_code == 302:  # signed in: /login redirects
+        page = client.get("/logout")
+    match = TOKEN.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def login(client, name: str, password: str = PASSWORD):
+    token = csrf_token(client, "/login")  # signed-in clients sign in again from a new one
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+
+
+def post(client, path: str, data: dict | None = None, token_from: str | None = None):
+    """A POST carrying a valid CSRF token of this client's session."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, token_from)})
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def snapshot(storage) -> dict:
+    """Everything in storage except the audit log: to assert that nothing changed."""
+    return {
+        info.key: info.etag for info in storage.list("") if not info.key.startswith("config/audit/")
+    }
+
+
+@pytest.fixture(name="repo")
+def repo_fixture(tmp_path) -> FolderStorage:
+    storage = FolderStorage(Path(tmp_path) / "repo")
+    seed_users(storage)
+    return storage
+
+
+@pytest.fixture(name="app")
+def app_fixture(repo):
+    return make_console(repo)
+
+
+@pytest.fixture(name="client")
+def client_fixture(app):
+    return app.test_client()
+
+
+@pytest.fixture(name="as_role")
+def as_role_fixture(app):
+    """as_role("admin") -> a test client signed in as the admin."""
+
+    def sign_in(role: str | None):
+        c = app.test_client()
+        if role:
+            assert login(c, role).status_code == 303
+        return c
+
+    return sign_in

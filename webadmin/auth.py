@@ -1,0 +1,192 @@
+"""Sign-in and sign-out, the session's user, and ``role_required`` for every other view.
+
+The session holds only ``<name>:<marker>``, the marker being a keyed digest of the user's
+stored password hash: a password reset changes the hash and so ends every other session,
+and a disabled or removed user is signed out on their next request, because the user is
+looked up in the (ETag-cached) user store on every request.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user, logout_user
+
+from privpi.errors import NotFound
+from privpi.users import USERS_KEY, User, UserStore, parse_store
+
+from .extensions import login_manager, storage
+from .forms import LoginForm, PlainForm
+from .ratelimit import Throttle
+
+bp = Blueprint("auth", __name__)
+CACHE = "privpi.users-cache"
+THROTTLES = "privpi.login-throttles"
+
+
+class ConsoleUser(UserMixin):
+    def __init__(self, user: User, marker: str):
+        self.name = user.name
+        self.role = user.role
+        self.user = user
+        self.marker = marker
+
+    def has_role(self, role: str) -> bool:
+        return self.user.has_role(role)
+
+    def get_id(self) -> str:
+        return f"{self.name}:{self.marker}"
+
+
+class Anonymous(AnonymousUserMixin):
+    name = None
+    role = None
+
+    def has_role(self, role: str) -> bool:
+        return False
+
+
+def _users_doc() -> dict:
+    """The user store document, re-read only when its ETag changed."""
+    cached = current_app.extensions.get(CACHE)
+    etag = cached[0] if cached else None
+    try:
+        blob = storage().read_if_changed(USERS_KEY, etag)
+    except NotFound:
+        return {"users": {}}
+    if blob is None:
+        return cached[1]
+    doc = parse_store(blob.body)
+    current_app.extensions[CACHE] = (blob.etag, doc)
+    return doc
+
+
+def _marker(name: str, password_hash: str) -> str:
+    key = current_app.secret_key.encode() if current_app.secret_key else b""
+    msg = f"{name}\0{password_hash}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:24]
+
+
+def _session_user(name: str) -> ConsoleUser | None:
+    rec = _users_doc()["users"].get(name)
+    if rec is None or not rec.get("enabled"):
+        return None
+    return ConsoleUser(User.from_record(name, rec), _marker(name, rec["hash"]))
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> ConsoleUser | None:
+    name, _, marker = user_id.rpartition(":")
+    user = _session_user(name)
+    if user is None or not hmac.compare_digest(user.marker, marker):
+        return None
+    return user
+
+
+def role_required(role: str):
+    """Sign-in required (redirect to /login), then at least ``role`` (403 otherwise)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403, f"This page needs the {role} role; you are a {current_user.role}.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.anonymous_user = Anonymous
+    login_manager.session_protection = None  # the marker above does this job
+    window = app.config["LOGIN_LIMIT_WINDOW"]
+    app.extensions[THROTTLES] = (
+        Throttle(app.config["LOGIN_LIMIT_PER_USER"], window),
+        Throttle(app.config["LOGIN_LIMIT_PER_ADDRESS"], window),
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an absolute or scheme-relative URL."""
+    if not target:
+        return url_for("dashboard.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("dashboard.index")
+    return target
+
+
+def _throttled(name: str) -> int:
+    per_user, per_address = current_app.extensions[THROTTLES]
+    return max(per_user.retry_after(name), per_address.retry_after(request.remote_addr or "-"))
+
+
+def _failed(name: str) -> None:
+    per_user, per_address = current_app.extensions[THROTTLES]
+    per_user.fail(name)
+    per_address.fail(request.remote_addr or "-")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("login.html", form=form), status
+    name = form.username.data
+    wait = _throttled(name)
+    if wait:
+        minutes = (wait + 59) // 60
+        form.form_errors.append(
+            f"Too many failed sign-ins for this user or from this address. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+        return render_template("login.html", form=form), 429, {"Retry-After": str(wait)}
+    user = UserStore(storage()).verify(name, form.password.data)
+    if user is None:
+        _failed(name)
+        form.form_errors.append("Wrong user name or password, or the account is disabled.")
+        return render_template("login.html", form=form), 401
+    current_app.extensions[THROTTLES][0].reset(name)
+    session.clear()  # a fresh session: nothing planted before sign-in survives it
+    login_user(_session_user(name))
+    session.permanent = True
+    flash(f"Signed in as {name}.", "success")
+    return redirect(_safe_next(request.args.get("next")), 303)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    form = PlainForm()
+    if request.method == "GET":
+        return render_template("logout.html", form=form)
+    if not form.validate_on_submit():
+        abort(400)
+    logout_user()
+    session.clear()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,49 @@
+"""The dashboard: repository figures and the latest events from the audit log."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, render_template
+
+from privpi import audit, keys
+
+from .auth import role_required
+from .extensions import storage
+from .projects import project_names
+
+bp = Blueprint("dashboard", __name__)
+STATS = "privpi.dashboard-stats"
+STATS_TTL = 60  # seconds: counting files is one listing of the whole files/ prefix
+EVENTS = 40
+
+
+def _file_stats() -> tuple[int, int]:
+    """(distribution files, bytes used by files and metadata), cached for a minute."""
+    cached = current_app.extensions.get(STATS)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    files = used = 0
+    for info in storage().list(keys.FILES):
+        used += info.size
+        if not info.key.endswith(".metadata"):
+            files += 1
+    current_app.extensions[STATS] = (time.monotonic() + STATS_TTL, (files, used))
+    return files, used
+
+
+@bp.route("/")
+@role_required("reader")
+def index():
+    files, used = _file_stats()
+    events = audit.latest(storage(), EVENTS)
+    user_events = [e for e in events if str(e.get("action", "")).startswith("user.")]
+    package_events = [e for e in events if not str(e.get("action", "")).startswith("user.")]
+    return render_template(
+        "dashboard.html",
+        projects=len(project_names()),
+        files=files,
+        used=used,
+        package_events=package_events[:15],
+        user_events=user_events[:15],
+    )

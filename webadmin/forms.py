@@ -1,0 +1,76 @@
+"""WTForms forms for every POST; Flask-WTF adds and checks the CSRF token on each."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
+
+from privpi.errors import UserStoreError
+from privpi.users import MAX_PASSWORD, MIN_PASSWORD, ROLES, check_username
+
+ROLE_CHOICES = list(ROLES)  # plain values: wtforms 3.3 deprecates tuples
+
+
+class PlainForm(FlaskForm):
+    """Just the CSRF token (and the confirmation flag), for buttons that take no values."""
+
+    confirm = HiddenField()
+
+
+def _username(form, field) -> None:
+    try:
+        check_username(field.data or "")
+    except UserStoreError as e:
+        raise ValidationError(str(e)) from None
+
+
+class LoginForm(FlaskForm):
+    username = StringField("User name", [InputRequired(), Length(max=64)])
+    password = PasswordField("Password", [InputRequired(), Length(max=MAX_PASSWORD)])
+
+
+def _password_fields():
+    password = PasswordField(
+        "New password",
+        [InputRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
+        description=f"At least {MIN_PASSWORD} characters.",
+    )
+    repeat = PasswordField(
+        "Repeat the password", [InputRequired(), EqualTo("password", "The passwords differ.")]
+    )
+    return password, repeat
+
+
+class AddUserForm(FlaskForm):
+    username = StringField("User name", [InputRequired(), _username])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="reader")
+    password, repeat = _password_fields()
+
+
+class RoleForm(PlainForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class PasswordForm(FlaskForm):
+    password, repeat = _password_fields()
+
+
+class EnableForm(PlainForm):
+    enabled = SelectField("Enabled", choices=["1", "0"])
+
+
+class YankForm(PlainForm):
+    version = StringField("Version", [InputRequired(), Length(max=128)])
+    reason = StringField("Reason", [Optional(), Length(max=300)])
+
+
+class VersionForm(PlainForm):
+    version = StringField("Version", [InputRequired(), Length(max=128)])
+
+
+class DeleteForm(PlainForm):
+    """Delete one file, one version, or (neither given) the whole project."""
+
+    version = StringField("Version", [Optional(), Length(max=128)])
+    filename = StringField("File", [Optional(), Length(max=255)])

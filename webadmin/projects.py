@@ -1,0 +1,215 @@
+"""Projects: the searchable list, one project's page, and yank / unyank / delete.
+
+The list reads the root index JSON once and keeps it until its ETag changes, then searches
+and paginates in memory: one conditional read per request, however many projects there are.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from packaging.utils import canonicalize_name
+
+from privpi import keys
+from privpi.errors import NotFound, PrivpiError
+
+from .auth import role_required
+from .extensions import actor, storage
+from .forms import DeleteForm, VersionForm, YankForm
+from .project_data import describe, group_versions
+from .views import confirmed
+
+bp = Blueprint("projects", __name__, url_prefix="/projects")
+ROOT_CACHE = "privpi.root-cache"
+VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+def project_names() -> list[str]:
+    """Every project's canonical name, sorted; re-read only when the root index changed."""
+    import json
+
+    cached = current_app.extensions.get(ROOT_CACHE)
+    try:
+        blob = storage().read_if_changed(keys.ROOT_JSON, cached[0] if cached else None)
+    except NotFound:
+        return []
+    if blob is None:
+        return cached[1]
+    doc = json.loads(blob.body)
+    names = sorted({canonicalize_name(p["name"]) for p in doc.get("projects", [])})
+    current_app.extensions[ROOT_CACHE] = (blob.etag, names)
+    return names
+
+
+def search(names: list[str], query: str) -> list[str]:
+    """Names containing the query (normalized like names); exact, then prefix matches first."""
+    q = canonicalize_name(query.strip()) if query.strip() else ""
+    if not q:
+        return names
+    hits = [n for n in names if q in n]
+    hits.sort(key=lambda n: (n != q, not n.startswith(q)))  # stable: keeps name order
+    return hits
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        abort(400, f"The page number {raw!r} is not a positive whole number.")
+    return int(raw)
+
+
+@bp.route("")
+@role_required("reader")
+def index():
+    query = request.args.get("q", "")[:200]
+    page = _page_number()
+    per_page = current_app.config["PROJECTS_PER_PAGE"]
+    names = project_names()
+    hits = search(names, query)
+    pages = max(1, -(-len(hits) // per_page))
+    start = (page - 1) * per_page
+    return render_template(
+        "projects.html",
+        query=query,
+        shown=hits[start : start + per_page],
+        total=len(names),
+        matches=len(hits),
+        page=page,
+        pages=pages,
+    )
+
+
+def _load(name: str):
+    """(canonical name, project JSON dict); redirect or 404 for other names."""
+    from privpi import index as repo_index
+
+    if not VALID_NAME.match(name):
+        abort(404, f"There is no project named {name!r}.")
+    project = canonicalize_name(name)
+    try:
+        return project, repo_index.read_project(storage(), project)
+    except NotFound:
+        abort(404, f"There is no project named {name!r}.")
+
+
+def _project_page(project: str, data: dict, error: str | None = None, status: int = 200):
+    versions = group_versions(data.get("files", []))
+    return (
+        render_template(
+            "project.html",
+            project=project,
+            display_name=data.get("name", project),
+            versions=versions,
+            about=describe(storage(), project, versions),
+            yank_form=YankForm(),
+            version_form=VersionForm(),
+            delete_form=DeleteForm(),
+            error=error,
+        ),
+        status,
+    )
+
+
+@bp.route("/<name>")
+@role_required("reader")
+def detail(name):
+    project, data = _load(name)
+    if project != name:
+        return redirect(url_for("projects.detail", name=project), 301)
+    return _project_page(project, data)
+
+
+def _check_version(project: str, data: dict, version: str):
+    versions = {f.get("_version") for f in data.get("files", [])}
+    if version not in versions:
+        abort(404, f"{project} has no version {version!r}.")
+
+
+def _act(project, data, form, question, label, action, done, danger=True):
+    """Validate, confirm, run the publishing action, then back to the project page."""
+    if not form.validate_on_submit():
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        return _project_page(project, data, f"Nothing was changed: {errors}.", 400)
+    ask = confirmed(form, question, label, danger)
+    if ask:
+        return ask
+    try:
+        action()
+    except PrivpiError as e:
+        return _project_page(project, data, e.format_message(), 400)
+    flash(done, "success")
+    return redirect(url_for("projects.detail", name=project), 303)
+
+
+@bp.route("/<name>/yank", methods=["POST"])
+@role_required("publisher")
+def yank(name):
+    from privpi import publish
+
+    project, data = _load(name)
+    form = YankForm()
+    version, reason = form.version.data or "", (form.reason.data or "").strip()
+    if version:
+        _check_version(project, data, version)
+    return _act(
+        project,
+        data,
+        form,
+        f"Yank {project} {version}? pip will skip it unless asked for exactly this version."
+        + (f" Reason: {reason}" if reason else ""),
+        "Yank",
+        lambda: publish.yank(storage(), project, version, reason=reason, actor=actor()),
+        f"Yanked {project} {version}.",
+    )
+
+
+@bp.route("/<name>/unyank", methods=["POST"])
+@role_required("publisher")
+def unyank(name):
+    from privpi import publish
+
+    project, data = _load(name)
+    form = VersionForm()
+    version = form.version.data or ""
+    if version:
+        _check_version(project, data, version)
+    return _act(
+        project,
+        data,
+        form,
+        f"Un-yank {project} {version}? pip will install it again.",
+        "Un-yank",
+        lambda: publish.unyank(storage(), project, version, actor=actor()),
+        f"{project} {version} is no longer yanked.",
+        danger=False,
+    )
+
+
+@bp.route("/<name>/delete", methods=["POST"])
+@role_required("admin")
+def delete(name):
+    from privpi import publish
+
+    project, data = _load(name)
+    form = DeleteForm()
+    version, filename = form.version.data or None, form.filename.data or None
+    if version:
+        _check_version(project, data, version)
+    if filename and filename not in {f.get("filename") for f in data.get("files", [])}:
+        abort(404, f"{project} has no file {filename!r}.")
+    what = filename or (f"{project} {version}" if version else f"the whole project {project}")
+    response = _act(
+        project,
+        data,
+        form,
+        f"Delete {what}? The files are removed from the repository; this cannot be undone.",
+        "Delete",
+        lambda: publish.delete(
+            storage(), project, version=version, filename=filename, actor=actor()
+        ),
+        f"Deleted {what}.",
+    )
+    if not version and not filename and getattr(response, "status_code", 0) == 303:
+        return redirect(url_for("projects.index"), 303)
+    return response

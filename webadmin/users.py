@@ -1,0 +1,159 @@
+"""User management for admins: list, add, change role, reset password, disable, delete.
+
+Role changes, disabling and deleting go through a confirmation page; adding a user and
+resetting a password are confirmed by typing the password twice. Nobody can demote,
+disable or delete themself, and the user store refuses to lose its last enabled admin.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from privpi.errors import UserStoreError
+from privpi.users import User
+
+from .auth import role_required
+from .extensions import user_store
+from .forms import AddUserForm, EnableForm, PasswordForm, PlainForm, RoleForm
+from .views import confirmed
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+def _get(name: str) -> User:
+    try:
+        return user_store().get(name)
+    except UserStoreError:
+        abort(404, f"There is no user named {name!r}.")
+
+
+def _list_page(form=None, error=None, status=200):
+    return (
+        render_template(
+            "users.html", users=user_store().list(), form=form or AddUserForm(), error=error
+        ),
+        status,
+    )
+
+
+def _user_page(user: User, error=None, status=200, **forms):
+    forms.setdefault("role_form", RoleForm(role=user.role))
+    forms.setdefault("password_form", PasswordForm())
+    forms.setdefault("enable_form", EnableForm(enabled="0" if user.enabled else "1"))
+    forms.setdefault("delete_form", PlainForm())
+    return render_template("user.html", user=user, error=error, **forms), status
+
+
+def _not_yourself(user: User, what: str):
+    if user.name == current_user.name:
+        return _user_page(user, f"You cannot {what} yourself; ask another admin.", 409)
+    return None
+
+
+@bp.route("")
+@role_required("admin")
+def index():
+    return _list_page()
+
+
+@bp.route("/add", methods=["POST"])
+@role_required("admin")
+def add():
+    form = AddUserForm()
+    if not form.validate_on_submit():
+        return _list_page(form, "The user was not added: correct the fields marked below.", 400)
+    name = form.username.data
+    store = user_store()
+    if any(u.name == name for u in store.list()):
+        return _list_page(form, f"A user named {name!r} already exists.", 409)
+    try:
+        store.add(name, form.password.data, form.role.data)
+    except UserStoreError as e:
+        return _list_page(form, str(e), 400)
+    flash(f"Added {form.role.data} {name!r}.", "success")
+    return redirect(url_for("users.detail", name=name), 303)
+
+
+@bp.route("/<name>")
+@role_required("admin")
+def detail(name):
+    return _user_page(_get(name))
+
+
+@bp.route("/<name>/role", methods=["POST"])
+@role_required("admin")
+def role(name):
+    user = _get(name)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _user_page(user, "Choose one of the listed roles.", 400, role_form=form)
+    refusal = _not_yourself(user, "change the role of")
+    if refusal:
+        return refusal
+    ask = confirmed(form, f"Change {name}'s role from {user.role} to {form.role.data}?", "Change")
+    if ask:
+        return ask
+    try:
+        user_store().set_role(name, form.role.data)
+    except UserStoreError as e:
+        return _user_page(user, str(e), 409)
+    flash(f"{name} is now a {form.role.data}.", "success")
+    return redirect(url_for("users.detail", name=name), 303)
+
+
+@bp.route("/<name>/password", methods=["POST"])
+@role_required("admin")
+def password(name):
+    user = _get(name)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        msg = "The password was not changed: correct the fields marked below."
+        return _user_page(user, msg, 400, password_form=form)
+    user_store().set_password(name, form.password.data)
+    flash(f"Set a new password for {name}; their other sessions have ended.", "success")
+    return redirect(url_for("users.detail", name=name), 303)
+
+
+@bp.route("/<name>/enabled", methods=["POST"])
+@role_required("admin")
+def enabled(name):
+    user = _get(name)
+    form = EnableForm()
+    if not form.validate_on_submit():
+        return _user_page(user, "Choose enable or disable.", 400)
+    enable = form.enabled.data == "1"
+    refusal = None if enable else _not_yourself(user, "disable")
+    if refusal:
+        return refusal
+    verb = "enable" if enable else "disable"
+    ask = confirmed(form, f"{verb.capitalize()} {name}?", verb.capitalize(), danger=not enable)
+    if ask:
+        return ask
+    try:
+        user_store().set_enabled(name, enable)
+    except UserStoreError as e:
+        return _user_page(user, str(e), 409)
+    flash(f"{name} is {verb}d.", "success")
+    return redirect(url_for("users.detail", name=name), 303)
+
+
+@bp.route("/<name>/delete", methods=["POST"])
+@role_required("admin")
+def delete(name):
+    user = _get(name)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        abort(400)
+    refusal = _not_yourself(user, "delete")
+    if refusal:
+        return refusal
+    ask = confirmed(form, f"Delete the user {name}? This cannot be undone.", "Delete")
+    if ask:
+        return ask
+    try:
+        user_store().remove(name)
+    except UserStoreError as e:
+        return _user_page(user, str(e), 409)
+    flash(f"Deleted the user {name}.", "success")
+    return redirect(url_for("users.index"), 303)

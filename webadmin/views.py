@@ -1,0 +1,72 @@
+"""What every template and view shares: template helpers and the confirmation step."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request, url_for
+
+
+def has_endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def repository_url() -> str:
+    """The index URL pip uses: configured, or /simple/ on this host (privpi serve)."""
+    configured = current_app.config.get("REPOSITORY_URL")
+    if configured:
+        return configured.rstrip("/") + "/"
+    return request.url_root.rstrip("/") + "/simple/"
+
+
+def is_http_url(url) -> bool:
+    """Only http(s) links from package metadata become hrefs (never javascript:)."""
+    return isinstance(url, str) and url.lower().startswith(("https://", "http://"))
+
+
+def filesize(n) -> str:
+    if n is None:
+        return "?"
+    n = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def shorttime(value) -> str:
+    """2026-11-26T11:41:29.123Z -> 2026-11-26 11:41 UTC."""
+    if not value:
+        return ""
+    text = str(value).replace("T", " ")
+    return text[:16] + " UTC" if len(text) >= 16 else text
+
+
+def confirmed(form, question: str, action_label: str, danger: bool = True):
+    """None once the user confirmed; otherwise the page asking them to.
+
+    The action's form is posted twice: first from the page that offers it, then from
+    this page with ``confirm=yes`` and the same values, so nothing changes on one click.
+    """
+    if form.confirm.data == "yes":
+        return None
+    return render_template(
+        "confirm.html",
+        form=form,
+        question=question,
+        action_label=action_label,
+        danger=danger,
+        action_url=request.path,
+        back_url=request.referrer if _same_site(request.referrer) else url_for("dashboard.index"),
+    )
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["shorttime"] = shorttime
+    app.jinja_env.globals["has_endpoint"] = has_endpoint
+    app.jinja_env.globals["repository_url"] = repository_url
+    app.jinja_env.globals["is_http_url"] = is_http_url
