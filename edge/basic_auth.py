@@ -35,8 +35,8 @@ def credentials(headers: object) -> tuple[str, str] | None:
     if scheme.lower() != "basic":
         return None
     token = token.strip()
-    if not token or not token.isascii():
-        return None
+    if not token or not token.isascii() or len(token) % 4:
+        return None  # strict base64: padded to a multiple of four, nothing else
     try:
         decoded = base64.b64decode(token, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):

@@ -1,0 +1,141 @@
+"""The deployable zip: contents, size, determinism, and a handler that runs from it alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import zipfile
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from edge_helpers import default_doc, load_event
+
+from privpi.cli import main
+from privpi.edgebuild import build_zip
+from privpi.users import USERS_KEY
+
+
+def test_zip_holds_handler_modules_and_config():
+    data = build_zip("my-bucket", "eu-west-1", realm="Team", prefix="/team/")
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(zf.namelist()) == [
+        "config.json",
+        "edge/__init__.py",
+        "edge/basic_auth.py",
+        "edge/paths.py",
+        "edge/pbkdf2.py",
+        "edge/userstore.py",
+        "viewer_request.py",
+    ]
+    assert json.loads(zf.read("config.json")) == {
+        "bucket": "my-bucket",
+        "region": "eu-west-1",
+        "realm": "Team",
+        "prefix": "team",
+        "users_key": f"team/{USERS_KEY}",
+    }
+    assert len(data) < 256 * 1024  # goal; the hard Lambda@Edge limit is 1 MB
+
+
+def test_zip_is_deterministic():
+    assert build_zip("my-bucket", "eu-west-1") == build_zip("my-bucket", "eu-west-1")
+    assert build_zip("my-bucket", "eu-west-1") != build_zip("my-bucket", "eu-west-2")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bucket", "My_Bucket", "--region", "eu-west-1"], "invalid S3 bucket name 'My_Bucket'"),
+        (["--bucket", "my-bucket", "--region", "europe"], "invalid AWS region 'europe'"),
+        (["--bucket", "my-bucket", "--region", "eu-west-1", "--realm", 'a"b'], "invalid realm"),
+    ],
+)
+def test_cli_refuses_bad_settings(tmp_path, args, message):
+    out = tmp_path / "edge.zip"
+    result = CliRunner().invoke(main, ["edge", "build", *args, "--output", str(out)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_cli_writes_the_zip(tmp_path):
+    out = tmp_path / "edge.zip"
+    args = ["edge", "build", "--bucket", "my-bucket", "--region", "us-east-1", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == build_zip("my-bucket", "us-east-1")
+    assert f"Wrote {out}" in result.output
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    unpacked, site, event_file = sys.argv[1:4]
+    sys.path[:] = [unpacked] + [p for p in sys.path if "site-packages" not in p] + [site]
+    import viewer_request
+    assert viewer_request.__file__.startswith(unpacked), viewer_request.__file__
+    try:
+        import privpi
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("privpi is importable: " + privpi.__file__)
+    event = json.load(open(event_file))
+    first = viewer_request.handler(event, None)
+    event = json.load(open(event_file))
+    event["Records"][0]["cf"]["request"]["headers"]["authorization"][0]["value"] = "Basic eDp5"
+    second = viewer_request.handler(event, None)
+    edge_modules = sorted(m for m in sys.modules if m.startswith("edge"))
+    print(json.dumps({"first": first, "second": second, "modules": edge_modules}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint):
+    """-I -S: no site, no .pth (so no editable privpi); boto3 from site-packages, like Lambda."""
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    client.put_object(Bucket=s3_bucket, Key=USERS_KEY, Body=json.dumps(default_doc()).encode())
+    unpacked = tmp_path / "zip"
+    zipfile.ZipFile(io.BytesIO(build_zip(s3_bucket, "us-east-1"))).extractall(unpacked)
+    (tmp_path / "event.json").write_text(json.dumps(load_event("valid")))  # alice's password
+    site = sysconfig.get_paths()["purelib"]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            SCRIPT,
+            str(unpacked),
+            site,
+            str(tmp_path / "event.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        },
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["first"]["uri"] == "/packages/simple/demo-pkg/index.json"
+    assert out["second"]["status"] == "401"
+    assert out["modules"] == [
+        "edge",
+        "edge.basic_auth",
+        "edge.paths",
+        "edge.pbkdf2",
+        "edge.userstore",
+    ]

@@ -1,0 +1,173 @@
+"""The authenticator's user store cache: refresh, invalidation, failing closed."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from edge_helpers import ALICE_PASSWORD, BOB_PASSWORD, Clock, MemorySource, default_doc, store_doc
+
+from edge import pbkdf2
+from edge.userstore import DENIED, OK, S3Source, Unavailable, UserCache
+from privpi.server import StorageSource
+from privpi.users import USERS_KEY, UserStore
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def source():
+    return MemorySource(default_doc())
+
+
+@pytest.fixture
+def hashing(monkeypatch):
+    """Counts PBKDF2 runs (the real function still runs)."""
+    calls = []
+    real = pbkdf2.hashlib.pbkdf2_hmac
+    monkeypatch.setattr(
+        pbkdf2.hashlib, "pbkdf2_hmac", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    return calls
+
+
+def test_verdicts(source, clock):
+    cache = UserCache(source, clock=clock)
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+    assert cache.check("alice", ALICE_PASSWORD + " ") == DENIED
+    assert cache.check("bob", BOB_PASSWORD) == DENIED  # disabled
+    assert cache.check("carol", ALICE_PASSWORD) == DENIED  # unknown
+
+
+def test_warm_request_skips_pbkdf2_and_store(source, clock, hashing):
+    cache = UserCache(source, clock=clock)
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+    assert len(hashing) == 1
+    for _ in range(5):
+        clock.now += 5
+        assert cache.check("alice", ALICE_PASSWORD) == OK
+    assert len(hashing) == 1
+    assert source.calls == 1  # no refresh inside the minute
+
+
+def test_wrong_password_is_never_remembered(source, clock, hashing):
+    cache = UserCache(source, clock=clock)
+    assert cache.check("alice", "guess") == DENIED
+    assert cache.check("alice", "guess") == DENIED
+    assert len(hashing) == 2
+
+
+def test_unknown_user_costs_a_hash(source, clock, hashing):
+    assert UserCache(source, clock=clock).check("nobody", "x") == DENIED
+    assert len(hashing) == 1
+
+
+def test_refresh_once_a_minute_with_conditional_get(source, clock):
+    cache = UserCache(source, clock=clock)
+    cache.check("alice", ALICE_PASSWORD)
+    clock.now += 59
+    cache.check("alice", ALICE_PASSWORD)
+    assert source.calls == 1
+    clock.now += 2
+    cache.check("alice", ALICE_PASSWORD)
+    assert source.calls == 2  # answered "not modified": the copy is kept
+
+
+def test_etag_change_invalidates_verified_credentials(source, clock, hashing):
+    cache = UserCache(source, clock=clock)
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+    doc = default_doc()
+    doc["users"]["alice"]["enabled"] = False
+    source.put(doc)
+    clock.now += 30
+    assert cache.check("alice", ALICE_PASSWORD) == OK  # not yet re-read
+    clock.now += 31
+    assert cache.check("alice", ALICE_PASSWORD) == DENIED
+    source.put(store_doc(alice=("a new password!", True)))
+    clock.now += 61
+    assert cache.check("alice", ALICE_PASSWORD) == DENIED
+    assert cache.check("alice", "a new password!") == OK
+
+
+def test_unreadable_store_on_cold_start_fails_closed(clock):
+    source = MemorySource(None)
+    cache = UserCache(source, clock=clock)
+    with pytest.raises(Unavailable):
+        cache.check("alice", ALICE_PASSWORD)
+    clock.now += 1
+    with pytest.raises(Unavailable):  # no hammering: the retry waits a few seconds
+        cache.check("alice", ALICE_PASSWORD)
+    assert source.calls == 1
+    source.put(default_doc())
+    clock.now += 5
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"version": 2, "users": {}}', b'{"users": []}'])
+def test_corrupt_store_on_cold_start_fails_closed(clock, body):
+    source = MemorySource(None)
+    source.body, source.etag = body, '"x"'
+    with pytest.raises(Unavailable):
+        UserCache(source, clock=clock).check("alice", ALICE_PASSWORD)
+
+
+def test_last_good_copy_kept_for_a_bounded_time(source, clock):
+    cache = UserCache(source, interval=60, max_stale=900, clock=clock)
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+    source.failing = True
+    clock.now += 600
+    assert cache.check("alice", ALICE_PASSWORD) == OK  # refresh failed, copy still good
+    clock.now += 301
+    with pytest.raises(Unavailable):
+        cache.check("alice", ALICE_PASSWORD)
+    source.failing = False
+    clock.now += 5
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+
+
+def test_corrupt_refresh_keeps_last_good_copy(source, clock):
+    cache = UserCache(source, clock=clock)
+    cache.check("alice", ALICE_PASSWORD)
+    source.body, source.etag = b"{", '"broken"'
+    clock.now += 61
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+
+
+def test_storage_source_sees_cli_changes(storage, monkeypatch):
+    """Against both real backends: the conditional GET and a disabled user."""
+    monkeypatch.setenv("PRIVPI_PBKDF2_ROUNDS", "1000")
+    users = UserStore(storage)
+    users.add("admin", "admin-password-1", "admin")
+    users.add("carol", "carol-password-1")
+    clock = Clock()
+    cache = UserCache(StorageSource(storage), clock=clock)
+    assert cache.check("carol", "carol-password-1") == OK
+    source = StorageSource(storage)
+    body, etag = source.fetch(None)
+    assert source.fetch(etag) is None
+    users.set_enabled("carol", False)
+    clock.now += 61
+    assert cache.check("carol", "carol-password-1") == DENIED
+
+
+def test_s3_source_reads_bucket_with_prefix(s3_bucket, moto_endpoint):
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    key = f"team/{USERS_KEY}"
+    client.put_object(Bucket=s3_bucket, Key=key, Body=json.dumps(default_doc()).encode())
+    source = S3Source(s3_bucket, "us-east-1", key, client=client)
+    body, etag = source.fetch(None)
+    assert json.loads(body)["version"] == 1
+    assert source.fetch(etag) is None
+    cache = UserCache(source, clock=Clock())
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+
+
+def test_s3_source_missing_store_fails_closed(s3_bucket, moto_endpoint):
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    cache = UserCache(S3Source(s3_bucket, "us-east-1", USERS_KEY, client=client), clock=Clock())
+    with pytest.raises(Unavailable):
+        cache.check("alice", ALICE_PASSWORD)
