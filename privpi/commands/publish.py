@@ -1,0 +1,190 @@
+"""``privpi upload/yank/unyank/delete/reindex/projects``: thin wrappers over privpi.publish."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .. import index, publish
+from ..cli import AppContext, pass_app
+from ..errors import NotFound, PrivpiError
+
+DEFAULT_MAX_SIZE = "100MB"
+VERBS = {"published": "Published", "skipped": "Skipped (already published)", "replaced": "Replaced"}
+UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20}
+UNITS["GIB"] = 2**30
+
+
+class SizeParam(click.ParamType):
+    """A byte count such as 5000000, 100MB or 1GiB."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", str(value))
+        if not match or match.group(2).upper() not in UNITS:
+            self.fail(f"{value!r} is not a size such as 5000000, 100MB or 1GiB", param, ctx)
+        return int(match.group(1)) * UNITS[match.group(2).upper()]
+
+
+def human(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size} GB"  # pragma: no cover
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--skip-existing", is_flag=True, help="Skip files already published unchanged.")
+@click.option("--overwrite", is_flag=True, help="Replace files already published (fixes pages).")
+@click.option(
+    "--max-size",
+    type=SizeParam(),
+    default=DEFAULT_MAX_SIZE,
+    envvar="PRIVPI_MAX_UPLOAD_SIZE",
+    show_default=True,
+    help="Refuse files larger than this.",
+)
+@pass_app
+def upload(app: AppContext, files, skip_existing: bool, overwrite: bool, max_size: int) -> None:
+    """Publish wheels and sdists (.whl, .tar.gz, .zip)."""
+    if skip_existing and overwrite:
+        raise click.UsageError("--skip-existing and --overwrite exclude each other")
+    existing = "overwrite" if overwrite else "skip" if skip_existing else "refuse"
+    failed = 0
+    for name in files:
+        path = Path(name)
+        try:
+            result = _upload_one(app, path, existing, max_size)
+        except PrivpiError as e:
+            failed += 1
+            click.echo(f"Error: {e.format_message()}", err=True)
+            continue
+        click.echo(f"{VERBS[result.status]} {result.filename} ({result.project} {result.version}).")
+    if failed:
+        raise PrivpiError(f"{failed} of {len(files)} files were not published")
+
+
+def _upload_one(app: AppContext, path: Path, existing: str, max_size: int):
+    size = path.stat().st_size
+    with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
+        return publish.publish(
+            app.storage, path, existing=existing, max_size=max_size, progress=bar.update
+        )
+
+
+@click.command()
+@click.argument("project")
+@click.argument("version")
+@click.option("--reason", default="", help="Why it is yanked (pip shows it).")
+@pass_app
+def yank(app: AppContext, project: str, version: str, reason: str) -> None:
+    """Yank VERSION of PROJECT: pip skips it unless asked for exactly that version."""
+    names = publish.yank(app.storage, project, version, reason)
+    click.echo(f"Yanked {len(names)} file(s) of {project} {version}.")
+
+
+@click.command()
+@click.argument("project")
+@click.argument("version")
+@pass_app
+def unyank(app: AppContext, project: str, version: str) -> None:
+    """Undo a yank of VERSION of PROJECT."""
+    names = publish.unyank(app.storage, project, version)
+    click.echo(f"Unyanked {len(names)} file(s) of {project} {version}.")
+
+
+@click.command()
+@click.argument("project")
+@click.argument("version", required=False)
+@click.option("--file", "filename", metavar="FILENAME", help="Delete only this file.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def delete(app: AppContext, project: str, version: str | None, filename, yes: bool) -> None:
+    """Delete PROJECT, one VERSION of it, or one --file, with its pages entries."""
+    try:
+        page = index.read_project(app.storage, _canonical(project))
+    except NotFound:
+        raise PrivpiError(f"there is no project named {project}") from None
+    matches = index.find_files(page, version=version, filename=filename)
+    if not matches:
+        raise PrivpiError(f"nothing in project {page['name']} matches {_what(version, filename)}")
+    if not yes:
+        click.echo("This deletes:")
+        for entry in matches:
+            click.echo(f"  {entry['filename']}")
+        click.confirm("Delete these files for good?", abort=True)
+    removed = publish.delete(app.storage, project, version, filename)
+    click.echo(f"Deleted {len(removed)} file(s) from {page['name']}.")
+
+
+def _canonical(project: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(project)
+
+
+def _what(version, filename) -> str:
+    if filename:
+        return f"file {filename}"
+    return f"version {version}" if version else "anything"
+
+
+@click.command()
+@pass_app
+def reindex(app: AppContext) -> None:
+    """Rebuild every page from the stored files (the repair path)."""
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Reindexing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        result = publish.reindex(app.storage, progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for problem in result.problems:
+        click.echo(f"Skipped {problem}", err=True)
+    click.echo(f"Reindexed {result.projects} project(s), {result.files} file(s).")
+    if result.problems:
+        raise PrivpiError(f"{len(result.problems)} stored file(s) are not valid distributions")
+
+
+@click.command()
+@pass_app
+def projects(app: AppContext) -> None:
+    """List projects with their file counts and total sizes."""
+    rows = []
+    for project in index.read_root(app.storage)["projects"]:
+        try:
+            files = index.read_project(app.storage, project["name"])["files"]
+        except NotFound:
+            files = []
+        rows.append((project["name"], len(files), sum(f.get("size", 0) for f in files)))
+    if not rows:
+        click.echo("No projects yet.")
+        return
+    width = max(len("PROJECT"), *(len(name) for name, _, _ in rows))
+    click.echo(f"{'PROJECT':<{width}}  {'FILES':>5}  {'SIZE':>9}")
+    for name, count, size in rows:
+        click.echo(f"{name:<{width}}  {count:>5}  {human(size):>9}")
+
+
+COMMANDS = (upload, yank, unyank, delete, reindex, projects)
+
+
+def register(group: click.Group) -> None:
+    for command in COMMANDS:
+        group.add_command(command)

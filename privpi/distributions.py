@@ -1,0 +1,221 @@
+"""Distribution files: refuse what is not a safe, intact, self-consistent wheel or sdist.
+
+``inspect(path)`` checks, in order: the filename (no path separators or control
+characters, then ``packaging``'s own wheel/sdist filename rules), the size limit, the archive
+(every member's checksum), and the core metadata inside (wheel ``*.dist-info/METADATA``,
+sdist ``PKG-INFO``), whose name and version must be the ones the filename claims.
+Every refusal is one ValidationError sentence that names the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.metadata import InvalidMetadata, Metadata, parse_email
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from .errors import ValidationError
+
+# Characters a wheel or sdist filename can need (name, PEP 440 version with epoch and
+# local part, tags). Everything else (spaces, %, #, ?, quotes) would break a URL or a page.
+SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+MAX_FILENAME = 255
+MAX_METADATA = 8 * 1024 * 1024  # METADATA/PKG-INFO larger than this is an attack, not a README
+CHUNK = 1024 * 1024
+WHEEL_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
+SDIST_PKG_INFO = re.compile(r"^(?:\./)?[^/]+/PKG-INFO$")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    filename: str
+    project: str  # canonical name, as in URLs and keys
+    name: str  # as written in the metadata
+    version: str
+    kind: str  # "wheel" | "sdist"
+    metadata: bytes
+    requires_python: str | None
+    summary: str | None
+    sha256: str
+    size: int
+
+
+def kind_of(filename: str) -> str | None:
+    if filename.endswith(".whl"):
+        return "wheel"
+    if filename.endswith((".tar.gz", ".zip")):
+        return "sdist"
+    return None
+
+
+def check_filename(filename: str) -> tuple[str, Version, str]:
+    """(canonical project, version, kind) of a filename, or ValidationError."""
+    if not filename or "/" in filename or "\\" in filename:
+        raise ValidationError(f"{filename!r} is not a plain filename (it has path separators)")
+    if any(ord(c) < 32 or ord(c) == 127 for c in filename):
+        raise ValidationError(f"{filename!r} is not a safe filename (it has control characters)")
+    if len(filename) > MAX_FILENAME or not SAFE_FILENAME.match(filename):
+        raise ValidationError(f"{filename!r} is not a safe distribution filename")
+    kind = kind_of(filename)
+    if kind is None:
+        raise ValidationError(
+            f"{filename} is not a distribution (expected a .whl, .tar.gz or .zip file)"
+        )
+    try:
+        if kind == "wheel":
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename) as e:
+        raise ValidationError(f"{filename} is not a valid {kind} filename: {e}") from None
+    if not _valid_name(name):
+        raise ValidationError(f"{filename} is not a valid {kind} filename: bad project name")
+    return canonicalize_name(name), version, kind
+
+
+def _valid_name(name: str) -> bool:
+    return bool(re.match(r"^([a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$", name, re.IGNORECASE))
+
+
+def inspect(
+    path: str | os.PathLike, filename: str | None = None, max_size: int | None = None
+) -> Distribution:
+    """Validate the distribution at path (named filename, default its basename)."""
+    path = Path(path)
+    filename = filename if filename is not None else path.name
+    project, version, kind = check_filename(filename)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ValidationError(f"cannot read {filename}: {e.strerror}") from None
+    if max_size is not None and size > max_size:
+        raise ValidationError(f"{filename} is {size} bytes, over the {max_size}-byte size limit")
+    if kind == "wheel":
+        raw = _wheel_metadata(path, filename)
+    elif filename.endswith(".zip"):
+        raw = _zip_sdist_metadata(path, filename)
+    else:
+        raw = _tar_sdist_metadata(path, filename)
+    meta, fields = _parse(raw, filename)
+    _check_matches(meta, filename, project, version)
+    return Distribution(
+        filename=filename,
+        project=project,
+        name=meta.name,
+        version=str(version),
+        kind=kind,
+        metadata=raw,
+        # As written (PyPI does the same): "<4,>=3.8" would surprise its author.
+        requires_python=(fields.get("requires_python") or "").strip() or None,
+        summary=meta.summary,
+        sha256=sha256_file(path),
+        size=size,
+    )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationError(f"{filename} is not a valid zip archive") from None
+    try:
+        bad = zf.testzip()  # reads every member: catches truncation and bit rot
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        zf.close()
+        raise ValidationError(f"{filename} is a corrupt zip archive ({e})") from None
+    if bad is not None:
+        zf.close()
+        raise ValidationError(f"{filename} is a corrupt zip archive (bad checksum in {bad})")
+    return zf
+
+
+def _read_zip_member(zf: zipfile.ZipFile, pattern: re.Pattern, filename: str, what: str):
+    names = [n for n in zf.namelist() if pattern.match(n)]
+    if not names:
+        raise ValidationError(f"{filename} has no {what} file")
+    if len(names) > 1:
+        raise ValidationError(f"{filename} has several {what} files: {', '.join(names)}")
+    info = zf.getinfo(names[0])
+    if info.file_size > MAX_METADATA:
+        raise ValidationError(f"{filename} has an oversized {what} file")
+    return zf.read(info)
+
+
+def _wheel_metadata(path: Path, filename: str) -> bytes:
+    with _open_zip(path, filename) as zf:
+        return _read_zip_member(zf, WHEEL_METADATA, filename, "*.dist-info/METADATA")
+
+
+def _zip_sdist_metadata(path: Path, filename: str) -> bytes:
+    with _open_zip(path, filename) as zf:
+        return _read_zip_member(zf, SDIST_PKG_INFO, filename, "PKG-INFO")
+
+
+def _tar_sdist_metadata(path: Path, filename: str) -> bytes:
+    # First pass: decompress everything, so a truncated or bit-flipped file fails its CRC.
+    try:
+        with gzip.open(path, "rb") as gz:
+            while gz.read(CHUNK):
+                pass
+        with tarfile.open(path, "r:gz") as tf:
+            members = [m for m in tf.getmembers() if SDIST_PKG_INFO.match(m.name)]
+            if not members:
+                raise ValidationError(f"{filename} has no PKG-INFO file")
+            if len(members) > 1:
+                names = ", ".join(m.name for m in members)
+                raise ValidationError(f"{filename} has several PKG-INFO files: {names}")
+            member = members[0]
+            if not member.isfile() or member.size > MAX_METADATA:
+                raise ValidationError(f"{filename} has an unusable PKG-INFO entry")
+            f = tf.extractfile(member)
+            return f.read() if f is not None else b""
+    except (OSError, EOFError, tarfile.TarError, zlib.error) as e:
+        raise ValidationError(f"{filename} is not a valid .tar.gz archive ({e})") from None
+
+
+def _parse(raw: bytes, filename: str) -> tuple[Metadata, dict]:
+    fields, _unparsed = parse_email(raw)
+    for field in ("name", "version"):
+        if not fields.get(field):
+            raise ValidationError(f"{filename} has no {field.capitalize()} in its metadata")
+    meta = Metadata.from_raw(fields, validate=False)
+    try:
+        # Accessing a field validates it; old Metadata-Versions (2.0) stay acceptable.
+        meta.name, meta.version, meta.requires_python  # noqa: B018
+    except InvalidMetadata as e:
+        raise ValidationError(f"{filename} has invalid metadata: {e}") from None
+    return meta, fields
+
+
+def _check_matches(meta: Metadata, filename: str, project: str, version: Version) -> None:
+    if canonicalize_name(meta.name) != project:
+        raise ValidationError(
+            f"{filename} names project {project} but its metadata says {meta.name}"
+        )
+    if meta.version != version:
+        raise ValidationError(
+            f"{filename} names version {version} but its metadata says {meta.version}"
+        )

@@ -1,0 +1,260 @@
+"""Publishing: store a distribution and its metadata, then update the pages without a lock.
+
+Order matters so that a failure half way never leaves a page entry pointing at a missing
+file: the file (``If-None-Match: *``), its ``.metadata``, then the project pages (see
+index.update_project), then the root pages only when the project is new. For a new version
+of an existing project that is 5 S3 requests (4 for an sdist), 8 for a new project, plus one
+audit event, and never a bucket listing, so the cost is the same for 10 or 10,000 projects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from . import audit, index, keys
+from .distributions import Distribution, inspect
+from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
+from .storage import Storage
+
+EXISTING = ("refuse", "skip", "overwrite")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    project: str
+    version: str
+    filename: str
+    status: str  # "published" | "skipped" | "replaced"
+
+
+class _ProgressReader:
+    """A binary file that reports how far it has been read (botocore may rewind it)."""
+
+    def __init__(self, f, progress: Callable[[int], None]):
+        self._f, self._progress, self._reported = f, progress, 0
+
+    def read(self, size=-1):
+        data = self._f.read(size)
+        position = self._f.tell()
+        if position > self._reported:
+            self._progress(position - self._reported)
+            self._reported = position
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def publish(
+    storage: Storage,
+    path: str | os.PathLike,
+    *,
+    filename: str | None = None,
+    uploader: str | None = None,
+    existing: str = "refuse",
+    max_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PublishResult:
+    """Validate and publish one distribution file; see the module docstring for the order."""
+    if existing not in EXISTING:
+        raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
+    dist = inspect(path, filename, max_size)
+    upload_time = index.now()
+    status = _store_file(storage, dist, Path(path), existing, progress)
+    if status == "skipped":
+        return PublishResult(dist.project, dist.version, dist.filename, status)
+    if dist.kind == "wheel":
+        try:
+            _store_metadata(storage, dist)
+        except BaseException:
+            if status == "published":
+                _forget(storage, dist)  # no page can list it yet: leave nothing behind
+            raise
+    # From here on an HTML page may list the file, so it stays even if the update fails.
+    before, _after = index.update_project(
+        storage, dist.project, lambda page: _add_entry(page, dist, uploader, upload_time)
+    )
+    if before is None or not before["files"]:
+        index.update_root(storage, add=dist.project)
+    audit.record(
+        storage,
+        "publish",
+        uploader,
+        project=dist.project,
+        version=dist.version,
+        filename=dist.filename,
+        sha256=dist.sha256,
+        upload_time=upload_time,
+        uploader=uploader,
+        status=status,
+    )
+    return PublishResult(dist.project, dist.version, dist.filename, status)
+
+
+def _store_file(storage, dist: Distribution, path: Path, existing: str, progress) -> str:
+    key = keys.file_key(dist.project, dist.filename)
+    try:
+        _write_file(storage, key, path, progress, if_none_match=True)
+        return "published"
+    except PreconditionFailed:
+        pass
+    listed = _listed_sha256(storage, dist)
+    if listed == dist.sha256:
+        if existing == "refuse":
+            raise ValidationError(
+                f"{dist.filename} already exists in {dist.project} "
+                "(use --skip-existing to skip files already published)"
+            )
+        return "skipped"
+    if listed is None and _stored_sha256(storage, key) == dist.sha256:
+        return "published"  # an earlier publish stopped after the file: finish it
+    if existing != "overwrite":
+        raise ValidationError(
+            f"{dist.filename} already exists in {dist.project} with different contents "
+            "(use --overwrite to replace it)"
+        )
+    _write_file(storage, key, path, progress)
+    return "replaced"
+
+
+def _write_file(storage, key, path: Path, progress, **condition) -> None:
+    with open(path, "rb") as f:
+        body = _ProgressReader(f, progress) if progress else f
+        storage.write(
+            key,
+            body,
+            content_type=keys.content_type(key),
+            cache_control=keys.cache_control(key),
+            **condition,
+        )
+
+
+def _listed_sha256(storage, dist: Distribution) -> str | None:
+    try:
+        page = index.read_project(storage, dist.project)
+    except NotFound:
+        return None
+    entries = index.find_files(page, filename=dist.filename)
+    return entries[0]["hashes"]["sha256"] if entries else None
+
+
+def _stored_sha256(storage, key: str) -> str:
+    digest = hashlib.sha256()
+    _info, chunks = storage.open(key)
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _store_metadata(storage, dist: Distribution) -> str:
+    key = keys.metadata_key(dist.project, dist.filename)
+    storage.write(
+        key,
+        dist.metadata,
+        content_type=keys.content_type(key),
+        cache_control=keys.cache_control(key),
+    )
+    return hashlib.sha256(dist.metadata).hexdigest()
+
+
+def _add_entry(page: dict, dist, uploader, upload_time) -> dict:
+    metadata_sha = hashlib.sha256(dist.metadata).hexdigest() if dist.kind == "wheel" else None
+    entry = index.file_entry(dist, uploader, upload_time, metadata_sha)
+    page["files"] = [f for f in page["files"] if f["filename"] != dist.filename] + [entry]
+    return page
+
+
+def _forget(storage, dist: Distribution) -> None:
+    for key in (
+        keys.metadata_key(dist.project, dist.filename),
+        keys.file_key(dist.project, dist.filename),
+    ):
+        with contextlib.suppress(PrivpiError):
+            storage.delete(key)
+
+
+def _set_yanked(storage, project, version, value, action, actor, **details) -> list[str]:
+    project = canonicalize_name(project)
+    changed: list[str] = []
+
+    def change(page):
+        matches = index.find_files(page, version=version)
+        if not matches:
+            raise ValidationError(f"project {project} has no version {version}")
+        changed[:] = [f["filename"] for f in matches]
+        for entry in matches:
+            entry["yanked"] = value
+        return page
+
+    _require_project(storage, project)
+    index.update_project(storage, project, change)
+    audit.record(storage, action, actor, project=project, version=version, **details)
+    return changed
+
+
+def _require_project(storage, project: str) -> None:
+    if not storage.exists(keys.project_json(project)):
+        raise ValidationError(f"there is no project named {project}")
+
+
+def yank(storage: Storage, project: str, version: str, reason: str = "", actor=None):
+    """Mark every file of a version yanked (PEP 592); pip then skips it unless pinned."""
+    return _set_yanked(storage, project, version, reason or True, "yank", actor, reason=reason)
+
+
+def unyank(storage: Storage, project: str, version: str, actor=None):
+    return _set_yanked(storage, project, version, False, "unyank", actor)
+
+
+def delete(
+    storage: Storage,
+    project: str,
+    version: str | None = None,
+    filename: str | None = None,
+    actor: str | None = None,
+) -> list[str]:
+    """Remove files (all, a version's, or one), pages first; return the removed filenames."""
+    project = canonicalize_name(project)
+    _require_project(storage, project)
+    removed: list[str] = []
+
+    def change(page):
+        matches = index.find_files(page, version=version, filename=filename)
+        if not matches:
+            what = _what(version, filename)
+            raise ValidationError(f"nothing in project {project} matches {what}")
+        removed[:] = [f["filename"] for f in matches]
+        page["files"] = [f for f in page["files"] if f["filename"] not in removed]
+        return page
+
+    _before, after = index.update_project(storage, project, change)
+    if not after["files"]:
+        index.update_root(storage, remove=project)
+        for key in (keys.project_html(project), keys.project_json(project)):
+            storage.delete(key)
+    for name in removed:  # no page lists them any more
+        storage.delete(keys.metadata_key(project, name))
+        storage.delete(keys.file_key(project, name))
+    for name in removed:
+        audit.record(storage, "delete", actor, project=project, version=version, filename=name)
+    return removed
+
+
+def _what(version, filename) -> str:
+    if filename:
+        return f"file {filename}" + (f" of version {version}" if version else "")
+    return f"version {version}"
+
+
+def reindex(storage: Storage, progress=None):
+    """Rebuild every page from the stored files (see privpi.reindex)."""
+    from .reindex import reindex as _reindex
+
+    return _reindex(storage, progress)
