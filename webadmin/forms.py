@@ -33,7 +33,15 @@ class LoginForm(FlaskForm):
 def _password_fields():
     password = PasswordField(
         "New password",
-        [InputRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
+        [
+            InputRequired(),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=f"The password must be at least {MIN_PASSWORD} and at most "
+                f"{MAX_PASSWORD} characters long.",
+            ),
+        ],
         description=f"At least {MIN_PASSWORD} characters.",
     )
     repeat = PasswordField(
