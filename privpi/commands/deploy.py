@@ -1,0 +1,100 @@
+"""``privpi deploy`` and ``privpi destroy``: the repository in an AWS account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import deploy as core
+from .. import deployplan, teardown, zappaconf
+
+name_option = click.option(
+    "--name", required=True, help="Names the stacks NAME-bucket, NAME-authenticator, ..."
+)
+region_option = click.option(
+    "--region",
+    envvar="AWS_REGION",
+    required=True,
+    help="Home region of the bucket and distribution stacks (the authenticator: us-east-1).",
+)
+
+
+@click.command()
+@name_option
+@region_option
+@click.option("--domain", help="Serve the repository at this name (needs --certificate-arn).")
+@click.option("--certificate-arn", help="ACM certificate in us-east-1 for --domain.")
+@click.option("--console-origin", help="https://HOST of the console, for browser uploads.")
+@click.option("--keep-versions-days", "old_version_days", type=int, help="Default 90.")
+@click.option(
+    "--zappa-settings",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="zappa_settings.json",
+    show_default=True,
+    help="Write the console's production stage here (skipped if the file is missing).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option(
+    "--template-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=core.TEMPLATES,
+    hidden=True,  # tests and template development: the stacks' templates
+)
+def deploy(name, region, domain, certificate_arn, console_origin, old_version_days,
+           zappa_settings, dry_run, template_dir):  # fmt: skip
+    """Create or update the repository's three stacks in your AWS account."""
+    settings = core.Settings(
+        name=name,
+        region=region,
+        domain=domain,
+        certificate_arn=certificate_arn,
+        console_origin=console_origin,
+        old_version_days=old_version_days,
+        template_dir=template_dir,
+    )
+    run(settings, zappa_settings, dry_run)
+
+
+def run(settings, zappa_settings: Path | None, dry_run: bool, clients=None, poll=5.0):
+    d = core.Deployer(settings, clients or core.make_clients(), click.echo, poll=poll)
+    if dry_run:
+        for line in deployplan.plan(d):
+            click.echo(line)
+        if zappa_settings is not None and zappa_settings.exists():
+            click.echo(f"Then: the console's settings (stage production) into {zappa_settings}")
+        return None
+    result = d.deploy()
+    if zappa_settings is not None and zappa_settings.exists():
+        zappaconf.update(zappa_settings, zappaconf.console_settings(settings, result))
+        click.echo(f"Wrote the console's settings to {zappa_settings} (stage production).")
+    else:
+        click.echo("No zappa_settings.json here: the console's settings were not written.")
+    url = result.repository_url
+    host = url.split("://", 1)[1]
+    click.echo("")
+    click.echo(f"Repository: {url}")
+    click.echo(f"Storage:    {result.storage_url}")
+    click.echo(f"Install with: pip install --index-url https://USER:PASSWORD@{host} PACKAGE")
+    click.echo(f"First user: privpi --storage {result.storage_url} users add NAME --role admin")
+    return result
+
+
+@click.command()
+@name_option
+@region_option
+@click.option("--delete-bucket", is_flag=True, help="Also delete the bucket and every package.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def destroy(name, region, delete_bucket, yes):
+    """Remove the stacks deploy made, in reverse; the bucket is kept unless --delete-bucket."""
+    settings = core.Settings(name=name, region=region)
+    what = "the stacks, the bucket and every package in it" if delete_bucket else "the stacks"
+    if not yes:
+        click.confirm(f"Delete {what} of repository {name!r} ({region})?", abort=True)
+    teardown.destroy(core.Deployer(settings, core.make_clients(), click.echo), delete_bucket)
+    click.echo(f"Repository {name!r} removed.")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(deploy)
+    group.add_command(destroy)

@@ -1,0 +1,261 @@
+"""``privpi deploy``: the three stacks in order, each one's outputs fed to the next.
+
+1. ``NAME-bucket`` (home region): the repository bucket, its policy, the IAM policies.
+2. The authenticator zip, built for that bucket, uploaded under its SHA-256 to an artifact
+   bucket in us-east-1 (Lambda@Edge functions live there), then ``NAME-authenticator``
+   (us-east-1): the function and its published version.
+3. ``NAME-distribution`` (home region): CloudFront with the authenticator on viewer request.
+4. The bucket stack again, once, with the distribution's ARN for its bucket policy.
+
+Every stack goes through a change set, so an unchanged deploy executes nothing. AWS clients
+come from one factory (region, and AWS_ENDPOINT_URL through boto3), so tests run all of it
+against a moto server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+
+from . import edgebuild, stacks
+from .errors import PrivpiError, ValidationError
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "cloudformation"
+EDGE_REGION = "us-east-1"  # Lambda@Edge functions and CloudFront certificates live here
+NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$")
+CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
+DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+ORIGIN = re.compile(r"^https://[^/\s]+$")
+CONSOLE_ENV_KEY = "config/console-env.json"  # Zappa's remote_env: the console's secret key
+
+Clients = Callable[[str, str], object]  # (service, region) -> boto3 client
+
+
+def make_clients(session: boto3.session.Session | None = None) -> Clients:
+    """The client factory: boto3's usual credentials; AWS_ENDPOINT_URL is honoured by boto3."""
+    session = session or boto3.session.Session()
+    return lambda service, region: session.client(service, region_name=region)
+
+
+@dataclass
+class Settings:
+    name: str
+    region: str
+    domain: str | None = None  # None: keep the deployed value ("" removes it)
+    certificate_arn: str | None = None
+    console_origin: str | None = None
+    old_version_days: int | None = None
+    template_dir: Path = TEMPLATES
+
+    def stack(self, part: str) -> str:
+        return f"{self.name}-{part}"
+
+    @property
+    def console_function(self) -> str:
+        return f"privpi-{self.name}-production"  # Zappa: PROJECT-STAGE
+
+
+def validate(s: Settings) -> None:
+    if not NAME.match(s.name or ""):
+        raise ValidationError(
+            f"invalid name {s.name!r}: lowercase letters, digits and dashes, 1-30 characters, "
+            "starting with a letter"
+        )
+    if not edgebuild.REGION.match(s.region or ""):
+        raise ValidationError(f"invalid AWS region {s.region!r} (for example eu-west-1)")
+    if s.domain and not DOMAIN.match(s.domain):
+        raise ValidationError(f"invalid domain {s.domain!r} (for example pypi.example.com)")
+    if s.certificate_arn and not CERTIFICATE.match(s.certificate_arn):
+        raise ValidationError(
+            f"invalid certificate ARN {s.certificate_arn!r}: CloudFront needs an ACM "
+            "certificate in us-east-1 (arn:aws:acm:us-east-1:ACCOUNT:certificate/ID)"
+        )
+    if s.console_origin and not ORIGIN.match(s.console_origin):
+        raise ValidationError(
+            f"invalid console origin {s.console_origin!r}: https://HOST, without a path"
+        )
+    if s.old_version_days is not None and s.old_version_days < 1:
+        raise ValidationError(f"--keep-versions-days must be 1 or more, not {s.old_version_days}")
+
+
+@dataclass
+class Result:
+    repository_url: str
+    storage_url: str
+    outputs: dict[str, dict[str, str]]
+
+
+class Deployer:
+    def __init__(self, settings: Settings, clients: Clients, echo, poll: float = 5.0):
+        validate(settings)
+        self.s = settings
+        self.echo = echo
+        self.poll = poll
+        self.clients = clients
+        self.home = clients("cloudformation", settings.region)
+        self.edge = clients("cloudformation", EDGE_REGION)
+
+    def template(self, part: str) -> str:
+        path = self.s.template_dir / f"{part}.yaml"
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise PrivpiError(f"cannot read template {path}: {e.strerror}") from None
+
+    def current(self) -> dict[str, stacks.Stack | None]:
+        return {
+            "bucket": stacks.describe(self.home, self.s.stack("bucket")),
+            "authenticator": stacks.describe(self.edge, self.s.stack("authenticator")),
+            "distribution": stacks.describe(self.home, self.s.stack("distribution")),
+        }
+
+    def account(self) -> str:
+        return self.clients("sts", self.s.region).get_caller_identity()["Account"]
+
+    def artifact_bucket(self, account: str) -> str:
+        return f"privpi-{self.s.name}-artifacts-{account}"
+
+    # -- parameters: what the user gave, else what is deployed, else the default -------------
+
+    def bucket_params(self, now: dict, distribution_arn: str | None = None) -> dict[str, str]:
+        prev = now["bucket"].parameters if now["bucket"] else {}
+        dist = now["distribution"].outputs if now["distribution"] else {}
+        days = self.s.old_version_days
+        return {
+            "ConsoleOrigin": _pick(self.s.console_origin, prev.get("ConsoleOrigin"), ""),
+            "OldVersionDays": str(days) if days else prev.get("OldVersionDays", "90"),
+            "ConsoleFunctionName": self.s.console_function,
+            "DistributionArn": distribution_arn
+            or dist.get("DistributionArn")
+            or prev.get("DistributionArn", ""),
+        }
+
+    def distribution_params(self, now: dict, bucket: dict, version_arn: str) -> dict[str, str]:
+        prev = now["distribution"].parameters if now["distribution"] else {}
+        domain = _pick(self.s.domain, prev.get("Domain"), "")
+        certificate = _pick(self.s.certificate_arn, prev.get("CertificateArn"), "")
+        if bool(domain) != bool(certificate):
+            raise ValidationError(
+                "--domain and --certificate-arn go together: the alias needs its certificate"
+            )
+        return {
+            "BucketRegionalDomainName": bucket["BucketRegionalDomainName"],
+            "AuthenticatorVersionArn": version_arn,
+            "Domain": domain,
+            "CertificateArn": certificate,
+        }
+
+    # -- the deploy ---------------------------------------------------------------------------
+
+    def deploy(self) -> Result:
+        now = self.current()
+        self.echo(f"1/3 bucket stack {self.s.stack('bucket')} ({self.s.region})")
+        bucket = self.apply("bucket", self.home, self.bucket_params(now))
+        code = self.upload_authenticator(bucket["BucketName"])
+        self.echo(f"2/3 authenticator stack {self.s.stack('authenticator')} ({EDGE_REGION})")
+        auth = self.apply("authenticator", self.edge, code)
+        self.echo(f"3/3 distribution stack {self.s.stack('distribution')} ({self.s.region})")
+        dist_params = self.distribution_params(now, bucket, auth["VersionArn"])
+        dist = self.apply("distribution", self.home, dist_params)
+        now = self.current()
+        wanted = self.bucket_params(now, dist["DistributionArn"])
+        if now["bucket"].parameters.get("DistributionArn") != wanted["DistributionArn"]:
+            self.echo("bucket policy: letting the distribution read packages/*")
+            bucket = self.apply("bucket", self.home, wanted)
+        self.ensure_console_secret(bucket["BucketName"])
+        return Result(
+            repository_url=dist["RepositoryUrl"],
+            storage_url=bucket["StorageUrl"],
+            outputs={"bucket": bucket, "authenticator": auth, "distribution": dist},
+        )
+
+    def apply(self, part: str, cf, params: dict[str, str]) -> dict[str, str]:
+        name = self.s.stack(part)
+        stack = stacks.apply(cf, name, self.template(part), params, self.echo, self.poll)
+        return stack.outputs
+
+    def authenticator_zip(self, bucket: str) -> tuple[bytes, str, str]:
+        """The zip, its key (named by content) and its base64 SHA-256 for the version."""
+        data = edgebuild.build_zip(bucket, self.s.region)
+        digest = hashlib.sha256(data)
+        return data, f"authenticator/{digest.hexdigest()}.zip", base64.b64encode(digest.digest())
+
+    def upload_authenticator(self, bucket: str) -> dict[str, str]:
+        data, key, sha = self.authenticator_zip(bucket)
+        artifacts = self.artifact_bucket(self.account())
+        s3 = self.clients("s3", EDGE_REGION)
+        self.ensure_artifact_bucket(s3, artifacts)
+        if object_exists(s3, artifacts, key):
+            self.echo(f"  authenticator zip unchanged (s3://{artifacts}/{key})")
+        else:
+            s3.put_object(Bucket=artifacts, Key=key, Body=data, ContentType="application/zip")
+            self.echo(f"  uploaded the authenticator zip ({len(data)} bytes) to s3://{artifacts}")
+        return {
+            "BucketName": bucket,
+            "CodeBucket": artifacts,
+            "CodeKey": key,
+            "CodeSha256": sha.decode(),
+        }
+
+    def ensure_artifact_bucket(self, s3, name: str) -> None:
+        try:
+            s3.head_bucket(Bucket=name)
+            return
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            if code in ("403", "AccessDenied"):
+                raise PrivpiError(
+                    f"the artifact bucket {name} belongs to another account"
+                ) from None
+            if code not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        s3.create_bucket(Bucket=name)  # us-east-1: no LocationConstraint
+        s3.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        self.echo(f"  created the artifact bucket {name} ({EDGE_REGION})")
+
+    def ensure_console_secret(self, bucket: str) -> None:
+        """The console's Flask secret key, kept in the bucket for Zappa's remote_env.
+
+        Written once: a new key on every deploy would sign everybody out.
+        """
+        s3 = self.clients("s3", self.s.region)
+        if object_exists(s3, bucket, CONSOLE_ENV_KEY):
+            return
+        body = json.dumps({"PRIVPI_SECRET_KEY": secrets.token_hex(32)}) + "\n"
+        s3.put_object(
+            Bucket=bucket, Key=CONSOLE_ENV_KEY, Body=body.encode(), ContentType="application/json"
+        )
+        self.echo(f"  created the console's secret key at s3://{bucket}/{CONSOLE_ENV_KEY}")
+
+
+def _pick(given: str | None, deployed: str | None, default: str) -> str:
+    if given is not None:
+        return given
+    return deployed if deployed is not None else default
+
+
+def object_exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as e:
+        if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise

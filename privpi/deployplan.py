@@ -1,0 +1,76 @@
+"""``privpi deploy --dry-run``: what deploy would do, from read-only calls alone.
+
+Describing stacks, reading the caller's account and looking for an uploaded zip change
+nothing; no change set is created (that would be a write), so an existing stack is shown
+as "update if anything changed" with the parameters it would get.
+"""
+
+from __future__ import annotations
+
+from .deploy import CONSOLE_ENV_KEY, EDGE_REGION, Deployer, object_exists
+
+
+def plan(d: Deployer) -> list[str]:
+    now = d.current()
+    s = d.s
+    lines = [f"Plan for privpi repository {s.name!r} (dry run: nothing is changed)"]
+    bucket_out = now["bucket"].outputs if now["bucket"] else {}
+    auth_out = now["authenticator"].outputs if now["authenticator"] else {}
+
+    def later(stack: str, key: str) -> str:
+        return f"<{key} from {s.stack(stack)}>"
+
+    bucket_name = bucket_out.get("BucketName") or later("bucket", "BucketName")
+    lines += _stack(lines, s.stack("bucket"), s.region, now["bucket"], d.bucket_params(now))
+
+    artifacts = d.artifact_bucket(d.account())
+    if "BucketName" in bucket_out:
+        _, key, sha = d.authenticator_zip(bucket_out["BucketName"])
+        s3 = d.clients("s3", EDGE_REGION)
+        uploaded = _bucket_exists(s3, artifacts) and object_exists(s3, artifacts, key)
+        what = "already uploaded" if uploaded else "upload"
+        code = {"CodeKey": key, "CodeSha256": sha.decode()}
+    else:
+        key, what = "authenticator/<sha256>.zip", "build and upload"
+        code = {"CodeKey": key, "CodeSha256": "<sha256 of the zip>"}
+    lines.append(
+        f"{_next(lines)}. authenticator zip for bucket {bucket_name}: {what} s3://{artifacts}/{key}"
+    )
+    auth_params = {"BucketName": bucket_name, "CodeBucket": artifacts, **code}
+    lines += _stack(lines, s.stack("authenticator"), EDGE_REGION, now["authenticator"], auth_params)
+
+    domain_name = bucket_out.get("BucketRegionalDomainName")
+    bucket_for_dist = {
+        "BucketRegionalDomainName": domain_name or later("bucket", "BucketRegionalDomainName")
+    }
+    version = auth_out.get("VersionArn") or later("authenticator", "VersionArn")
+    dist_params = d.distribution_params(now, bucket_for_dist, version)
+    lines += _stack(lines, s.stack("distribution"), s.region, now["distribution"], dist_params)
+    if not (now["bucket"] and now["bucket"].parameters.get("DistributionArn")):
+        lines.append(
+            f"{_next(lines)}. stack {s.stack('bucket')}: update DistributionArn to "
+            f"{later('distribution', 'DistributionArn')} (bucket policy for CloudFront)"
+        )
+    secret = f"s3://{bucket_name}/{CONSOLE_ENV_KEY}"
+    lines.append(f"{_next(lines)}. console secret key: {secret}, if missing")
+    return lines
+
+
+def _stack(before: list[str], name: str, region: str, stack, params: dict[str, str]) -> list[str]:
+    action = "create" if stack is None else f"update if anything changed (now {stack.status})"
+    lines = [f"{_next(before)}. stack {name} ({region}): {action}"]
+    lines += [f"     {k} = {v}" for k, v in params.items()]
+    return lines
+
+
+def _next(lines: list[str]) -> int:
+    """The number of the next step: one more than the numbered lines so far."""
+    return 1 + sum(1 for line in lines if line[:1].isdigit())
+
+
+def _bucket_exists(s3, name: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=name)
+        return True
+    except Exception:  # noqa: BLE001 - any refusal means deploy would have to create it
+        return False
