@@ -72,6 +72,7 @@ def _register() -> None:
     main.add_command(__import__("privpi.commands.serve", fromlist=["_"]).serve)
     main.add_command(__import__("privpi.commands.edge", fromlist=["_"]).edge)
     __import__("privpi.commands.publish", fromlist=["_"]).register(main)
+    __import__("privpi.commands.deploy", fromlist=["_"]).register(main)
 
 
 _register()
