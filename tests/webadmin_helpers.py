@@ -86,3 +86,43 @@ def as_role_fixture(app):
         return c
 
     return sign_in
+
+
+def seed_root_index(storage, names) -> None:
+    """A root index listing names, written directly (projects pages are not needed)."""
+    import json
+
+    from privpi import keys
+
+    doc = {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
+    storage.write(keys.ROOT_JSON, json.dumps(doc).encode(), content_type=keys.JSON_TYPE)
+
+
+def wheel_with_metadata(directory: Path, name: str, version: str, headers: dict, body: str):
+    """A real wheel whose METADATA carries the given headers and description body."""
+    import base64
+    import hashlib
+    import zipfile
+
+    from distfactory import wheel_filename
+
+    module = name.replace("-", "_")
+    dist_info = f"{module}-{version}.dist-info"
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta += [f"{k}: {v}" for k, v in headers.items()]
+    files = {
+        f"{module}/__init__.py": b"",
+        f"{dist_info}/METADATA": ("\n".join(meta) + "\n\n" + body).encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record + [f"{dist_info}/RECORD,,"]) + "\n").encode()
+    path = Path(directory) / wheel_filename(name, version)
+    with zipfile.ZipFile(path, "w") as zf:
+        for p, data in files.items():
+            zf.writestr(p, data)
+    return path
