@@ -197,6 +197,12 @@ def _handler_for(proxy: FaultProxy):
             self.wfile.write(body)
 
         def _handle(self) -> None:
+            try:
+                self._proxy_one()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (a timeout): nothing to do
+
+        def _proxy_one(self) -> None:
             body = self._read_body()
             path = unquote(self.path)
             rule = proxy._decide(self.command, path, body)

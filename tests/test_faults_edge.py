@@ -1,0 +1,199 @@
+"""The authenticator when S3 misbehaves: last good store, then fail closed.
+
+The real viewer-request handler with the real ``S3Source`` (boto3, the Lambda settings)
+reading ``config/users.json`` through the fault proxy; a fake clock stands in for minutes.
+Then ``privpi serve`` as a subprocess over the same proxied bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import free_port, wait_for_port
+from edge_helpers import Clock, request_event
+
+from edge import viewer_request
+from edge.userstore import S3Source, UserCache
+from privpi import keys
+from privpi.users import USERS_KEY, UserStore
+
+pytest_plugins = ("fault_fixtures",)
+
+PASSWORD = "correct horse battery"
+INTERVAL, MAX_STALE = 60.0, 900.0
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def ask(user: str = "alice", password: str = PASSWORD, uri: str = "/simple/") -> str:
+    """The handler's verdict: 'ok' (request passed on) or the generated status."""
+    event = request_event(uri, headers={"Authorization": basic(user, password)})
+    result = viewer_request.handler(event)
+    return result.get("status", "ok")
+
+
+@pytest.fixture
+def edge(faulty):
+    """The handler configured with an S3Source on the proxied bucket and a fake clock."""
+    UserStore(faulty.direct).add("alice", PASSWORD)
+    clock = Clock()
+    source = S3Source(faulty.bucket, "us-east-1", USERS_KEY)
+    viewer_request.configure(UserCache(source, INTERVAL, MAX_STALE, clock=clock))
+    yield faulty, clock
+    viewer_request.configure(None)
+
+
+@pytest.mark.parametrize("action", ["503", "500", "drop"])
+def test_refresh_failure_keeps_last_good_store_then_fails_closed(edge, action):
+    faulty, clock = edge
+    assert ask() == "ok"  # cold start: the store is read
+    outage = faulty.proxy.add_rule("GET", USERS_KEY, action=action, times=10_000)
+    UserStore(faulty.direct).add("bob", PASSWORD)  # a change the outage hides
+
+    for step in (INTERVAL + 1, 300, 300, 200):  # up to 861 s into the outage
+        clock.now += step
+        assert ask() == "ok", f"{clock.now}: the last good copy must keep serving"
+        assert ask("alice", "wrong password 1") == "401"
+        assert ask("bob") == "401"  # not seen yet, and not let in
+    assert outage.fired > 0
+
+    clock.now += 60  # 921 s since the store last answered: beyond the 900 s bound
+    assert ask() == "503"
+    assert ask("alice", "wrong password 1") == "503"
+
+    faulty.proxy.clear()  # S3 is back: the next check (after 5 s) reads it again
+    clock.now += 6
+    assert ask() == "ok" and ask("bob") == "ok"
+    print(f"{action}: {outage.fired} faults injected on store reads, none let anyone in")
+
+
+def test_absorbed_faults_are_invisible(edge):
+    faulty, clock = edge
+    assert ask() == "ok"
+    UserStore(faulty.direct).set_password("alice", "new password 12")
+    faulty.proxy.add_rule("GET", USERS_KEY, action="503", times=1)  # one retry absorbs it
+    clock.now += INTERVAL + 1
+    assert ask() == "401"  # the new store was read despite the fault
+    assert ask("alice", "new password 12") == "ok"
+    assert len(faulty.proxy.faults()) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect (edge/userstore.py S3Source): connect/read timeouts of 2 s with 2 retries "
+    "let a hung S3 read take over 6 s, beyond Lambda@Edge's 5 s viewer-request limit: the "
+    "invocation times out (CloudFront answers an error and the instance is reset, losing "
+    "its last good copy) instead of serving from the last good store",
+)
+def test_slow_store_refresh_stays_inside_the_viewer_timeout(edge):
+    """A hung S3 read: Lambda@Edge gives a viewer-request function 5 s in all."""
+    faulty, clock = edge
+    assert ask() == "ok"
+    faulty.proxy.add_rule("GET", USERS_KEY, action="delay", delay=30, times=10_000)
+    clock.now += INTERVAL + 1
+    started = time.monotonic()
+    verdict = ask()
+    took = time.monotonic() - started
+    faulty.proxy.release()
+    print(f"hung store: refresh gave up after {took:.1f}s, verdict {verdict}")
+    assert verdict == "ok"  # the last good copy answered
+    assert took < 5.0
+
+
+# -- privpi serve over the proxied bucket ------------------------------------------------
+
+
+def get(url: str, user="alice", password=PASSWORD) -> int:
+    req = urllib.request.Request(url, headers={"Authorization": basic(user, password)})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            r.read()
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@pytest.fixture
+def served(faulty):
+    """``privpi serve --refresh 0.3`` over the bucket through the proxy."""
+    UserStore(faulty.direct).add("alice", PASSWORD, "admin")
+    faulty.direct.write(keys.ROOT_HTML, b"<!DOCTYPE html><title>root</title>")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env.update(faulty.env)
+    env["PRIVPI_ADMIN_PASSWORD"] = PASSWORD
+    cmd = [sys.executable, "-m", "privpi", "serve", "--port", str(port), "--refresh", "0.3"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        if get(f"{base}/simple/") == 500:
+            pytest.xfail("defect: privpi serve answers 500 for every S3 key, see below")
+        yield faulty, base
+    finally:
+        faulty.proxy.release()
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+@pytest.mark.slow
+def test_serve_keeps_serving_while_the_store_is_unreadable(served):
+    faulty, base = served
+    assert get(f"{base}/simple/") == 200
+    outage = faulty.proxy.add_rule("GET", USERS_KEY, action="503", times=100_000)
+    UserStore(faulty.direct).add("carol", PASSWORD)
+    deadline = time.monotonic() + 3  # ten refresh intervals into the outage
+    codes, slowest = [], 0.0
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        codes.append(get(f"{base}/simple/"))
+        codes.append(get(f"{base}/simple/", "carol"))
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.1)
+    assert outage.fired > 0
+    assert set(codes[0::2]) == {200} and set(codes[1::2]) == {401}
+    faulty.proxy.clear()
+    time.sleep(1)  # a few refresh intervals after S3 is back
+    assert get(f"{base}/simple/", "carol") == 200
+    print(
+        f"serve: {len(codes)} requests during the outage, {outage.fired} faults injected, "
+        f"slowest pair {slowest:.2f}s (requests wait for the refresh's boto3 retries)"
+    )
+
+
+@pytest.mark.slow
+def test_serve_answers_503_not_500_when_a_file_cannot_be_read(served):
+    faulty, base = served
+    faulty.direct.write(keys.file_key("demo", "demo-1.0.tar.gz"), b"bytes")
+    url = f"{base}/files/demo/demo-1.0.tar.gz"
+    faulty.proxy.add_rule("GET", "demo-1.0.tar.gz", action="503", times=3)  # absorbed
+    assert get(url) == 200
+    faulty.proxy.add_rule("GET", "demo-1.0.tar.gz", action="drop", times=4)  # exhausted
+    assert get(url) == 503
+    assert get(url) == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect (privpi/server.py serve_key): boto3 gives LastModified with dateutil's "
+    "tzutc, and email.utils.format_datetime(usegmt=True) raises ValueError for any tzinfo "
+    "but datetime.timezone.utc: privpi serve over S3 answers 500 for every page and file",
+)
+def test_serve_over_s3_serves_pages(faulty):
+    from privpi.server import ReadPath
+
+    faulty.direct.write(keys.ROOT_HTML, b"<!DOCTYPE html><title>root</title>")
+    statuses = []
+    ReadPath(faulty.direct).serve_key(
+        keys.ROOT_HTML, {"REQUEST_METHOD": "GET"}, lambda s, h: statuses.append(s)
+    )
+    assert statuses == ["200 OK"]
