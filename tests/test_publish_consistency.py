@@ -1,0 +1,147 @@
+"""Concurrent publishers lose nothing; reindex rebuilds pages identical to the originals;
+publishing costs a fixed number of S3 requests and never lists the bucket."""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from distfactory import make_sdist, make_wheel
+from publish_helpers import parse_links
+
+from privpi import index, keys, publish
+from privpi.storage import open_storage
+
+
+def page_files(storage, project) -> tuple[list[str], list[str]]:
+    """Filenames listed in the JSON and in the HTML page."""
+    json_names = [f["filename"] for f in index.read_project(storage, project)["files"]]
+    html = parse_links(storage.read(keys.project_html(project)).body)
+    return json_names, [text for _, text in html.links]
+
+
+def test_concurrent_publishers_in_threads(storage, tmp_path):
+    count = 16
+    wheels = [make_wheel(tmp_path, "busy", f"1.{i}") for i in range(count)]
+    errors = []
+    barrier = threading.Barrier(count)
+
+    def worker(path):
+        own = open_storage(storage.url)  # one client each, as separate publishers have
+        barrier.wait()
+        try:
+            publish.publish(own, path)
+        except Exception as e:  # reported below, with the file
+            errors.append((path.name, e))
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in wheels]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    expected = sorted(w.name for w in wheels)
+    json_names, html_names = page_files(storage, "busy")
+    assert (sorted(json_names), sorted(html_names)) == (expected, expected)
+    assert index.read_root(storage)["projects"] == [{"name": "busy"}]
+
+
+@pytest.mark.slow
+def test_concurrent_publishers_as_processes(storage, tmp_path):
+    count = 6
+    files = [make_sdist(tmp_path, "Busy", f"2.{i}") for i in range(count)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "privpi", "--storage", storage.url, "upload", str(f)],
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for f in files
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * count, outputs
+    expected = sorted(f.name for f in files)
+    json_names, html_names = page_files(storage, "busy")
+    assert (sorted(json_names), sorted(html_names)) == (expected, expected)
+
+
+def _pages(storage) -> dict[str, bytes]:
+    return {i.key: storage.read(i.key).body for i in storage.list(keys.SIMPLE)}
+
+
+def test_reindex_restores_deleted_pages_identically(storage, tmp_path):
+    publish.publish(storage, make_wheel(tmp_path, "demo", "1.0", requires_python=">=3.8,<4"))
+    publish.publish(storage, make_sdist(tmp_path, "demo", "1.0"), uploader="alice")
+    publish.publish(storage, make_wheel(tmp_path, "demo", "2.0"), uploader="bob")
+    publish.publish(storage, make_wheel(tmp_path, "other", "0.1"), uploader="carol")
+    publish.yank(storage, "demo", "1.0", reason="use 2.0")
+    publish.publish(storage, make_wheel(tmp_path, "gone", "1.0"))
+    publish.delete(storage, "gone")
+    original = _pages(storage)
+    metadata_key = keys.metadata_key("demo", "demo-2.0-py3-none-any.whl")
+    original_metadata = storage.read(metadata_key).body
+    assert set(original) == {
+        keys.ROOT_HTML,
+        keys.ROOT_JSON,
+        *(k(p) for p in ("demo", "other") for k in (keys.project_html, keys.project_json)),
+    }
+
+    for key in original:
+        storage.delete(key)
+    storage.delete(metadata_key)
+    result = publish.reindex(storage)
+    assert (result.projects, result.files, result.problems) == (2, 4, [])
+    assert _pages(storage) == original
+    assert storage.read(metadata_key).body == original_metadata
+
+    # Only the HTML lost, and a stale page of a project whose files are gone: repaired too.
+    storage.delete(keys.project_html("demo"))
+    storage.write(keys.project_json("ghost"), index.dumps(index.empty_project("ghost")))
+    publish.reindex(storage)
+    assert _pages(storage) == original
+
+
+def test_reindex_lists_files_the_pages_missed(storage, tmp_path):
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    storage.write(keys.file_key("demo", wheel.name), wheel.read_bytes())
+    progress = []
+    publish.reindex(storage, lambda done, total: progress.append((done, total)))
+    assert progress == [(1, 1)]
+    assert page_files(storage, "demo") == ([wheel.name], [wheel.name])
+    assert index.read_root(storage)["projects"] == [{"name": "demo"}]
+    assert storage.exists(keys.metadata_key("demo", wheel.name))
+
+
+class RequestCounter:
+    """Counts the S3 API calls a boto3 client sends (a botocore event hook: observation)."""
+
+    def __init__(self, client):
+        self.calls = collections.Counter()
+        client.meta.events.register("before-send.s3", self._count)
+
+    def _count(self, request, **kwargs):
+        self.calls[kwargs["event_name"].rsplit(".", 1)[-1]] += 1
+
+    def take(self) -> collections.Counter:
+        calls, self.calls = self.calls, collections.Counter()
+        return calls
+
+
+def test_s3_requests_per_publish_are_few_and_never_list(s3_storage, tmp_path):
+    counter = RequestCounter(s3_storage.client)
+    publish.publish(s3_storage, make_wheel(tmp_path, "demo", "1.0"))
+    new_project = counter.take()
+    publish.publish(s3_storage, make_wheel(tmp_path, "demo", "2.0"))
+    new_version = counter.take()
+    publish.publish(s3_storage, make_sdist(tmp_path, "demo", "2.0"))
+    new_sdist = counter.take()
+    # file, .metadata, project JSON read, HTML, JSON (+ root read, HTML, JSON) + audit event
+    assert new_project == {"PutObject": 7, "GetObject": 2}
+    assert new_version == {"PutObject": 5, "GetObject": 1}
+    assert new_sdist == {"PutObject": 4, "GetObject": 1}
