@@ -83,11 +83,14 @@ def max_upload_size() -> int:
         ) from None
 
 
-def human_size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:g} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
+def human_size(n: float) -> str:
+    """1000 bytes, 1.95 KiB, 100 MiB, 1 GiB: three significant digits at most."""
+    if n < 1024:
+        return f"{int(n)} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
         n /= 1024
+        if n < 1024 or unit == "GiB":
+            return f"{n:.3g} {unit}"
     raise AssertionError("unreachable")
 
 

@@ -1,0 +1,206 @@
+"""``/legacy/`` end to end: real twine and ``uv publish`` against a real ``privpi serve``,
+then pip installing what they published; every refusal as the client shows it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from distfactory import make_sdist, make_wheel
+from serve_helpers import (
+    VENV_BIN,
+    installed_report,
+    isolated_pip_env,
+    make_venv,
+    pip_install,
+    privpi,
+    sha256,
+    start_server,
+    stop,
+)
+from twine.commands import upload as twine_upload
+
+from privpi import index
+from privpi.errors import NotFound
+from privpi.storage import FolderStorage
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+PUB, PUB_PW = "pub1", "publisher-password-1"
+READER, READER_PW = "reader1", "reader-password-1"
+LIMIT = 64 * 1024  # /legacy/'s request limit in this server: small, to test the 413
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("legacy")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PRIVPI_"))}
+    env.update(PRIVPI_PBKDF2_ROUNDS="1000", PRIVPI_MAX_UPLOAD_BYTES=str(LIMIT))
+    storage_url = str(tmp / "repo")
+    for name, pw, role in ((PUB, PUB_PW, "publisher"), (READER, READER_PW, "reader")):
+        r = privpi(storage_url, "users", "add", name, "--role", role, "--password-stdin",
+                   stdin=f"{pw}\n", env=env)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+    base_url, proc = start_server(storage_url, env=env)
+    yield base_url, FolderStorage(storage_url), tmp
+    print(stop(proc))
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # exists on no other index
+
+
+def client_env() -> dict:
+    env = isolated_pip_env()
+    return {k: v for k, v in env.items() if not k.startswith("TWINE_")}
+
+
+def twine(base_url: str, *files: Path, user=PUB, password=PUB_PW, extra=()):
+    cmd = [
+        sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+        "--repository-url", f"{base_url}/legacy/", "-u", user, "-p", password, *extra,
+        *map(str, files),
+    ]  # fmt: skip
+    r = subprocess.run(cmd, env=client_env(), capture_output=True, text=True, timeout=120)
+    return r.returncode, " ".join((r.stdout + r.stderr).split())
+
+
+def published(storage, project: str) -> dict[str, str]:
+    try:
+        page = index.read_project(storage, project)
+    except NotFound:
+        return {}
+    return {f["filename"]: f["hashes"]["sha256"] for f in page["files"]}
+
+
+def install_and_check(base_url: str, tmp: Path, project: str, version: str, wheel: Path):
+    python = make_venv(tmp / unique("venv"))
+    index_url = base_url.replace("http://", f"http://{READER}:{READER_PW}@") + "/simple/"
+    report = tmp / unique("report")
+    r = pip_install(python, index_url, f"{project}=={version}", report=report)
+    assert r.returncode == 0, r.stderr
+    assert installed_report(report) == [(project, version, sha256(wheel))]
+
+
+def test_twine_upload_then_pip_install(server):
+    base_url, storage, tmp = server
+    project = unique("twine-demo")
+    wheel = make_wheel(tmp / project, project, "1.0")
+    sdist = make_sdist(tmp / project, project, "1.0")
+    code, out = twine(base_url, wheel, sdist)
+    assert code == 0, out
+    assert published(storage, project) == {wheel.name: sha256(wheel), sdist.name: sha256(sdist)}
+    entry = index.read_project(storage, project)["files"][0]
+    assert entry["_uploader"] == PUB
+    install_and_check(base_url, tmp, project, "1.0", wheel)
+
+
+def test_uv_publish_then_pip_install(server):
+    base_url, storage, tmp = server
+    project = unique("uv-demo")
+    wheel = make_wheel(tmp / project, project, "3.1")
+    cmd = [
+        str(VENV_BIN / "uv"), "publish", "--no-config", "--trusted-publishing", "never",
+        "--publish-url", f"{base_url}/legacy/", "-u", PUB, "-p", PUB_PW, str(wheel),
+    ]  # fmt: skip
+    r = subprocess.run(cmd, env=client_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert published(storage, project) == {wheel.name: sha256(wheel)}
+    install_and_check(base_url, tmp, project, "3.1", wheel)
+
+
+def test_existing_files_as_pypi_answers(server):
+    base_url, storage, tmp = server
+    project = unique("again")
+    wheel = make_wheel(tmp / project / "a", project, "1.0")
+    other = make_wheel(tmp / project / "b", project, "1.0", summary="other bytes, same name")
+    assert twine(base_url, wheel)[0] == 0
+    code, out = twine(base_url, wheel)  # identical: PyPI answers 200 too
+    assert code == 0, out
+    code, out = twine(base_url, other)
+    assert code == 1 and "400 Bad Request" in out and "File already exists:" in out, out
+    # twine 7 allows --skip-existing for pypi.org only; up to 6 it skips what this
+    # function of twine's (still the same in 7) says already exists: our answer qualifies.
+    r = form_upload(base_url, other)
+    assert twine_upload.skip_upload(r, skip_existing=True, package=None)
+    assert published(storage, project) == {wheel.name: sha256(wheel)}
+
+
+def test_reader_and_bad_credentials_are_refused(server):
+    base_url, storage, tmp = server
+    project = unique("refused")
+    wheel = make_wheel(tmp / project, project, "1.0")
+    code, out = twine(base_url, wheel, user=READER, password=READER_PW)
+    assert code == 1 and "403" in out and "uploading needs the publisher role" in out, out
+    code, out = twine(base_url, wheel, password="wrong-password-123")
+    assert code == 1 and "401" in out, out
+    r = requests.post(f"{base_url}/legacy/", data={":action": "file_upload"}, timeout=30)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Basic realm="privpi"'
+    assert published(storage, project) == {}
+
+
+def test_oversized_upload_names_the_limit_and_the_alternatives(server):
+    base_url, storage, tmp = server
+    project = unique("huge")
+    wheel = make_wheel(tmp / project, project, "1.0", description=secrets.token_hex(LIMIT))
+    code, out = twine(base_url, wheel)
+    assert code == 1 and "413" in out and "64 KiB limit of /legacy/" in out, out
+    assert "/upload" in out and "privpi upload" in out
+    assert published(storage, project) == {}
+
+
+def form_upload(base_url: str, path: Path, **fields):
+    data = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "sha256_digest": hashlib.sha256(path.read_bytes()).hexdigest(),
+        **fields,
+    }
+    with open(path, "rb") as f:
+        return requests.post(
+            f"{base_url}/legacy/",
+            data={k: v for k, v in data.items() if v is not None},
+            files={"content": (path.name, f)},
+            auth=(PUB, PUB_PW),
+            timeout=60,
+        )
+
+
+def test_bad_forms_are_refused_with_the_reason(server):
+    base_url, storage, tmp = server
+    project = unique("bad-form")
+    wheel = make_wheel(tmp / project, project, "1.0")
+    r = form_upload(base_url, wheel, sha256_digest="0" * 64)
+    assert r.status_code == 400
+    assert r.reason.startswith(f"The file's sha256 is {sha256(wheel)}, the form says 000")
+    r = form_upload(base_url, wheel, sha256_digest=None)
+    assert r.status_code == 400 and "no sha256_digest" in r.reason
+    r = form_upload(base_url, wheel, **{":action": "submit"})
+    assert r.status_code == 400 and "Unsupported :action 'submit'" in r.reason
+    r = form_upload(base_url, wheel, name="someone-else")
+    assert r.status_code == 400 and "does not match the file" in r.reason
+    notes = tmp / "notes.txt"
+    notes.write_text("not a distribution")
+    r = form_upload(base_url, notes)
+    assert r.status_code == 400 and "notes.txt is not a distribution" in r.text
+    assert published(storage, project) == {}
+
+
+def test_invalid_distribution_is_refused(server):
+    base_url, storage, tmp = server
+    project = unique("liar")
+    liar = make_wheel(tmp / project, project, "1.0", metadata_version="9.9")
+    code, out = twine(base_url, liar)
+    assert code == 1 and "400" in out and "9.9" in out, out
+    junk = tmp / f"{project.replace('-', '_')}-2.0-py3-none-any.whl"
+    junk.write_bytes(b"not a zip at all" * 10)
+    r = form_upload(base_url, junk)
+    assert r.status_code == 400, r.text
+    assert published(storage, project) == {}
+    assert [i.key for i in storage.list(f"packages/files/{project}/")] == []

@@ -1,0 +1,162 @@
+"""``POST /legacy/``: the upload API twine and ``uv publish`` speak (PyPI's legacy upload).
+
+A multipart form with ``:action=file_upload``, the file in ``content`` and its digests.
+Credentials are HTTP Basic, checked against the user store on every request (no session,
+hence no CSRF token). Statuses follow PyPI so clients react as they do there: 401 asks for
+credentials, 403 is a missing role, 400 carries any refusal in the reason phrase (twine
+shows it), "File already exists" with 400 is what ``twine upload --skip-existing``
+recognizes, an identical re-upload answers 200 as PyPI does, 413 names the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import tempfile
+
+from flask import Response, current_app, request
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from privpi import uploads
+from privpi.errors import PrivpiError
+from privpi.users import UserStore
+
+from .extensions import storage
+
+REALM = "privpi"
+LAMBDA_LIMIT = 4 * 1024 * 1024  # Lambda takes 6 MB, base64 of a binary body is 4/3 larger
+FORM_SLACK = 1024 * 1024  # the other form fields (a long description) beside the file
+CHUNK = 1024 * 1024
+DIGESTS = {  # form field -> hashlib constructor; every one the form gives is checked
+    "sha256_digest": hashlib.sha256,
+    "blake2_256_digest": lambda: hashlib.blake2b(digest_size=32),
+}
+
+
+def legacy_max_size() -> int:
+    """The console's request-body limit, and on Lambda no more than its payload allows."""
+    limit = int(current_app.config.get("MAX_UPLOAD_BYTES") or uploads.max_upload_size())
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return min(limit, LAMBDA_LIMIT)
+    return limit
+
+
+def plain(message: str, status: int, **headers) -> Response:
+    """The message in the reason phrase (twine prints it) and in the body (uv prints it)."""
+    reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    resp = Response(message + "\n", mimetype="text/plain", headers=headers)
+    resp.status = f"{status} {reason[:400]}"
+    return resp
+
+
+def too_large(size: int, limit: int) -> Response:
+    return plain(
+        f"This upload is {uploads.human_size(size)}, over the {uploads.human_size(limit)} "
+        "limit of /legacy/; upload larger files in the console's /upload page or with "
+        "`privpi upload`",
+        413,
+    )
+
+
+def legacy_upload():
+    user, refusal = _authenticate()
+    if refusal is not None:
+        return refusal
+    limit = legacy_max_size()
+    # Refuse an oversized body before reading it; without a length, stop while parsing.
+    if request.content_length is not None and request.content_length > limit + FORM_SLACK:
+        return too_large(request.content_length, limit)
+    request.max_content_length = limit + FORM_SLACK
+    try:
+        return _upload(user.name, limit)
+    except RequestEntityTooLarge:
+        return too_large(request.content_length or limit + FORM_SLACK, limit)
+    except PrivpiError as e:
+        return plain(e.message, getattr(e, "status", 400))
+
+
+def _authenticate():
+    auth = request.authorization
+    challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+    if auth is None or auth.type != "basic" or not auth.username:
+        return None, plain(
+            "Credentials needed: your privpi user name and password", 401, **challenge
+        )
+    user = UserStore(storage()).verify(auth.username, auth.password or "")
+    if user is None:
+        return None, plain("Invalid credentials or disabled user", 401, **challenge)
+    if not user.has_role("publisher"):
+        return None, plain(
+            f"User {user.name!r} is a {user.role}; uploading needs the publisher role", 403
+        )
+    return user, None
+
+
+def _upload(uploader: str, limit: int) -> Response:
+    form = request.form
+    if form.get(":action") != "file_upload":
+        return plain(f"Unsupported :action {form.get(':action')!r}; only file_upload is", 400)
+    file = request.files.get("content")
+    if file is None or not file.filename:
+        return plain("The form has no file in its 'content' part", 400)
+    filename = uploads.check_filename(file.filename)
+    _check_form_matches(filename, form.get("name"), form.get("version"))
+    with tempfile.TemporaryDirectory(prefix="privpi-legacy-") as tmp:
+        path = os.path.join(tmp, "upload")
+        size, digests = _save(file.stream, path)
+        if size > limit:
+            return too_large(size, limit)
+        refusal = _check_digests(form, digests)
+        if refusal is not None:
+            return refusal
+        result = uploads.publish_new(
+            storage(), path, digests["sha256_digest"], filename, uploader, limit
+        )
+    if result["status"] == "skipped":  # PyPI answers an identical re-upload with 200 too
+        return plain(f"{filename} is already there, identical: nothing to do", 200)
+    return plain(f"Published {filename} ({result['project']} {result['version']})", 200)
+
+
+def _check_form_matches(filename: str, name: str | None, version: str | None) -> str:
+    if filename.endswith(".whl"):
+        project, file_version, *_ = parse_wheel_filename(filename)
+    else:
+        project, file_version = parse_sdist_filename(filename)
+    if name and canonicalize_name(name) != project:
+        raise PrivpiError(f"The form's name {name!r} does not match the file {filename}")
+    try:
+        if version and Version(version) != file_version:
+            raise PrivpiError(f"The form's version {version!r} does not match the file {filename}")
+    except InvalidVersion:
+        raise PrivpiError(f"The form's version {version!r} is not a valid version") from None
+    return project
+
+
+def _save(stream, path: str) -> tuple[int, dict[str, str]]:
+    """Copy the (already spooled) file part in chunks, hashing on the way."""
+    hashes = {field: make() for field, make in DIGESTS.items()}
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            out.write(chunk)
+            for h in hashes.values():
+                h.update(chunk)
+    return size, {field: h.hexdigest() for field, h in hashes.items()}
+
+
+def _check_digests(form, digests: dict[str, str]) -> Response | None:
+    given = {f: form[f].strip().lower() for f in DIGESTS if form.get(f)}
+    if not given:
+        return plain("The form carries no sha256_digest (or blake2_256_digest) of the file", 400)
+    for field, value in given.items():
+        if not hmac.compare_digest(value, digests[field]):
+            return plain(
+                f"The file's {field.removesuffix('_digest')} is {digests[field]}, the form "
+                f"says {value}: the upload was damaged or the form is wrong",
+                400,
+            )
+    return None

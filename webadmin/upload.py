@@ -1,0 +1,168 @@
+"""Uploads: the drag-and-drop page, its ticket and finalize endpoints, and ``/legacy/``.
+
+Browser flow: ``POST /upload/ticket`` (JSON, session + CSRF) returns where to send the bytes:
+a presigned POST straight to the bucket with S3 storage, or this app's own signed
+``PUT /upload/incoming/<id>`` with folder storage; then ``POST /upload/<id>/finalize``
+publishes through :mod:`privpi.publish`. ``/legacy/`` is the upload API twine and
+``uv publish`` speak; it authenticates with HTTP Basic against the user store, so it is
+exempt from the session's CSRF protection (there is no session to ride on).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from urllib.parse import urlencode, urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from privpi import uploads
+from privpi.errors import PrivpiError, ValidationError
+
+from .auth import role_required
+from .extensions import csrf, storage
+from .legacy import legacy_max_size, legacy_upload
+from .security import CSP
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("upload", __name__)
+bp.add_url_rule("/legacy/", "legacy", legacy_upload, methods=["POST"])
+
+
+# The signed folder upload and /legacy/ carry their own credentials (an HMAC signature,
+# HTTP Basic); a CSRF token cannot exist for them. Everything else here keeps CSRF.
+csrf.exempt(legacy_upload)
+csrf.exempt(f"{__name__}.receive")
+
+
+def max_size() -> int:
+    """The browser upload limit. Its bytes skip the console, so the console's limit for
+    request bodies (MAX_UPLOAD_BYTES, which /legacy/ obeys) does not bind it."""
+    return int(current_app.config.get("MAX_BROWSER_UPLOAD_BYTES") or uploads.max_upload_size())
+
+
+def error(e: PrivpiError, status: int | None = None):
+    status = status or getattr(e, "status", 400)
+    return jsonify({"error": e.message, "status": "refused"}), status
+
+
+@bp.get("/upload")
+@role_required("publisher")
+def upload_page():
+    html = render_template(
+        "upload.html",
+        max_size=max_size(),
+        max_size_text=uploads.human_size(max_size()),
+        legacy_max_text=uploads.human_size(legacy_max_size()),
+        legacy_url=url_for("upload.legacy", _external=True),
+    )
+    resp = make_response(html)
+    origin = bucket_origin()
+    if origin:  # the browser posts straight to the bucket: let the page's script reach it
+        resp.headers["Content-Security-Policy"] = CSP.replace(
+            "default-src 'self';", f"default-src 'self'; connect-src 'self' {origin};"
+        )
+    return resp
+
+
+def bucket_origin() -> str | None:
+    s = storage()
+    if not hasattr(s, "presigned_post"):
+        return None
+    # Signing is local (no request): the origin of any presigned POST is the bucket's.
+    url = urlsplit(s.presigned_post(f"{uploads.INCOMING}origin-probe", 1, expires=60)["url"])
+    return f"{url.scheme}://{url.netloc}"
+
+
+@bp.post("/upload/ticket")
+@role_required("publisher")
+def ticket():
+    body = request.get_json(silent=True) or {}
+    filename, size = body.get("filename"), body.get("size")
+    if not isinstance(filename, str):
+        return error(ValidationError("the request names no file (JSON field 'filename')"))
+    limit = max_size()
+    try:
+        if isinstance(size, int) and size > limit:
+            raise uploads.TooLarge(uploads.too_large(filename, limit))
+        t = uploads.create(storage(), current_user.name, filename, max_size=limit)
+    except PrivpiError as e:
+        return error(e)
+    return jsonify(
+        {
+            "id": t.id,
+            "filename": t.filename,
+            "expires": int(t.expires),
+            "upload": upload_target(t),
+            "finalize": url_for("upload.finalize", ticket_id=t.id),
+        }
+    )
+
+
+def upload_target(t: uploads.Ticket) -> dict:
+    """Where the browser sends the bytes: the bucket itself, or our signed endpoint."""
+    s = storage()
+    if hasattr(s, "presigned_post"):
+        post = s.presigned_post(t.key, t.max_size, expires=int(t.expires - time.time()))
+        return {"method": "POST", "url": post["url"], "fields": post["fields"]}
+    query = urlencode({"sig": uploads.signature(current_app.secret_key, t)})
+    return {"method": "PUT", "url": url_for("upload.receive", ticket_id=t.id) + "?" + query}
+
+
+@bp.put("/upload/incoming/<ticket_id>")
+def receive(ticket_id: str):
+    """Folder storage: the signed equivalent of a presigned POST, streamed to disk."""
+    try:
+        t = uploads.check_upload(storage(), current_app.secret_key, ticket_id, request.args["sig"])
+        length = request.content_length
+        if length is not None and length > t.max_size:
+            raise uploads.TooLarge(uploads.too_large(t.filename, t.max_size))
+        request.max_content_length = t.max_size  # the ticket's limit, not the console's
+        size = uploads.receive(storage(), t, request.stream)
+    except KeyError:
+        return error(uploads.TicketForbidden("the upload URL carries no signature"))
+    except PrivpiError as e:
+        return error(e)
+    return jsonify({"filename": t.filename, "size": size}), 201
+
+
+@bp.post("/upload/<ticket_id>/finalize")
+@role_required("publisher")
+def finalize(ticket_id: str):
+    s = storage()
+    try:
+        result = uploads.finalize(s, ticket_id, current_user.name)
+    except PrivpiError as e:
+        return error(e)
+    finally:
+        _sweep(s)
+    result["project_url"] = project_url(result["project"])
+    return jsonify(result)
+
+
+def project_url(project: str) -> str:
+    try:
+        return url_for("projects.detail", name=project)
+    except Exception:  # the console names its project view differently: fall back
+        return f"{request.script_root}/projects/{project}"
+
+
+def _sweep(s) -> None:
+    """Tidy expired uploads on the way; the cloud bucket's lifecycle rule does it too."""
+    if os.environ.get("PRIVPI_SWEEP_ON_FINALIZE", "1") == "0":
+        return
+    try:
+        uploads.sweep(s)
+    except PrivpiError as e:  # never fail an upload because tidying failed
+        log.warning("sweeping incoming/ failed: %s", e)
