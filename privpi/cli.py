@@ -71,6 +71,7 @@ def _register() -> None:
     main.add_command(users.users)
     main.add_command(__import__("privpi.commands.serve", fromlist=["_"]).serve)
     main.add_command(__import__("privpi.commands.edge", fromlist=["_"]).edge)
+    main.add_command(__import__("privpi.commands.incoming", fromlist=["_"]).sweep_incoming)
     __import__("privpi.commands.publish", fromlist=["_"]).register(main)
     __import__("privpi.commands.deploy", fromlist=["_"]).register(main)
 
