@@ -1,0 +1,66 @@
+"""Dashboard and connect pages."""
+
+from __future__ import annotations
+
+from distfactory import make_wheel
+from webadmin_helpers import (  # noqa: F401 - the *_fixture names are fixtures
+    app_fixture,
+    as_role_fixture,
+    login,
+    make_console,
+    repo_fixture,
+    text,
+)
+
+from privpi import publish
+
+
+def test_dashboard_counts_and_events(as_role, repo, tmp_path):
+    publish.publish(repo, make_wheel(tmp_path, "alpha", "1.0", padding=3000), uploader="publisher")
+    publish.publish(repo, make_wheel(tmp_path, "alpha", "1.1"), uploader="publisher")
+    publish.publish(repo, make_wheel(tmp_path, "beta", "0.1"), uploader="admin")
+    page = text(as_role("reader").get("/"))
+    assert '<span class="figure">2</span> projects' in page
+    assert '<span class="figure">3</span> files' in page
+    assert "KB</span> stored" in page
+    assert "publish</strong>\n    alpha 1.1" in page
+    assert "user.add" in page and "user reader as reader" in page
+
+
+def test_connect_page_fills_in_url_and_user(as_role):
+    page = text(as_role("publisher").get("/connect"))
+    assert "index-url = http://localhost/simple/" in page
+    assert "machine localhost\nlogin publisher" in page
+    assert 'url = "http://localhost/simple/"' in page
+    assert "UV_INDEX_PRIVPI_USERNAME=publisher" in page
+    assert "poetry config http-basic.privpi publisher" in page
+
+
+def test_connect_page_uses_configured_repository(repo):
+    c = make_console(repo, REPOSITORY_URL="https://pi.example.com/simple/").test_client()
+    login(c, "reader")
+    page = text(c.get("/connect"))
+    assert "index-url = https://pi.example.com/simple/" in page
+    assert "machine pi.example.com\nlogin reader" in page
+
+
+def test_nav_shows_what_the_role_may_use(as_role):
+    reader = text(as_role("reader").get("/"))
+    admin = text(as_role("admin").get("/"))
+    assert 'href="/users"' not in reader and 'href="/users"' in admin
+    assert 'href="/projects"' in reader and 'href="/connect"' in reader
+
+
+def test_upload_link_for_publishers_when_the_upload_page_exists(repo):
+    from flask import Blueprint
+
+    app = make_console(repo)
+    if "upload.upload_page" not in app.view_functions:  # the uploads area not registered
+        bp = Blueprint("upload", __name__)
+        bp.add_url_rule("/upload", "upload_page", lambda: "upload")
+        app.register_blueprint(bp)
+    reader, publisher = app.test_client(), app.test_client()
+    login(reader, "reader")
+    login(publisher, "publisher")
+    assert 'href="/upload"' in text(publisher.get("/"))
+    assert 'href="/upload"' not in text(reader.get("/"))
