@@ -13,6 +13,7 @@ import logging
 import secrets
 import sys
 import uuid
+from datetime import UTC
 from email.utils import format_datetime
 from urllib.parse import quote, unquote
 
@@ -148,7 +149,7 @@ class ReadPath:
         headers = [
             ("Content-Type", keys.content_type(key)),
             ("ETag", info.etag),
-            ("Last-Modified", format_datetime(info.last_modified, usegmt=True)),
+            ("Last-Modified", format_datetime(info.last_modified.astimezone(UTC), usegmt=True)),
             ("Cache-Control", keys.cache_control(key)),
         ]
         if key.startswith(keys.SIMPLE):
