@@ -1,0 +1,162 @@
+"""S3 requests per publish at 10, 1,000 and 10,000 projects, and 20 concurrent publishers.
+
+    .venv/bin/python bench/publish_requests.py [--sizes 10,1000,10000] [--publishers 20]
+
+Starts its own moto S3 server on a free loopback port (tests/moto_server.py) and counts
+every S3 API request the publishing client sends, with a botocore ``before-send`` event
+hook (observation only: nothing is patched). Request counts are exact and noise-free; the
+concurrency timing is wall-clock and depends on the machine. Prints figures, never fails
+on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import boto3  # noqa: E402
+from conftest import free_port, wait_for_port  # noqa: E402
+from distfactory import make_sdist, make_wheel  # noqa: E402
+from publish_helpers import parse_links  # noqa: E402
+
+from privpi import index, keys, pages, publish  # noqa: E402
+from privpi.storage import open_storage  # noqa: E402
+
+
+class Counter:
+    def __init__(self, client):
+        self.calls = collections.Counter()
+        client.meta.events.register("before-send.s3", self._count)
+
+    def _count(self, request, **kwargs):
+        self.calls[kwargs["event_name"].rsplit(".", 1)[-1]] += 1
+
+    def take(self) -> collections.Counter:
+        calls, self.calls = self.calls, collections.Counter()
+        return calls
+
+
+def fake_aws_env(endpoint: str, scratch: Path) -> None:
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        del os.environ[var]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_CONFIG_FILE=str(scratch / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(scratch / "none"),
+    )
+
+
+def new_bucket(endpoint: str):
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
+    return open_storage(f"s3://{name}")
+
+
+def seed(storage, count: int, dists: Path) -> None:
+    """count projects in the root pages, written directly (cheap); one real project."""
+    publish.publish(storage, make_wheel(dists, "existing", "1.0"))
+    names = {f"seed-{i:05d}" for i in range(count - 1)} | {"existing"}
+    root = index.root_page(names)
+    index.write_page(storage, keys.ROOT_HTML, pages.root_html(root))
+    index.write_page(storage, keys.ROOT_JSON, index.dumps(root))
+
+
+def fmt(calls: collections.Counter) -> str:
+    detail = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
+    return f"{sum(calls.values()):>2}  ({detail})"
+
+
+def measure_sizes(endpoint: str, sizes: list[int], scratch: Path) -> None:
+    print("S3 requests per publish (each includes 1 PutObject for the audit event)")
+    print(f"{'projects':>9}  {'case':<34} requests")
+    for size in sizes:
+        storage = new_bucket(endpoint)
+        dists = scratch / f"d{size}"
+        seed(storage, size, dists)
+        counter = Counter(storage.client)
+        cases = [
+            ("new version, existing project, whl", make_wheel(dists, "existing", "2.0")),
+            ("new version, existing project, sdist", make_sdist(dists, "existing", "2.0")),
+            ("new project, wheel", make_wheel(dists, "brand-new", "1.0")),
+        ]
+        for label, path in cases:
+            publish.publish(storage, path)
+            print(f"{size:>9}  {label:<36} {fmt(counter.take())}")
+        assert len(index.read_root(storage)["projects"]) == size + 1
+
+
+def concurrent(endpoint: str, publishers: int, scratch: Path) -> None:
+    storage = new_bucket(endpoint)
+    dists = scratch / "concurrent"
+    paths = [make_wheel(dists, "crowded", f"1.{i}") for i in range(publishers)]
+    clients = [open_storage(storage.url) for _ in paths]
+    counters = [Counter(c.client) for c in clients]
+    barrier = threading.Barrier(publishers + 1)
+    errors = []
+
+    def run(own, path):
+        barrier.wait()
+        try:
+            publish.publish(own, path)
+        except Exception as e:
+            errors.append(f"{path.name}: {e}")
+
+    threads = [threading.Thread(target=run, args=a) for a in zip(clients, paths, strict=True)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    listed_json = len(index.read_project(storage, "crowded")["files"])
+    listed_html = len(parse_links(storage.read(keys.project_html("crowded")).body).links)
+    total = sum((c.take() for c in counters), collections.Counter())
+    print(f"\n{publishers} concurrent publishers of one project (threads, one client each)")
+    print(f"  wall time            {elapsed:.2f} s")
+    print(f"  files in JSON page   {listed_json} of {publishers}")
+    print(f"  files in HTML page   {listed_html} of {publishers}")
+    print(f"  S3 requests in all   {fmt(total)}")
+    print(f"  errors               {errors or 'none'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,1000,10000")
+    parser.add_argument("--publishers", type=int, default=20)
+    args = parser.parse_args()
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="privpi-bench-") as tmp:
+        scratch = Path(tmp)
+        endpoint = f"http://127.0.0.1:{port}"
+        fake_aws_env(endpoint, scratch)
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "moto_server.py"), str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, server)
+            measure_sizes(endpoint, [int(s) for s in args.sizes.split(",")], scratch)
+            concurrent(endpoint, args.publishers, scratch)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
