@@ -1,0 +1,251 @@
+"""The three templates: cfn-lint clean, and the security and wiring properties the issue
+asks for, checked on the parsed templates (moto cannot create CloudFront resources)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode
+
+from privpi import edgebuild
+from privpi.deploy import Deployer, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = sorted((REPO / "cloudformation").glob("*.yaml"))
+LAMBDA_EDGE_PYTHON = {"python3.9", "python3.10", "python3.11", "python3.12", "python3.13"}
+
+
+def load(name: str) -> dict:
+    template, problems = decode(str(REPO / "cloudformation" / f"{name}.yaml"))
+    assert not problems, problems
+    return template
+
+
+def resources(template: dict, kind: str) -> dict:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_every_template_passes_cfn_lint_without_warnings():
+    assert [t.stem for t in TEMPLATES] == ["authenticator", "bucket", "distribution"]
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    res = subprocess.run(
+        [str(cfn_lint), *map(str, TEMPLATES)], capture_output=True, text=True, timeout=120
+    )
+    assert (res.returncode, res.stdout + res.stderr) == (0, "")
+
+
+# -- bucket -----------------------------------------------------------------------------------
+
+
+def test_bucket_is_private_versioned_encrypted_and_kept():
+    bucket = load("bucket")["Resources"]["Bucket"]
+    props = bucket["Properties"]
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_bucket_lifecycle_expires_incoming_and_old_versions():
+    rules = load("bucket")["Resources"]["Bucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    incoming = next(r for r in rules if r.get("Prefix") == "incoming/")
+    assert incoming["ExpirationInDays"] == 1
+    versions = next(r for r in rules if "Prefix" not in r)
+    assert versions["NoncurrentVersionExpiration"]["NoncurrentDays"] == {"Ref": "OldVersionDays"}
+
+
+def test_bucket_policy_denies_plain_http_and_lets_only_the_distribution_read_packages():
+    t = load("bucket")
+    statements = t["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    deny, conditional = statements
+    assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    condition, allow, otherwise = conditional["Fn::If"]
+    assert condition == "HasDistribution" and otherwise == {"Ref": "AWS::NoValue"}
+    assert allow == {
+        "Sid": "AllowCloudFrontReadPackages",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": {"Fn::Sub": "${Bucket.Arn}/packages/*"},
+        "Condition": {"StringEquals": {"AWS:SourceArn": {"Ref": "DistributionArn"}}},
+    }
+
+
+def test_bucket_managed_policies_stay_in_their_prefixes():
+    t = load("bucket")
+    policies = resources(t, "AWS::IAM::ManagedPolicy")
+    assert set(policies) == {"PublisherPolicy", "UserAdminPolicy", "ConsolePolicy"}
+
+    def object_resources(name):
+        found = set()
+        for st in policies[name]["Properties"]["PolicyDocument"]["Statement"]:
+            if st["Action"] != "s3:ListBucket":
+                listed = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                found |= {r["Fn::Sub"] for r in listed}
+        return found
+
+    assert object_resources("UserAdminPolicy") == {
+        "${Bucket.Arn}/config/users.json",
+        "${Bucket.Arn}/config/audit/*",
+    }
+    assert "${Bucket.Arn}/config/users.json" not in object_resources("PublisherPolicy")
+    role = t["Resources"]["ConsoleRole"]["Properties"]
+    assert {"Ref": "ConsolePolicy"} in role["ManagedPolicyArns"]
+
+
+def test_cors_only_for_the_console_origin():
+    cors = load("bucket")["Resources"]["Bucket"]["Properties"]["CorsConfiguration"]["Fn::If"]
+    assert cors[0] == "HasConsoleOrigin"
+    rule = cors[1]["CorsRules"][0]
+    assert rule["AllowedOrigins"] == [{"Ref": "ConsoleOrigin"}]
+    assert rule["AllowedMethods"] == ["POST"]
+
+
+# -- authenticator ----------------------------------------------------------------------------
+
+
+def test_authenticator_meets_the_lambda_at_edge_rules():
+    t = load("authenticator")
+    fn = t["Resources"]["Function"]["Properties"]
+    assert fn["Runtime"] in LAMBDA_EDGE_PYTHON
+    assert fn["Handler"] == f"{edgebuild.HANDLER}.handler"  # what privpi edge build zips
+    assert (fn["MemorySize"], fn["Timeout"]) == (128, 5)
+    assert "Environment" not in fn and "Layers" not in fn and "VpcConfig" not in fn
+    assert fn["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
+    trust = t["Resources"]["Role"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust[0]["Principal"]["Service"] == ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
+    version = t["Resources"]["Version"]
+    assert version["Type"] == "AWS::Lambda::Version"
+    assert version["Properties"]["CodeSha256"] == {"Ref": "CodeSha256"}
+    assert t["Outputs"]["VersionArn"]["Value"] == {"Ref": "Version"}
+
+
+def test_authenticator_reads_the_user_store_and_nothing_else():
+    policies = load("authenticator")["Resources"]["Role"]["Properties"]["Policies"]
+    statements = [st for p in policies for st in p["PolicyDocument"]["Statement"]]
+    s3 = [st for st in statements if "s3:" in str(st["Action"])]
+    others = [st for st in statements if st not in s3]
+    assert all(a.startswith("logs:") for st in others for a in st["Action"])
+    assert s3 == [
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/config/users.json"},
+        }
+    ]
+    groups = resources(load("authenticator"), "AWS::Logs::LogGroup").values()
+    assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
+
+
+# -- distribution -----------------------------------------------------------------------------
+
+
+def distribution_config() -> dict:
+    return load("distribution")["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+
+
+def test_distribution_uses_origin_access_control_not_oai():
+    t = load("distribution")
+    assert not resources(t, "AWS::CloudFront::CloudFrontOriginAccessIdentity")
+    oac = t["Resources"]["OriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+    (origin,) = distribution_config()["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert "OriginPath" not in origin  # the authenticator rewrites into /packages/ itself
+
+
+def test_distribution_is_https_only_http2_and_3_tls12_with_a_certificate():
+    dc = distribution_config()
+    assert dc["HttpVersion"] == "http2and3"
+    behaviours = [dc["DefaultCacheBehavior"], *dc["CacheBehaviors"]]
+    assert {b["ViewerProtocolPolicy"] for b in behaviours} <= {"https-only", "redirect-to-https"}
+    condition, with_alias, default = dc["ViewerCertificate"]["Fn::If"]
+    assert condition == "HasAlias"
+    assert with_alias["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert with_alias["AcmCertificateArn"] == {"Ref": "CertificateArn"}
+    assert default == {"CloudFrontDefaultCertificate": True}
+    assert dc["Aliases"]["Fn::If"][0] == "HasAlias"
+
+
+def test_every_request_goes_through_the_authenticator_and_no_header_reaches_the_cache_key():
+    t = load("distribution")
+    dc = distribution_config()
+    for b in [dc["DefaultCacheBehavior"], *dc["CacheBehaviors"]]:
+        assert b["LambdaFunctionAssociations"] == [
+            {
+                "EventType": "viewer-request",
+                "LambdaFunctionARN": {"Ref": "AuthenticatorVersionArn"},
+                "IncludeBody": False,
+            }
+        ]
+        assert "ForwardedValues" not in b and "OriginRequestPolicyId" not in b
+        policy = t["Resources"][b["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+        key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+        assert key["HeadersConfig"] == {"HeaderBehavior": "none"}  # no Authorization to S3
+        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+
+
+def test_files_cached_long_index_pages_short_errors_never():
+    t = load("distribution")
+    dc = distribution_config()
+    (files,) = dc["CacheBehaviors"]
+    assert files["PathPattern"] == "files/*"
+
+    def ttl(behaviour):
+        cfg = t["Resources"][behaviour["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+        return cfg["MaxTTL"]
+
+    assert ttl(files) >= 365 * 86400
+    assert ttl(dc["DefaultCacheBehavior"]) <= 300
+    errors = {e["ErrorCode"]: e["ErrorCachingMinTTL"] for e in dc["CustomErrorResponses"]}
+    assert errors == {403: 0, 404: 0}
+
+
+# -- wiring between the stacks ----------------------------------------------------------------
+
+
+def deploy_parameters() -> dict[str, set[str]]:
+    """The parameter names privpi deploy passes to each stack."""
+    d = Deployer(Settings(name="x", region="eu-west-1"), clients=lambda *_: None, echo=print)
+    bucket_out = {"BucketRegionalDomainName": "b"}
+    return {
+        "bucket": set(d.bucket_params({"bucket": None, "distribution": None})),
+        "authenticator": {"BucketName", "CodeBucket", "CodeKey", "CodeSha256"},
+        "distribution": set(d.distribution_params({"distribution": None}, bucket_out, "arn")),
+    }
+
+
+@pytest.mark.parametrize("part", ["bucket", "authenticator", "distribution"])
+def test_deploy_passes_every_parameter_without_a_default(part):
+    params = load(part)["Parameters"]
+    required = {k for k, v in params.items() if "Default" not in v}
+    passed = deploy_parameters()[part]
+    assert required <= passed
+    assert passed <= set(params)
+
+
+def test_outputs_feed_the_next_stack():
+    bucket, auth, dist = load("bucket"), load("authenticator"), load("distribution")
+    assert {"BucketName", "BucketRegionalDomainName", "StorageUrl", "ConsoleRoleArn"} <= set(
+        bucket["Outputs"]
+    )
+    assert "BucketName" in auth["Parameters"]
+    assert "VersionArn" in auth["Outputs"]
+    assert "DistributionArn" in dist["Outputs"] and "DistributionArn" in bucket["Parameters"]
+    assert "RepositoryUrl" in dist["Outputs"]
+
+
+def test_the_moto_stand_in_has_the_real_distribution_interface():
+    real = load("distribution")
+    standin, problems = decode(str(REPO / "tests" / "deploy_standins" / "distribution.yaml"))
+    assert not problems
+    assert set(standin["Parameters"]) == set(real["Parameters"])
+    assert set(standin["Outputs"]) == set(real["Outputs"])
+    assert standin["Conditions"] == real["Conditions"]
