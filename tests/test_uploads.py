@@ -224,3 +224,16 @@ def test_sweep_removes_expired_and_orphaned_uploads(storage, tmp_path):
         "incoming/orphan/x.whl",
     }
     assert list(storage.list("incoming/")) == []
+
+
+def test_sweep_incoming_command(folder_storage):
+    from click.testing import CliRunner
+
+    from privpi.cli import main
+
+    stale = uploads.create(folder_storage, "alice", "cli-1.0-py3-none-any.whl", ttl=-1)
+    folder_storage.write(stale.key, b"abandoned")
+    r = CliRunner().invoke(main, ["--storage", folder_storage.url, "sweep-incoming"])
+    assert r.exit_code == 0, r.output
+    assert r.output == f"removed {stale.key}\nSwept 1 object from incoming/.\n"
+    assert not folder_storage.exists(stale.key)

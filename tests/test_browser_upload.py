@@ -1,0 +1,155 @@
+"""Drag-and-drop upload in headless Debian Chromium against a real ``privpi serve``.
+
+Two wheels are dropped on /upload (a real drop event carrying a DataTransfer built in the
+page), both progress bars must reach 100 % and both files must show on their project
+pages. Once on folder storage (the console's signed upload URL) and once on a moto S3
+server (a presigned POST straight to the bucket, allowed by the bucket's CORS rule).
+Screenshots are kept in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from distfactory import make_wheel
+from playwright.sync_api import expect, sync_playwright
+from serve_helpers import privpi, start_server, stop
+from upload_helpers import allow_console_cors
+
+from privpi import index
+from privpi.storage import open_storage
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
+SHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
+USER, PASSWORD = "dropper", "dropper-password-1"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Build File objects from bytes in the page and drop them, as a user's drag would.
+DROP = """([selector, files]) => {
+  const dt = new DataTransfer();
+  for (const f of files) {
+    const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], f.name, { type: "application/octet-stream" }));
+  }
+  const zone = document.querySelector(selector);
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def served(request, tmp_path, monkeypatch):
+    """(base_url, storage): privpi serve over a fresh folder or moto bucket, one publisher."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVPI_")}
+    env["PRIVPI_PBKDF2_ROUNDS"] = "1000"
+    bucket = None
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("moto_endpoint")
+        bucket = f"drop-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+        env["AWS_ENDPOINT_URL"] = endpoint
+        storage_url = f"s3://{bucket}"
+    else:
+        storage_url = str(tmp_path / "repo")
+    r = privpi(storage_url, "users", "add", USER, "--role", "publisher", "--password-stdin",
+               stdin=f"{PASSWORD}\n", env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    base_url, proc = start_server(storage_url, env=env)
+    if bucket:
+        allow_console_cors(bucket, env["AWS_ENDPOINT_URL"], origin=base_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", env["AWS_ENDPOINT_URL"])  # for open_storage
+    yield base_url, open_storage(storage_url), request.param
+    stop(proc)
+
+
+@pytest.fixture
+def page(chromium, served):
+    base_url = served[0]
+    context = chromium.new_context(base_url=base_url, viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", USER)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("header")).to_contain_text(USER)
+    yield page
+    context.close()
+
+
+def drop(page, *paths: Path) -> None:
+    files = [{"name": p.name, "b64": base64.b64encode(p.read_bytes()).decode()} for p in paths]
+    page.evaluate(DROP, ["#drop-zone", files])
+
+
+def item(page, filename: str):
+    return page.locator(f'li.upload-item[data-filename="{filename}"]')
+
+
+def test_drop_two_wheels_then_find_them(page, served, tmp_path):
+    base_url, storage, backend = served
+    names = [f"drop-{backend}-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    wheels = [make_wheel(tmp_path, name, "1.0") for name in names]
+    page.goto("/upload")
+    drop(page, *wheels)
+    for wheel, name in zip(wheels, names, strict=True):
+        row = item(page, wheel.name)
+        expect(row).to_have_attribute("data-state", "published", timeout=30_000)
+        expect(row.locator("progress")).to_have_attribute("value", "100")
+        expect(row.locator(".upload-status")).to_contain_text(f"published {name} 1.0")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"upload-{backend}.png"), full_page=True)
+    # the per-file link leads to the project page, which lists the file
+    item(page, wheels[0].name).locator("a").click()
+    expect(page.locator("main")).to_contain_text(wheels[0].name)
+    page.screenshot(path=str(SHOTS / f"upload-{backend}-project.png"), full_page=True)
+    page.goto(f"/projects/{names[1]}")
+    expect(page.locator("main")).to_contain_text(wheels[1].name)
+    for name, wheel in zip(names, wheels, strict=True):
+        (entry,) = index.read_project(storage, name)["files"]
+        assert entry["filename"] == wheel.name and entry["_uploader"] == USER
+    leftovers = [i.key for i in storage.list("incoming/") if not i.key.endswith(".ticket.json")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("served", ["folder"], indirect=True)  # same script on S3
+def test_picker_and_per_file_results(page, served, tmp_path):
+    base_url, storage, backend = served
+    name = f"pick-{uuid.uuid4().hex[:6]}"
+    wheel = make_wheel(tmp_path, name, "2.0")
+    liar = make_wheel(tmp_path / "liar", f"{name}-liar", "2.0", metadata_version="7.7")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a distribution")
+    page.goto("/upload")
+    page.set_input_files("#file-picker", [str(wheel), str(liar), str(notes)])
+    expect(item(page, wheel.name)).to_have_attribute("data-state", "published", timeout=30_000)
+    for bad, reason in ((liar, "7.7"), (notes, "notes.txt is not a distribution")):
+        row = item(page, bad.name)
+        expect(row).to_have_attribute("data-state", "refused", timeout=30_000)
+        expect(row.locator(".upload-status")).to_contain_text(reason)
+    drop(page, wheel)  # the same file again
+    expect(item(page, wheel.name).nth(1)).to_have_attribute("data-state", "skipped")
+    expect(item(page, wheel.name).nth(1)).to_contain_text("already there")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "upload-results.png"), full_page=True)
+    assert [f["filename"] for f in index.read_project(storage, name)["files"]] == [wheel.name]
