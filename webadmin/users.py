@@ -98,7 +98,7 @@ def role(name):
         user_store().set_role(name, form.role.data)
     except UserStoreError as e:
         return _user_page(user, str(e), 409)
-    flash(f"{name} is now a {form.role.data}.", "success")
+    flash(f"{name}'s role is now {form.role.data}.", "success")
     return redirect(url_for("users.detail", name=name), 303)
 
 
