@@ -1,8 +1,9 @@
 """A fault-injecting HTTP proxy for the tests, in front of the moto S3 server.
 
 Every request is forwarded unchanged to the upstream server unless a rule matches it.
-A rule matches a method and a substring of the request path (the S3 key, URL-quoted as
-boto3 sends it) and fires on its nth matching request, then on the next ``times - 1``:
+A rule matches a method (or "*") and a substring of the decoded request path (bucket and
+key; a trailing "$" anchors it at the end) and fires on its nth matching request, then on
+the next ``times - 1``:
 
     proxy.add_rule("PUT", "config/users.json", action="503", times=3)
     proxy.add_rule("GET", "index.json", nth=2, action="drop")
@@ -59,7 +60,8 @@ class Rule:
     bodies: set = field(default_factory=set)
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method)) and self.key in path
+        # A '$' at the end of key anchors it at the end of the path (query string ignored).
+        return (self.method in ("*", method)) and self.key in path.split("?", 1)[0] + "$"
 
     def take(self, body: bytes) -> bool:
         """Count one matching request; True when this one gets the fault."""
