@@ -81,8 +81,10 @@ def publish(
     before, _after = index.update_project(
         storage, dist.project, lambda page: _add_entry(page, dist, uploader, upload_time)
     )
-    if before is None or not before["files"]:
-        index.update_root(storage, add=dist.project)
+    # New (or emptied) project: add it to the root. Also when the page already held this
+    # very entry: an earlier attempt of this call committed it but lost S3's answer.
+    if before is None or not before["files"] or _listed(before, dist, upload_time):
+        _add_to_root(storage, dist)
     audit.record(
         storage,
         "publish",
@@ -107,6 +109,9 @@ def _store_file(storage, dist: Distribution, path: Path, existing: str, progress
         pass
     listed = _listed_sha256(storage, dist)
     if listed == dist.sha256:
+        # Already published: make sure a publish that failed after its project page still
+        # ends in the root (one GET when it is there). Costs nothing on the usual path.
+        _add_to_root(storage, dist)
         if existing == "refuse":
             raise ValidationError(
                 f"{dist.filename} already exists in {dist.project} "
@@ -169,6 +174,26 @@ def _add_entry(page: dict, dist, uploader, upload_time) -> dict:
     entry = index.file_entry(dist, uploader, upload_time, metadata_sha)
     page["files"] = [f for f in page["files"] if f["filename"] != dist.filename] + [entry]
     return page
+
+
+def _listed(page: dict, dist: Distribution, upload_time: str) -> bool:
+    return any(
+        f["filename"] == dist.filename
+        and f["upload-time"] == upload_time
+        and f["hashes"]["sha256"] == dist.sha256
+        for f in page["files"]
+    )
+
+
+def _add_to_root(storage, dist: Distribution) -> None:
+    try:
+        index.update_root(storage, add=dist.project)
+    except PrivpiError as e:
+        raise PrivpiError(
+            f"{dist.filename} is published, but adding {dist.project} to the root index "
+            f"failed ({e.format_message()}): upload it again with --skip-existing, "
+            "or run `privpi reindex`"
+        ) from e
 
 
 def _forget(storage, dist: Distribution) -> None:

@@ -14,7 +14,10 @@ from distfactory import make_sdist, make_wheel
 from publish_helpers import parse_links
 
 from privpi import index, keys, publish
+from privpi.errors import PrivpiError
 from privpi.storage import open_storage
+
+pytest_plugins = ("fault_fixtures",)  # the faulty fixture: S3 through a fault proxy
 
 
 def page_files(storage, project) -> tuple[list[str], list[str]]:
@@ -145,3 +148,23 @@ def test_s3_requests_per_publish_are_few_and_never_list(s3_storage, tmp_path):
     assert new_project == {"PutObject": 7, "GetObject": 2}
     assert new_version == {"PutObject": 5, "GetObject": 1}
     assert new_sdist == {"PutObject": 4, "GetObject": 1}
+
+
+def test_publishing_again_repairs_a_root_that_missed_the_project(storage, tmp_path):
+    """A publish that failed after its project page (root write lost) is completed by
+    publishing the same file again, whatever the flag."""
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    publish.publish(storage, wheel)
+    index.write_page(storage, keys.ROOT_JSON, index.dumps(index.empty_root()))
+    with pytest.raises(PrivpiError, match="already exists"):
+        publish.publish(storage, wheel)
+    assert index.read_root(storage)["projects"] == [{"name": "demo"}]
+    assert parse_links(storage.read(keys.ROOT_HTML).body).links == [({"href": "demo/"}, "demo")]
+
+
+def test_lost_answer_to_the_new_project_json_still_adds_the_root(faulty, tmp_path):
+    """S3 creates the project JSON but the answer is lost: boto3's retry gets 412 and the
+    re-read page already holds this very entry; the root must still get the project."""
+    faulty.proxy.add_rule("PUT", "/packages/simple/demo/index.json", action="drop_after")
+    publish.publish(faulty.storage, make_wheel(tmp_path, "demo", "1.0"))
+    assert index.read_root(faulty.direct)["projects"] == [{"name": "demo"}]
