@@ -64,3 +64,24 @@ def test_upload_link_for_publishers_when_the_upload_page_exists(repo):
     login(publisher, "publisher")
     assert 'href="/upload"' in text(publisher.get("/"))
     assert 'href="/upload"' not in text(reader.get("/"))
+
+
+def test_corrupt_user_store_is_a_clear_error_page(as_role, repo, app):
+    from privpi.users import USERS_KEY
+
+    c = as_role("admin")
+    repo.write(USERS_KEY, b"{not json")
+    assert c.get("/users").status_code == 302  # fail closed: nobody is signed in
+    r = login(app.test_client(), "admin")
+    assert r.status_code == 500
+    assert "the user store config/users.json is corrupt" in text(r)
+
+
+def test_damaged_root_index_is_a_clear_error_page(as_role, repo):
+    from privpi import keys
+
+    c = as_role("reader")
+    repo.write(keys.ROOT_JSON, b"<html>not json</html>")
+    r = c.get("/projects")
+    assert r.status_code == 500
+    assert "run `privpi reindex`" in text(r)

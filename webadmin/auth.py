@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 from urllib.parse import urlsplit
 
 from flask import (
@@ -26,13 +27,14 @@ from flask import (
 )
 from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user, logout_user
 
-from privpi.errors import NotFound
+from privpi.errors import NotFound, PrivpiError
 from privpi.users import USERS_KEY, User, UserStore, parse_store
 
 from .extensions import login_manager, storage
 from .forms import LoginForm, PlainForm
 from .ratelimit import Throttle
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 CACHE = "privpi.users-cache"
 THROTTLES = "privpi.login-throttles"
@@ -82,7 +84,13 @@ def _marker(name: str, password_hash: str) -> str:
 
 
 def _session_user(name: str) -> ConsoleUser | None:
-    rec = _users_doc()["users"].get(name)
+    try:
+        rec = _users_doc()["users"].get(name)
+    except PrivpiError as e:
+        # Fail closed: nobody is signed in while the store cannot be read. The session
+        # stays, so a passing storage failure does not sign anyone out for good.
+        log.error("cannot read the user store: %s", e.format_message())
+        return None
     if rec is None or not rec.get("enabled"):
         return None
     return ConsoleUser(User.from_record(name, rec), _marker(name, rec["hash"]))

@@ -36,8 +36,12 @@ def project_names() -> list[str]:
         return []
     if blob is None:
         return cached[1]
-    doc = json.loads(blob.body)
-    names = sorted({canonicalize_name(p["name"]) for p in doc.get("projects", [])})
+    try:
+        names = sorted({canonicalize_name(p["name"]) for p in json.loads(blob.body)["projects"]})
+    except (ValueError, KeyError, TypeError):
+        raise PrivpiError(
+            f"the root index {keys.ROOT_JSON} is damaged; run `privpi reindex` to rebuild it"
+        ) from None
     current_app.extensions[ROOT_CACHE] = (blob.etag, names)
     return names
 

@@ -6,7 +6,7 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from privpi.errors import PrivpiError
+from privpi.errors import NotFound, PrivpiError, StorageError
 
 # No inline script or style anywhere: templates link /static files only.
 CSP = (
@@ -33,6 +33,7 @@ TITLES = {
     413: "Too large",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Storage unavailable",
 }
 
 
@@ -68,7 +69,14 @@ def _csrf_error(e: CSRFError):
 
 
 def _privpi_error(e: PrivpiError):
-    return error_page(400, e.format_message())
+    """A core error no view caught: views turn bad input into 400s themselves, so what
+    arrives here is the repository's state: missing (404), storage failing (503), or
+    damaged (500), always with the core's own sentence."""
+    if isinstance(e, NotFound):
+        return error_page(404, e.format_message())
+    if isinstance(e, StorageError):
+        return error_page(503, f"The repository storage failed: {e.format_message()}")
+    return error_page(500, e.format_message())
 
 
 def init_app(app) -> None:
