@@ -15,6 +15,7 @@ against a moto server.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError
 
 from . import edgebuild, stacks
 from .errors import PrivpiError, ValidationError
@@ -40,10 +41,32 @@ CONSOLE_ENV_KEY = "config/console-env.json"  # Zappa's remote_env: the console's
 Clients = Callable[[str, str], object]  # (service, region) -> boto3 client
 
 
-def make_clients(session: boto3.session.Session | None = None) -> Clients:
-    """The client factory: boto3's usual credentials; AWS_ENDPOINT_URL is honoured by boto3."""
+def make_clients(
+    session: boto3.session.Session | None = None, endpoint_url: str | None = None
+) -> Clients:
+    """The client factory: boto3's usual credentials; without endpoint_url, boto3 honours
+    AWS_ENDPOINT_URL (how the tests point everything at a moto server)."""
     session = session or boto3.session.Session()
-    return lambda service, region: session.client(service, region_name=region)
+    return lambda service, region: session.client(
+        service, region_name=region, endpoint_url=endpoint_url
+    )
+
+
+@contextlib.contextmanager
+def aws_errors():
+    """AWS failures as one sentence: missing credentials, refused calls."""
+    try:
+        yield
+    except NoCredentialsError:
+        raise PrivpiError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        raise PrivpiError(
+            f"AWS refused {e.operation_name}: {err.get('Code')}: {err.get('Message')}"
+        ) from None
 
 
 @dataclass

@@ -65,15 +65,18 @@ def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll
     if stack and stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
         raise PrivpiError(f"stack {name} is busy ({stack.status}): wait for it and run again")
     kind = "CREATE" if stack is None or stack.status == "REVIEW_IN_PROGRESS" else "UPDATE"
-    created = cf.create_change_set(
-        StackName=name,
-        ChangeSetName=f"privpi-{int(time.time() * 1000)}",
-        ChangeSetType=kind,
-        TemplateBody=template,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-        Capabilities=["CAPABILITY_IAM"],
-        Description="privpi deploy",
-    )
+    try:
+        created = cf.create_change_set(
+            StackName=name,
+            ChangeSetName=f"privpi-{int(time.time() * 1000)}",
+            ChangeSetType=kind,
+            TemplateBody=template,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+            Capabilities=["CAPABILITY_IAM"],
+            Description="privpi deploy",
+        )
+    except ClientError as e:  # an invalid template or parameter, a stack in a failed state
+        raise StackFailed(f"stack {name}: {e.response['Error'].get('Message')}") from None
     change_set = _wait_change_set(cf, created["Id"], poll)
     if change_set["Status"] == "FAILED":
         cf.delete_change_set(ChangeSetName=created["Id"])

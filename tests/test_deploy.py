@@ -280,3 +280,12 @@ def test_destroy_asks_first(aws):
     )
     assert res.exit_code == 1
     assert "Delete the stacks of repository 'nothing'" in res.output
+
+
+def test_missing_credentials_is_one_clear_line(aws, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask an instance endpoint
+    res = CliRunner().invoke(main, ["deploy", "--name", "x", "--region", REGION, "--dry-run"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1].startswith("Error: no AWS credentials found")

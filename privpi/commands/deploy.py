@@ -57,6 +57,11 @@ def deploy(name, region, domain, certificate_arn, console_origin, old_version_da
 
 
 def run(settings, zappa_settings: Path | None, dry_run: bool, clients=None, poll=5.0):
+    with core.aws_errors():
+        return _run(settings, zappa_settings, dry_run, clients, poll)
+
+
+def _run(settings, zappa_settings: Path | None, dry_run: bool, clients, poll):
     d = core.Deployer(settings, clients or core.make_clients(), click.echo, poll=poll)
     if dry_run:
         for line in deployplan.plan(d):
@@ -91,7 +96,8 @@ def destroy(name, region, delete_bucket, yes):
     what = "the stacks, the bucket and every package in it" if delete_bucket else "the stacks"
     if not yes:
         click.confirm(f"Delete {what} of repository {name!r} ({region})?", abort=True)
-    teardown.destroy(core.Deployer(settings, core.make_clients(), click.echo), delete_bucket)
+    with core.aws_errors():
+        teardown.destroy(core.Deployer(settings, core.make_clients(), click.echo), delete_bucket)
     click.echo(f"Repository {name!r} removed.")
 
 
