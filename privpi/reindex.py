@@ -38,7 +38,7 @@ class ReindexResult:
 def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None):
     """Rebuild all pages; progress(done, total) is called after each file."""
     stored = _stored_files(storage)
-    history = _history(storage)
+    history = _LazyHistory(storage)
     total = sum(len(files) for files in stored.values())
     result, done, names = ReindexResult(), 0, []
     for project, files in sorted(stored.items()):
@@ -81,6 +81,18 @@ def _old_entries(storage: Storage, project: str) -> dict[str, dict]:
         return {f["filename"]: f for f in page.get("files", [])}
     except (NotFound, PrivpiError, KeyError, TypeError):
         return {}  # missing or damaged: that is what reindex is for
+
+
+class _LazyHistory:
+    """The audit replay, read only if some file is missing from its project JSON."""
+
+    def __init__(self, storage: Storage):
+        self._storage, self._state = storage, None
+
+    def get(self, key: tuple[str, str]) -> dict | None:
+        if self._state is None:
+            self._state = _history(self._storage)
+        return self._state.get(key)
 
 
 def _history(storage: Storage) -> dict[tuple[str, str], dict]:
@@ -127,19 +139,21 @@ def _entry(storage, project: str, info: ObjectInfo, old: dict, history: dict) ->
         key = keys.metadata_key(project, filename)
         index.write_page(storage, key, dist.metadata)
         metadata_sha = hashlib.sha256(dist.metadata).hexdigest()
-    known = _known(old.get(filename), history.get((project, filename)), dist.sha256)
+    known = _known(old.get(filename), dist.sha256) or _known(
+        history.get((project, filename)), dist.sha256
+    )
     upload_time = known.get("upload-time") or _upload_time(info)
     entry = index.file_entry(dist, known.get("_uploader"), upload_time, metadata_sha)
     entry["yanked"] = known.get("yanked", False)
     return entry
 
 
-def _known(old: dict | None, replayed: dict | None, sha256: str) -> dict:
-    for candidate in (old, replayed):
-        with contextlib.suppress(KeyError, TypeError):
-            digest = candidate["hashes"]["sha256"] if "hashes" in candidate else candidate["sha256"]
-            if digest == sha256:
-                return candidate
+def _known(candidate: dict | None, sha256: str) -> dict:
+    """What an old entry or replayed event says, if it describes these very bytes."""
+    with contextlib.suppress(KeyError, TypeError):
+        digest = candidate["hashes"]["sha256"] if "hashes" in candidate else candidate["sha256"]
+        if digest == sha256:
+            return candidate
     return {}
 
 

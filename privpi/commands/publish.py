@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -166,13 +167,17 @@ def reindex(app: AppContext) -> None:
 @pass_app
 def projects(app: AppContext) -> None:
     """List projects with their file counts and total sizes."""
-    rows = []
-    for project in index.read_root(app.storage)["projects"]:
+    names = [p["name"] for p in index.read_root(app.storage)["projects"]]
+
+    def row(name: str):
         try:
-            files = index.read_project(app.storage, project["name"])["files"]
+            files = index.read_project(app.storage, name)["files"]
         except NotFound:
             files = []
-        rows.append((project["name"], len(files), sum(f.get("size", 0) for f in files)))
+        return name, len(files), sum(f.get("size", 0) for f in files)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:  # one GET per project: overlap them
+        rows = list(pool.map(row, names))
     if not rows:
         click.echo("No projects yet.")
         return
