@@ -23,8 +23,33 @@ def test_dashboard_counts_and_events(as_role, repo, tmp_path):
     assert '<span class="figure">2</span> projects' in page
     assert '<span class="figure">3</span> files' in page
     assert "KB</span> stored" in page
-    assert "publish</strong>\n    alpha 1.1" in page
-    assert "user.add" in page and "user reader as reader" in page
+    assert "<strong>publisher</strong> published alpha-1.1-py3-none-any.whl" in page
+    assert "<strong>tests</strong> added reader as reader" in page
+
+
+def test_dashboard_describes_every_kind_of_event(as_role, repo, tmp_path):
+    from privpi.users import UserStore
+
+    publish.publish(repo, make_wheel(tmp_path, "gamma", "1.0"), uploader="publisher")
+    publish.yank(repo, "gamma", "1.0", reason="<i>bad</i>", actor="publisher")
+    publish.unyank(repo, "gamma", "1.0", actor="publisher")
+    publish.delete(repo, "gamma", version="1.0", actor="admin")
+    store = UserStore(repo, actor="admin")
+    store.set_role("reader", "publisher")
+    store.set_password("reader", "another password 1")
+    store.set_enabled("reader", False)
+    store.remove("reader")
+    page = text(as_role("admin").get("/"))
+    for line in [
+        "yanked gamma 1.0: &lt;i&gt;bad&lt;/i&gt;",
+        "un-yanked gamma 1.0",
+        "deleted gamma-1.0-py3-none-any.whl",
+        "made reader publisher",
+        "set a new password for reader",
+        "disabled reader",
+        "removed the user reader",
+    ]:
+        assert line in page
 
 
 def test_connect_page_fills_in_url_and_user(as_role):

@@ -41,6 +41,42 @@ def shorttime(value) -> str:
     return text[:16] + " UTC" if len(text) >= 16 else text
 
 
+def _what(e: dict) -> str:
+    return " ".join(str(e[k]) for k in ("project", "version") if e.get(k))
+
+
+EVENT_PHRASES = {
+    "publish": lambda e: (
+        f"published {e.get('filename') or _what(e)}"
+        + (" (replaced)" if e.get("status") == "replaced" else "")
+    ),
+    "yank": lambda e: f"yanked {_what(e)}" + (f": {e['reason']}" if e.get("reason") else ""),
+    "unyank": lambda e: f"un-yanked {_what(e)}",
+    "delete": lambda e: f"deleted {e.get('filename') or _what(e)}",
+    "user.add": lambda e: f"added {e.get('user')} as {e.get('role', 'reader')}",
+    "user.role": lambda e: f"made {e.get('user')} {', '.join(e.get('roles') or ['?'])}",
+    "user.passwd": lambda e: f"set a new password for {e.get('user')}",
+    "user.enable": lambda e: f"enabled {e.get('user')}",
+    "user.disable": lambda e: f"disabled {e.get('user')}",
+    "user.remove": lambda e: f"removed the user {e.get('user')}",
+}
+
+
+def describe_event(event: dict) -> str:
+    """One line of plain text (the template escapes it) for an audit log event."""
+    action = str(event.get("action", "?"))
+    phrase = EVENT_PHRASES.get(action)
+    if phrase is None:
+        details = " ".join(
+            str(event[k]) for k in ("project", "version", "filename", "user") if event.get(k)
+        )
+        return f"{action} {details}".strip()
+    try:
+        return phrase(event)
+    except (KeyError, TypeError):  # an odd event must not break the dashboard
+        return action
+
+
 def confirmed(form, question: str, action_label: str, danger: bool = True):
     """None once the user confirmed; otherwise the page asking them to.
 
@@ -67,6 +103,7 @@ def _same_site(url: str | None) -> bool:
 def init_app(app) -> None:
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["shorttime"] = shorttime
+    app.jinja_env.filters["describe_event"] = describe_event
     app.jinja_env.globals["has_endpoint"] = has_endpoint
     app.jinja_env.globals["repository_url"] = repository_url
     app.jinja_env.globals["is_http_url"] = is_http_url
