@@ -3,6 +3,7 @@ server over HTTP, or the console's signed PUT on folder storage), finalize, bad 
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 
@@ -183,3 +184,18 @@ def test_finalize_sweeps_expired_uploads(folder_storage, tmp_path):
     time.sleep(0.01)
     browser.upload(make_wheel(tmp_path, "fresh", "1.0"))
     assert not folder_storage.exists(stale.key)
+
+
+def test_legacy_failures_count_against_the_sign_in_throttle(folder_storage):
+    from upload_helpers import PASSWORD
+
+    client = make_console(seeded(folder_storage), LOGIN_LIMIT_PER_USER=3).test_client()
+
+    def attempt(password):
+        auth = base64.b64encode(f"publisher:{password}".encode()).decode()
+        return client.post("/legacy/", headers={"Authorization": f"Basic {auth}"})
+
+    assert [attempt("wrong-password!").status_code for _ in range(3)] == [401] * 3
+    r = attempt(PASSWORD)  # even the right password waits now
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert "Too many failed sign-ins" in r.get_data(as_text=True)

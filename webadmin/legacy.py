@@ -24,6 +24,7 @@ from privpi import uploads
 from privpi.errors import PrivpiError
 from privpi.users import UserStore
 
+from .auth import THROTTLES
 from .extensions import storage
 
 REALM = "privpi"
@@ -79,14 +80,26 @@ def legacy_upload():
 
 
 def _authenticate():
+    """The publisher these Basic credentials belong to, or the refusal to answer with.
+
+    Failures count against the console's sign-in throttles, so /legacy/ is no way around
+    the rate limit on /login.
+    """
     auth = request.authorization
     challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
     if auth is None or auth.type != "basic" or not auth.username:
-        return None, plain(
-            "Credentials needed: your privpi user name and password", 401, **challenge
-        )
+        message = "Credentials needed: your privpi user name and password"
+        return None, plain(message, 401, **challenge)
+    per_user, per_address = current_app.extensions[THROTTLES]
+    address = request.remote_addr or "-"
+    wait = max(per_user.retry_after(auth.username), per_address.retry_after(address))
+    if wait:
+        message = f"Too many failed sign-ins for this user or address; try again in {wait} s"
+        return None, plain(message, 429, **{"Retry-After": str(wait)})
     user = UserStore(storage()).verify(auth.username, auth.password or "")
     if user is None:
+        per_user.fail(auth.username)
+        per_address.fail(address)
         return None, plain("Invalid credentials or disabled user", 401, **challenge)
     if not user.has_role("publisher"):
         return None, plain(
