@@ -74,9 +74,12 @@ def load_event(name: str) -> dict:
 
 def request_event(uri: str, method: str = "GET", headers: dict[str, str] | None = None) -> dict:
     """A viewer-request event shaped like CloudFront's, built from the recorded one."""
-    event = copy.deepcopy(load_event("malformed_missing"))
+    event = copy.deepcopy(_BASE_EVENT)
     req = event["Records"][0]["cf"]["request"]
     req["uri"], req["method"] = uri, method
     for name, value in (headers or {}).items():
         req["headers"][name.lower()] = [{"key": name, "value": value}]
     return event
+
+
+_BASE_EVENT = load_event("malformed_missing")  # a recorded event without credentials
