@@ -193,5 +193,8 @@ def test_reader_sees_read_only_pages(page):
     assert response.status == 403
     assert "needs the admin role" in page.inner_text("main")
     shot(page, "14-users-forbidden-reader")
+    page.click(".whoami a")
+    assert page.locator("h1").inner_text() == "Your account"
+    shot(page, "15-account-reader")
     page.click("button:has-text('Sign out')")
     assert page.locator("h1").inner_text() == "Sign in"

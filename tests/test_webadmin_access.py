@@ -21,6 +21,7 @@ ACCESS = {
     "auth.logout": "public",
     "dashboard.index": "reader",
     "connect.page": "reader",
+    "account.page": "reader",
     "projects.index": "reader",
     "projects.detail": "reader",
     "projects.yank": "publisher",

@@ -177,3 +177,25 @@ def test_user_names_are_escaped(admin, repo):
     UserStore(repo).add("<b>x</b>", PASSWORD, "reader")
     page = text(admin.get("/users"))
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_users_change_their_own_password(as_role, app, repo):
+    c = as_role("reader")
+    other = as_role("reader")  # the same user signed in elsewhere
+    assert "Change your password" in text(c.get("/account"))
+    data = {"current": PASSWORD, "password": NEW, "repeat": NEW}
+    r = post(c, "/account", data)
+    assert r.status_code == 303
+    assert "Your password is changed" in text(c.get("/account"))  # this session stays
+    assert other.get("/").status_code == 302  # the other one ended
+    assert login(app.test_client(), "reader", NEW).status_code == 303
+
+
+def test_own_password_needs_the_current_one(as_role, repo):
+    c = as_role("publisher")
+    before = snapshot(repo)
+    r = post(c, "/account", {"current": "not my password", "password": NEW, "repeat": NEW})
+    assert r.status_code == 400 and "current password is not right" in text(r)
+    r = post(c, "/account", {"current": PASSWORD, "password": "short", "repeat": "short"})
+    assert r.status_code == 400 and "at least 12" in text(r)
+    assert snapshot(repo) == before

@@ -24,6 +24,7 @@ BLUEPRINTS = [
     "webadmin.projects:bp",
     "webadmin.users:bp",
     "webadmin.connect:bp",
+    "webadmin.account:bp",
     "webadmin.upload:bp",
 ]
 

@@ -82,3 +82,8 @@ class DeleteForm(PlainForm):
 
     version = StringField("Version", [Optional(), Length(max=128)])
     filename = StringField("File", [Optional(), Length(max=255)])
+
+
+class AccountPasswordForm(FlaskForm):
+    current = PasswordField("Current password", [InputRequired(), Length(max=MAX_PASSWORD)])
+    password, repeat = _password_fields()

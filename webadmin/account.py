@@ -1,0 +1,46 @@
+"""The signed-in user's own account: change their password, whatever their role.
+
+The current password is asked again (a session left open on a shared screen must not be
+enough), and failures count against the same per-user limit as sign-in.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_user
+
+from .auth import THROTTLES, _session_user, role_required
+from .extensions import storage, user_store
+from .forms import AccountPasswordForm
+
+bp = Blueprint("account", __name__)
+
+
+def _page(form, error=None, status=200):
+    return render_template("account.html", form=form, error=error), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@role_required("reader")
+def page():
+    form = AccountPasswordForm()
+    if not form.is_submitted():
+        return _page(form)
+    if not form.validate():
+        return _page(form, "Your password was not changed: correct the fields marked below.", 400)
+    name = current_user.name
+    per_user = current_app.extensions[THROTTLES][0]
+    wait = per_user.retry_after(name)
+    if wait:
+        msg = f"Too many wrong passwords. Try again in {(wait + 59) // 60} minutes."
+        return _page(form, msg, 429)
+    from privpi.users import UserStore
+
+    if UserStore(storage()).verify(name, form.current.data) is None:
+        per_user.fail(name)
+        return _page(form, "Your current password is not right; nothing was changed.", 400)
+    user_store().set_password(name, form.password.data)
+    login_user(_session_user(name))  # the new marker: this session stays, others end
+    session.permanent = True
+    flash("Your password is changed; your other sessions have ended.", "success")
+    return redirect(url_for("account.page"), 303)
