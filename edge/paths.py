@@ -11,7 +11,6 @@ is refused outright; whatever is left can only map to a key under ``packages/``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import quote
 
 MAX_URI = 1024  # longer than any real project URL; bounds the work per request
@@ -33,12 +32,20 @@ class Refused(ValueError):
         self.status = status
 
 
-@dataclass(frozen=True)
 class Route:
     """Where a normalized path goes: an index page, a file, or a redirect."""
 
-    kind: str  # "index" | "file" | "redirect"
-    path: str  # the normalized public path, or the redirect target
+    __slots__ = ("kind", "path")  # a plain class: dataclasses would add to the cold start
+
+    def __init__(self, kind: str, path: str):
+        self.kind = kind  # "index" | "file" | "redirect"
+        self.path = path  # the normalized public path, or the redirect target
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Route) and (self.kind, self.path) == (other.kind, other.path)
+
+    def __repr__(self) -> str:
+        return f"Route({self.kind!r}, {self.path!r})"
 
 
 def canonical(name: str) -> str:

@@ -17,14 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import os
+import sys
 import threading
 import time
 
 from edge import pbkdf2
-
-log = logging.getLogger(__name__)
 
 OK, DENIED = "ok", "denied"
 MAX_REMEMBERED = 4096  # verified credentials kept; beyond that, start over
@@ -66,10 +64,10 @@ class UserCache:
                 self._good_at = now
                 self._next_check = now + self.interval
             except Exception as e:  # any failure: keep the last good copy for a while
-                log.error("user store refresh failed: %s: %s", type(e).__name__, e)
+                log(f"user store refresh failed: {type(e).__name__}: {e}")
                 self._next_check = now + min(FAILED_RETRY, self.interval)
                 if self._users is not None and now - self._good_at > self.max_stale:
-                    log.error("user store unreadable for %.0fs: refusing everyone", self.max_stale)
+                    log(f"user store unreadable for {self.max_stale:.0f}s: refusing everyone")
                     self._users, self._etag, self._verified = None, None, {}
 
     def _current(self) -> dict:
@@ -100,6 +98,11 @@ class UserCache:
                 self._verified = {}
             self._verified[token] = user
         return OK
+
+
+def log(message: str) -> None:
+    """One line to stderr (CloudWatch in Lambda); the logging module costs cold-start time."""
+    print(f"privpi-edge: {message}", file=sys.stderr, flush=True)
 
 
 def parse(body: bytes) -> dict:

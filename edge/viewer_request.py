@@ -13,13 +13,11 @@ into the zip beside this file; ``privpi serve`` calls ``configure`` with its own
 from __future__ import annotations
 
 import json
-import logging
 import os
 
 from edge import basic_auth, paths
-from edge.userstore import OK, S3Source, Unavailable, UserCache
+from edge.userstore import OK, S3Source, Unavailable, UserCache, log
 
-log = logging.getLogger(__name__)
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 REASONS = {
     "301": "Moved Permanently",
@@ -73,7 +71,9 @@ def handler(event: dict, context: object = None) -> dict:
     try:
         return decide(request)
     except Exception:  # never let CloudFront see an exception: refuse instead
-        log.exception("viewer-request handler failed")
+        import traceback  # only on this rare path: it costs cold-start time
+
+        log("viewer-request handler failed: " + traceback.format_exc().replace("\n", " | "))
         return respond("503", {"retry-after": "5"})
 
 

@@ -1,0 +1,112 @@
+"""Figures for the Lambda@Edge authenticator: zip size, cold import, first and warm decisions.
+
+    .venv/bin/python bench/edge_figures.py
+
+Prints figures; never passes or fails. The first verification uses the production PBKDF2
+rounds (privpi.users.DEFAULT_ROUNDS), the warm decisions a verified-credential cache hit.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from passlib.hash import pbkdf2_sha256
+
+from edge import viewer_request
+from edge.userstore import UserCache
+from privpi.edgebuild import build_zip
+from privpi.users import DEFAULT_ROUNDS
+
+PASSWORD = "a-long-enough-password"
+IMPORT_PROBE = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+t = time.perf_counter()
+import viewer_request
+print(time.perf_counter() - t)
+"""
+
+
+class Source:
+    def __init__(self, doc):
+        self.body = json.dumps(doc).encode()
+
+    def fetch(self, etag):
+        return None if etag == '"1"' else (self.body, '"1"')
+
+
+def event(auth: str) -> dict:
+    headers = {
+        "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
+        "accept": [{"key": "Accept", "value": "application/vnd.pypi.simple.v1+json"}],
+        "authorization": [{"key": "Authorization", "value": auth}],
+    }
+    request = {"clientIp": "203.0.113.178", "headers": headers, "method": "GET",
+               "querystring": "", "uri": "/simple/some-project/"}  # fmt: skip
+    return {"Records": [{"cf": {"config": {"eventType": "viewer-request"}, "request": request}}]}
+
+
+def cold_import(zip_bytes: bytes, runs: int = 7) -> tuple[float, float]:
+    """Median seconds to import the handler from the unpacked zip, and whole process time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        zipfile.ZipFile(io.BytesIO(zip_bytes)).extractall(tmp)
+        imports, totals = [], []
+        for _ in range(runs):
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-I", "-S", "-c", IMPORT_PROBE, tmp],
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            totals.append(time.perf_counter() - t)
+            imports.append(float(out.stdout))
+    return statistics.median(imports), statistics.median(totals)
+
+
+def main() -> None:
+    data = build_zip("example-bucket", "eu-west-1")
+    print(f"zip size:                 {len(data):>10,} bytes ({len(data) / 1024:.1f} KiB)")
+    imp, total = cold_import(data)
+    whole = f"python -I -S start+import {total * 1e3:.0f} ms"
+    print(f"cold import of handler:   {imp * 1e3:>10.2f} ms  ({whole})")
+
+    digest = pbkdf2_sha256.using(rounds=DEFAULT_ROUNDS).hash(PASSWORD)
+    doc = {"version": 1, "users": {"alice": {"hash": digest, "roles": ["reader"], "enabled": True}}}
+    viewer_request.configure(UserCache(Source(doc)), realm="bench")
+    auth = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    t = time.perf_counter()
+    first = viewer_request.handler(event(auth))
+    first_s = time.perf_counter() - t
+    assert first["uri"] == "/packages/simple/some-project/index.json", first
+    algo = f"PBKDF2-SHA256, {DEFAULT_ROUNDS:,} rounds"
+    print(f"first verification:       {first_s * 1e3:>10.2f} ms  ({algo})")
+
+    n = 20000
+    events = [event(auth) for _ in range(n)]
+    samples = []
+    for ev in events:
+        t = time.perf_counter_ns()
+        viewer_request.handler(ev)
+        samples.append((time.perf_counter_ns() - t) / 1000)
+    samples.sort()
+    p50, p99 = samples[n // 2], samples[int(n * 0.99)]
+    print(f"warm decision p50:        {p50:>10.1f} us  ({n:,} requests)")
+    print(f"warm decision p99:        {p99:>10.1f} us  (goal < 100 us)")
+    refused = [event("Basic " + base64.b64encode(b"alice:wrong").decode()) for _ in range(20)]
+    t = time.perf_counter()
+    for ev in refused:
+        viewer_request.handler(ev)
+    each = (time.perf_counter() - t) / 20 * 1e3
+    print(f"wrong password (each):    {each:>10.2f} ms  (never cached)")
+    viewer_request.configure(None)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
