@@ -50,30 +50,34 @@ class UserCache:
     # -- the store ------------------------------------------------------------
 
     def _refresh(self, now: float) -> None:
-        """Conditional GET of the store, at most once per interval (once per thread)."""
-        with self._lock:
-            if now < self._next_check:
-                return  # another thread refreshed while this one waited
-            try:
-                answer = self.source.fetch(self._etag if self._users is not None else None)
-                if answer is not None:
-                    body, etag = answer
-                    users = parse(body)
-                    self._users, self._etag = users, etag
-                    self._verified = {}  # a new store: verify everyone again
-                self._good_at = now
-                self._next_check = now + self.interval
-            except Exception as e:  # any failure: keep the last good copy for a while
-                log(f"user store refresh failed: {type(e).__name__}: {e}")
-                self._next_check = now + min(FAILED_RETRY, self.interval)
-                if self._users is not None and now - self._good_at > self.max_stale:
-                    log(f"user store unreadable for {self.max_stale:.0f}s: refusing everyone")
-                    self._users, self._etag, self._verified = None, None, {}
+        """Conditional GET of the store; the caller holds the lock."""
+        if now < self._next_check:
+            return  # another thread refreshed while this one waited
+        try:
+            answer = self.source.fetch(self._etag if self._users is not None else None)
+            if answer is not None:
+                body, etag = answer
+                users = parse(body)
+                self._users, self._etag = users, etag
+                self._verified = {}  # a new store: verify everyone again
+            self._good_at = now
+            self._next_check = now + self.interval
+        except Exception as e:  # any failure: keep the last good copy for a while
+            log(f"user store refresh failed: {type(e).__name__}: {e}")
+            self._next_check = now + min(FAILED_RETRY, self.interval)
+            if self._users is not None and now - self._good_at > self.max_stale:
+                log(f"user store unreadable for {self.max_stale:.0f}s: refusing everyone")
+                self._users, self._etag, self._verified = None, None, {}
 
     def _current(self) -> dict:
         now = self.clock()
         if now >= self._next_check:
-            self._refresh(now)
+            # With a copy at hand, a thread never waits for another one's refresh.
+            if self._lock.acquire(blocking=self._users is None):
+                try:
+                    self._refresh(now)
+                finally:
+                    self._lock.release()
         users = self._users
         if users is None:
             raise Unavailable("the user store cannot be read")

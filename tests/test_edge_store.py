@@ -171,3 +171,28 @@ def test_s3_source_missing_store_fails_closed(s3_bucket, moto_endpoint):
     cache = UserCache(S3Source(s3_bucket, "us-east-1", USERS_KEY, client=client), clock=Clock())
     with pytest.raises(Unavailable):
         cache.check("alice", ALICE_PASSWORD)
+
+
+def test_requests_do_not_wait_for_another_threads_refresh(source, clock):
+    """privpi serve has many threads: one refreshes, the others answer from the copy."""
+    import threading
+
+    cache = UserCache(source, clock=clock)
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+    entered, release = threading.Event(), threading.Event()
+    real_fetch = source.fetch
+
+    def slow_fetch(etag):
+        entered.set()
+        release.wait(10)
+        return real_fetch(etag)
+
+    source.fetch = slow_fetch
+    clock.now += 61
+    refresher = threading.Thread(target=cache.check, args=("alice", ALICE_PASSWORD))
+    refresher.start()
+    assert entered.wait(10)
+    assert cache.check("alice", ALICE_PASSWORD) == OK  # while the refresh is stuck
+    release.set()
+    refresher.join(10)
+    assert source.calls == 2
