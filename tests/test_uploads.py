@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 import time
@@ -163,7 +164,7 @@ def test_same_file_again_is_already_there_other_bytes_refused(folder_storage, tm
     with pytest.raises(ValidationError, match="File already exists"):
         uploads.finalize(folder_storage, t.id, "alice")
     (entry,) = index.read_project(folder_storage, "again")["files"]
-    assert entry["hashes"]["sha256"] == uploads.hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
 def test_concurrent_finalizes_publish_once(storage, tmp_path):

@@ -4,6 +4,7 @@ server over HTTP, or the console's signed PUT on folder storage), finalize, bad 
 from __future__ import annotations
 
 import base64
+import io
 import secrets
 import time
 
@@ -199,3 +200,19 @@ def test_legacy_failures_count_against_the_sign_in_throttle(folder_storage):
     r = attempt(PASSWORD)  # even the right password waits now
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     assert "Too many failed sign-ins" in r.get_data(as_text=True)
+
+
+def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
+    from upload_helpers import PASSWORD
+
+    client = make_console(seeded(folder_storage)).test_client()
+    wheel = make_wheel(tmp_path, "odd-digest", "1.0")
+    auth = base64.b64encode(f"publisher:{PASSWORD}".encode()).decode()
+    form = {
+        ":action": "file_upload",
+        "sha256_digest": "\u00e9" * 64,
+        "content": (io.BytesIO(wheel.read_bytes()), wheel.name),
+    }
+    r = client.post("/legacy/", data=form, headers={"Authorization": f"Basic {auth}"})
+    assert r.status_code == 400 and "the form says" in r.get_data(as_text=True)
+    assert list(folder_storage.list("packages/")) == []

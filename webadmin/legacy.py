@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import InvalidVersion, Version
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from privpi import uploads
+from privpi import intake
 from privpi.errors import PrivpiError
 from privpi.users import UserStore
 
@@ -39,7 +39,7 @@ DIGESTS = {  # form field -> hashlib constructor; every one the form gives is ch
 
 def legacy_max_size() -> int:
     """The console's request-body limit, and on Lambda no more than its payload allows."""
-    limit = int(current_app.config.get("MAX_UPLOAD_BYTES") or uploads.max_upload_size())
+    limit = int(current_app.config.get("MAX_UPLOAD_BYTES") or intake.max_upload_size())
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return min(limit, LAMBDA_LIMIT)
     return limit
@@ -55,7 +55,7 @@ def plain(message: str, status: int, **headers) -> Response:
 
 def too_large(size: int, limit: int) -> Response:
     return plain(
-        f"This upload is {uploads.human_size(size)}, over the {uploads.human_size(limit)} "
+        f"This upload is {intake.human_size(size)}, over the {intake.human_size(limit)} "
         "limit of /legacy/; upload larger files in the console's /upload page or with "
         "`privpi upload`",
         413,
@@ -115,7 +115,7 @@ def _upload(uploader: str, limit: int) -> Response:
     file = request.files.get("content")
     if file is None or not file.filename:
         return plain("The form has no file in its 'content' part", 400)
-    filename = uploads.check_filename(file.filename)
+    filename = intake.check_filename(file.filename)
     _check_form_matches(filename, form.get("name"), form.get("version"))
     with tempfile.TemporaryDirectory(prefix="privpi-legacy-") as tmp:
         path = os.path.join(tmp, "upload")
@@ -125,7 +125,7 @@ def _upload(uploader: str, limit: int) -> Response:
         refusal = _check_digests(form, digests)
         if refusal is not None:
             return refusal
-        result = uploads.publish_new(
+        result = intake.publish_new(
             storage(), path, digests["sha256_digest"], filename, uploader, limit
         )
     if result["status"] == "skipped":  # PyPI answers an identical re-upload with 200 too
@@ -166,7 +166,7 @@ def _check_digests(form, digests: dict[str, str]) -> Response | None:
     if not given:
         return plain("The form carries no sha256_digest (or blake2_256_digest) of the file", 400)
     for field, value in given.items():
-        if not hmac.compare_digest(value, digests[field]):
+        if not hmac.compare_digest(value.encode(), digests[field].encode()):  # str: ASCII only
             return plain(
                 f"The file's {field.removesuffix('_digest')} is {digests[field]}, the form "
                 f"says {value}: the upload was damaged or the form is wrong",

@@ -26,7 +26,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from privpi import uploads
+from privpi import intake, uploads
 from privpi.errors import PrivpiError, ValidationError
 
 from .auth import role_required
@@ -49,7 +49,7 @@ csrf.exempt(f"{__name__}.receive")
 def max_size() -> int:
     """The browser upload limit. Its bytes skip the console, so the console's limit for
     request bodies (MAX_UPLOAD_BYTES, which /legacy/ obeys) does not bind it."""
-    return int(current_app.config.get("MAX_BROWSER_UPLOAD_BYTES") or uploads.max_upload_size())
+    return int(current_app.config.get("MAX_BROWSER_UPLOAD_BYTES") or intake.max_upload_size())
 
 
 def error(e: PrivpiError, status: int | None = None):
@@ -63,8 +63,8 @@ def upload_page():
     html = render_template(
         "upload.html",
         max_size=max_size(),
-        max_size_text=uploads.human_size(max_size()),
-        legacy_max_text=uploads.human_size(legacy_max_size()),
+        max_size_text=intake.human_size(max_size()),
+        legacy_max_text=intake.human_size(legacy_max_size()),
         legacy_url=url_for("upload.legacy", _external=True),
     )
     resp = make_response(html)
@@ -95,7 +95,7 @@ def ticket():
     limit = max_size()
     try:
         if isinstance(size, int) and size > limit:
-            raise uploads.TooLarge(uploads.too_large(filename, limit))
+            raise uploads.TooLarge(intake.too_large(filename, limit))
         t = uploads.create(storage(), current_user.name, filename, max_size=limit)
     except PrivpiError as e:
         return error(e)
@@ -127,7 +127,7 @@ def receive(ticket_id: str):
         t = uploads.check_upload(storage(), current_app.secret_key, ticket_id, request.args["sig"])
         length = request.content_length
         if length is not None and length > t.max_size:
-            raise uploads.TooLarge(uploads.too_large(t.filename, t.max_size))
+            raise uploads.TooLarge(intake.too_large(t.filename, t.max_size))
         request.max_content_length = t.max_size  # the ticket's limit, not the console's
         size = uploads.receive(storage(), t, request.stream)
     except KeyError:
