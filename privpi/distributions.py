@@ -36,6 +36,8 @@ from .errors import ValidationError
 SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 MAX_FILENAME = 255
 MAX_METADATA = 8 * 1024 * 1024  # METADATA/PKG-INFO larger than this is an attack, not a README
+# Checking an archive means decompressing it: refuse bombs before spending the CPU on them.
+MAX_UNPACKED = 4 * 1024**3
 CHUNK = 1024 * 1024
 WHEEL_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
 SDIST_PKG_INFO = re.compile(r"^(?:\./)?[^/]+/PKG-INFO$")
@@ -141,6 +143,9 @@ def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ValidationError(f"{filename} is not a valid zip archive") from None
+    if sum(info.file_size for info in zf.infolist()) > MAX_UNPACKED:
+        zf.close()
+        raise ValidationError(f"{filename} unpacks to more than {MAX_UNPACKED} bytes")
     try:
         bad = zf.testzip()  # reads every member: catches truncation and bit rot
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
@@ -178,8 +183,11 @@ def _tar_sdist_metadata(path: Path, filename: str) -> bytes:
     # First pass: decompress everything, so a truncated or bit-flipped file fails its CRC.
     try:
         with gzip.open(path, "rb") as gz:
-            while gz.read(CHUNK):
-                pass
+            unpacked = 0
+            while chunk := gz.read(CHUNK):
+                unpacked += len(chunk)
+                if unpacked > MAX_UNPACKED:
+                    raise ValidationError(f"{filename} unpacks to more than {MAX_UNPACKED} bytes")
         with tarfile.open(path, "r:gz") as tf:
             members = [m for m in tf.getmembers() if SDIST_PKG_INFO.match(m.name)]
             if not members:

@@ -264,3 +264,17 @@ def test_size_limit(tmp_path):
     assert e.value.message == (
         f"demo-1.0-py3-none-any.whl is {size} bytes, over the {size - 1}-byte size limit"
     )
+
+
+def test_archive_bombs_are_refused_before_unpacking(tmp_path, monkeypatch):
+    monkeypatch.setattr("privpi.distributions.MAX_UNPACKED", 100_000)
+    wheel = make_wheel(tmp_path, "demo", "1.0", padding=200_000)  # compresses to ~200 bytes
+    with pytest.raises(ValidationError, match="demo-1.0-py3-none-any.whl unpacks to more than"):
+        inspect(wheel)
+    sdist = tmp_path / "demo-2.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tf:
+        info = tarfile.TarInfo("demo-2.0/big")
+        info.size = 200_000
+        tf.addfile(info, io.BytesIO(bytes(200_000)))
+    with pytest.raises(ValidationError, match="demo-2.0.tar.gz unpacks to more than 100000 bytes"):
+        inspect(sdist)
