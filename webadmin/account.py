@@ -6,10 +6,12 @@ enough), and failures count against the same per-user limit as sign-in.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_user
 
-from .auth import THROTTLES, _session_user, role_required
+from privpi.users import UserStore
+
+from .auth import login_throttles, role_required, session_user
 from .extensions import storage, user_store
 from .forms import AccountPasswordForm
 
@@ -29,18 +31,16 @@ def page():
     if not form.validate():
         return _page(form, "Your password was not changed: correct the fields marked below.", 400)
     name = current_user.name
-    per_user = current_app.extensions[THROTTLES][0]
+    per_user = login_throttles()[0]
     wait = per_user.retry_after(name)
     if wait:
         msg = f"Too many wrong passwords. Try again in {(wait + 59) // 60} minutes."
         return _page(form, msg, 429)
-    from privpi.users import UserStore
-
     if UserStore(storage()).verify(name, form.current.data) is None:
         per_user.fail(name)
         return _page(form, "Your current password is not right; nothing was changed.", 400)
     user_store().set_password(name, form.password.data)
-    login_user(_session_user(name))  # the new marker: this session stays, others end
+    login_user(session_user(name))  # the new marker: this session stays, others end
     session.permanent = True
     flash("Your password is changed; your other sessions have ended.", "success")
     return redirect(url_for("account.page"), 303)

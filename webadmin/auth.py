@@ -83,7 +83,7 @@ def _marker(name: str, password_hash: str) -> str:
     return hmac.new(key, msg, hashlib.sha256).hexdigest()[:24]
 
 
-def _session_user(name: str) -> ConsoleUser | None:
+def session_user(name: str) -> ConsoleUser | None:
     try:
         rec = _users_doc()["users"].get(name)
     except PrivpiError as e:
@@ -99,7 +99,7 @@ def _session_user(name: str) -> ConsoleUser | None:
 @login_manager.user_loader
 def load_user(user_id: str) -> ConsoleUser | None:
     name, _, marker = user_id.rpartition(":")
-    user = _session_user(name)
+    user = session_user(name)
     if user is None or not hmac.compare_digest(user.marker, marker):
         return None
     return user
@@ -146,13 +146,18 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def login_throttles() -> tuple[Throttle, Throttle]:
+    """(per user name, per client address) counters of failed password checks."""
+    return current_app.extensions[THROTTLES]
+
+
 def _throttled(name: str) -> int:
-    per_user, per_address = current_app.extensions[THROTTLES]
+    per_user, per_address = login_throttles()
     return max(per_user.retry_after(name), per_address.retry_after(request.remote_addr or "-"))
 
 
 def _failed(name: str) -> None:
-    per_user, per_address = current_app.extensions[THROTTLES]
+    per_user, per_address = login_throttles()
     per_user.fail(name)
     per_address.fail(request.remote_addr or "-")
 
@@ -179,9 +184,13 @@ def login():
         _failed(name)
         form.form_errors.append("Wrong user name or password, or the account is disabled.")
         return render_template("login.html", form=form), 401
-    current_app.extensions[THROTTLES][0].reset(name)
+    login_throttles()[0].reset(name)
+    signed_in = session_user(name)
+    if signed_in is None:  # disabled or removed between the two reads
+        form.form_errors.append("Wrong user name or password, or the account is disabled.")
+        return render_template("login.html", form=form), 401
     session.clear()  # a fresh session: nothing planted before sign-in survives it
-    login_user(_session_user(name))
+    login_user(signed_in)
     session.permanent = True
     flash(f"Signed in as {name}.", "success")
     return redirect(_safe_next(request.args.get("next")), 303)

@@ -14,7 +14,9 @@ from .projects import project_names
 
 bp = Blueprint("dashboard", __name__)
 STATS = "privpi.dashboard-stats"
-STATS_TTL = 60  # seconds: counting files is one listing of the whole files/ prefix
+# Counting files lists the whole files/ prefix (one S3 request per 1,000 files): at most
+# once per five minutes per console instance.
+STATS_TTL = 300
 EVENTS = 40
 
 

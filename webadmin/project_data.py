@@ -19,6 +19,8 @@ from packaging.version import InvalidVersion, Version
 from privpi.errors import PrivpiError
 
 log = logging.getLogger(__name__)
+# An sdist's PKG-INFO is read from the whole archive: not for a page view of a huge one.
+MAX_SDIST_FOR_METADATA = 20 * 1024 * 1024
 
 
 @dataclass
@@ -94,7 +96,10 @@ def describe(storage, project: str, versions: list[VersionInfo]) -> dict:
     if chosen is None or not chosen.files:
         return {}
     wheels = [f for f in chosen.files if f.get("filename", "").endswith(".whl")]
-    filename = (wheels or chosen.files)[0]["filename"]
+    small = [f for f in chosen.files if (f.get("size") or 0) <= MAX_SDIST_FOR_METADATA]
+    if not (wheels or small):
+        return {"version": chosen.version}
+    filename = (wheels or small)[0]["filename"]
     try:
         raw, _ = parse_email(repo_index.core_metadata(storage, project, filename))
     except (PrivpiError, ValueError) as e:

@@ -6,6 +6,7 @@ and paginates in memory: one conditional read per request, however many projects
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -27,8 +28,6 @@ VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNOREC
 
 def project_names() -> list[str]:
     """Every project's canonical name, sorted; re-read only when the root index changed."""
-    import json
-
     cached = current_app.extensions.get(ROOT_CACHE)
     try:
         blob = storage().read_if_changed(keys.ROOT_JSON, cached[0] if cached else None)
