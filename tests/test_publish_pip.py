@@ -15,7 +15,7 @@ import pytest
 from distfactory import make_wheel
 from publish_helpers import isolated_pip_env
 
-from privpi import publish
+from privpi import index, publish
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +59,26 @@ def test_pip_installs_from_the_pages(folder_storage, tmp_path):
     item, stderr = pip_install(folder_storage.root, tmp_path / "t2", "pip-demo==1.1")
     assert item["metadata"]["version"] == "1.1"
     assert "bad <build>" in stderr
+
+
+def test_pip_checks_the_pep_658_metadata_hash(folder_storage, tmp_path):
+    """pip fetches <file>.metadata and checks it against data-core-metadata: a tampered
+    metadata file is refused, which shows pip reads the attribute we wrote."""
+    wheel = make_wheel(tmp_path / "builds", "meta-demo", "1.0")
+    publish.publish(folder_storage, wheel)
+    metadata = folder_storage.root / "packages/files/meta-demo" / f"{wheel.name}.metadata"
+    metadata.write_bytes(metadata.read_bytes() + b"Requires-Dist: tampered\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--isolated", "--no-cache-dir", "--no-deps"]
+        + ["--disable-pip-version-check"]
+        + ["--index-url", (folder_storage.root / "packages/simple").as_uri() + "/"]
+        + ["-d", str(tmp_path / "dl"), "meta-demo"],
+        env=isolated_pip_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    expected = index.read_project(folder_storage, "meta-demo")["files"][0]["core-metadata"]
+    assert r.returncode == 1
+    assert "DO NOT MATCH THE HASHES" in r.stderr
+    assert f"Expected sha256 {expected['sha256']}" in r.stderr
