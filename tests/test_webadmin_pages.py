@@ -19,12 +19,18 @@ def test_dashboard_counts_and_events(as_role, repo, tmp_path):
     publish.publish(repo, make_wheel(tmp_path, "alpha", "1.0", padding=3000), uploader="publisher")
     publish.publish(repo, make_wheel(tmp_path, "alpha", "1.1"), uploader="publisher")
     publish.publish(repo, make_wheel(tmp_path, "beta", "0.1"), uploader="admin")
-    page = text(as_role("reader").get("/"))
+    page = text(as_role("admin").get("/"))
     assert '<span class="figure">2</span> projects' in page
     assert '<span class="figure">3</span> files' in page
     assert "KB</span> stored" in page
     assert "<strong>publisher</strong> published alpha-1.1-py3-none-any.whl" in page
     assert "<strong>tests</strong> added reader as reader" in page
+
+
+def test_user_changes_are_for_admins_only(as_role):
+    page = text(as_role("publisher").get("/"))
+    assert "Latest uploads" in page
+    assert "Latest user changes" not in page and "added reader" not in page
 
 
 def test_dashboard_describes_every_kind_of_event(as_role, repo, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, render_template
+from flask_login import current_user
 
 from privpi import audit, keys
 
@@ -47,5 +48,6 @@ def index():
         files=files,
         used=used,
         package_events=package_events[:15],
-        user_events=user_events[:15],
+        # who was added, disabled or made admin is the admins' business
+        user_events=user_events[:15] if current_user.has_role("admin") else None,
     )
