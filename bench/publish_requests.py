@@ -82,7 +82,7 @@ def fmt(calls: collections.Counter) -> str:
 
 def measure_sizes(endpoint: str, sizes: list[int], scratch: Path) -> None:
     print("S3 requests per publish (each includes 1 PutObject for the audit event)")
-    print(f"{'projects':>9}  {'case':<34} requests")
+    print(f"{'projects':>9}  {'case':<36} requests")
     for size in sizes:
         storage = new_bucket(endpoint)
         dists = scratch / f"d{size}"
@@ -134,6 +134,27 @@ def concurrent(endpoint: str, publishers: int, scratch: Path) -> None:
     print(f"  errors               {errors or 'none'}")
 
 
+def concurrent_folder(publishers: int, scratch: Path) -> None:
+    storage = open_storage(str(scratch / "folder-repo"))
+    paths = [make_wheel(scratch / "folder", "crowded", f"1.{i}") for i in range(publishers)]
+    barrier = threading.Barrier(publishers + 1)
+    threads = [
+        threading.Thread(target=lambda p=p: (barrier.wait(), publish.publish(storage, p)))
+        for p in paths
+    ]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    listed = len(index.read_project(storage, "crowded")["files"])
+    print(f"\n{publishers} concurrent publishers of one project, folder backend")
+    print(f"  wall time            {elapsed:.2f} s")
+    print(f"  files in JSON page   {listed} of {publishers}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,1000,10000")
@@ -153,6 +174,7 @@ def main() -> None:
             wait_for_port(port, server)
             measure_sizes(endpoint, [int(s) for s in args.sizes.split(",")], scratch)
             concurrent(endpoint, args.publishers, scratch)
+            concurrent_folder(args.publishers, scratch)
         finally:
             server.terminate()
             server.wait(timeout=10)
