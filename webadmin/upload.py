@@ -11,7 +11,6 @@ exempt from the session's CSRF protection (there is no session to ride on).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from urllib.parse import urlencode, urlsplit
 
@@ -152,15 +151,13 @@ def finalize(ticket_id: str):
 
 
 def project_url(project: str) -> str:
-    try:
-        return url_for("projects.detail", name=project)
-    except Exception:  # the console names its project view differently: fall back
-        return f"{request.script_root}/projects/{project}"
+    return url_for("projects.detail", name=project)
 
 
 def _sweep(s) -> None:
-    """Tidy expired uploads on the way; the cloud bucket's lifecycle rule does it too."""
-    if os.environ.get("PRIVPI_SWEEP_ON_FINALIZE", "1") == "0":
+    """Tidy expired uploads of a local folder on the way. A bucket has its lifecycle rule
+    for incoming/, and a sweep there would cost a request per waiting ticket."""
+    if hasattr(s, "presigned_post"):
         return
     try:
         uploads.sweep(s)
