@@ -127,7 +127,8 @@ def browser_upload(base_url: str, s: requests.Session, token: str, wheel: Path) 
     t1 = time.perf_counter()
     result = s.post(base_url + ticket["finalize"], json={}, headers=headers)
     t2 = time.perf_counter()
-    result.raise_for_status()
+    if not result.ok:
+        raise SystemExit(f"finalize of {wheel.name} failed: {result.text}")
     return {"upload": t1 - t0, "finalize": t2 - t1, "result": result.json()}
 
 
