@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import secrets
 import time
 
@@ -65,7 +66,8 @@ def test_s3_ticket_is_a_presigned_post_limited_in_size(s3_storage, moto_endpoint
     upload = ticket["upload"]
     assert upload["method"] == "POST" and upload["url"].startswith(moto_endpoint)
     assert upload["fields"]["key"] == f"incoming/{ticket['id']}/limit-1.0-py3-none-any.whl"
-    assert "policy" in upload["fields"]  # the signed policy holds content-length-range
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    assert ["content-length-range", 1, 5000] in policy["conditions"]
 
 
 def test_bucket_cors_lets_the_console_origin_post(s3_storage, moto_endpoint, s3_bucket):
@@ -216,3 +218,16 @@ def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
     r = client.post("/legacy/", data=form, headers={"Authorization": f"Basic {auth}"})
     assert r.status_code == 400 and "the form says" in r.get_data(as_text=True)
     assert list(folder_storage.list("packages/")) == []
+
+
+def test_finalize_refuses_an_object_over_the_ticket_limit(storage, tmp_path):
+    """Should the bucket not enforce content-length-range, finalize still does."""
+    browser = Browser(seeded(storage), MAX_BROWSER_UPLOAD_BYTES=2000)
+    wheel = make_wheel(tmp_path, "sneaky", "1.0", description=secrets.token_hex(10_000))
+    ticket = browser.ticket(wheel.name, 100).get_json()
+    storage.write(f"incoming/{ticket['id']}/{wheel.name}", wheel.read_bytes())
+    r = browser.finalize(ticket)
+    assert r.status_code == 413 and "larger than the upload limit" in r.get_json()["error"]
+    assert leftovers(storage) == []
+    with pytest.raises(NotFound):
+        index.read_project(storage, "sneaky")
