@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 MAX_URI = 1024  # longer than any real project URL; bounds the work per request
 MAX_ACCEPT = 1024
+MAX_NAME = 255  # a file name on every file system; no real project or file is longer
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 # What a decoded path segment may hold: PEP 508 names and distribution filenames only.
@@ -104,6 +105,8 @@ def normalize(uri: str) -> str:
 def route(path: str) -> Route:
     """Map a normalized path to an index page, a file or a redirect (Refused: 404)."""
     parts = path.strip("/").split("/") if path != "/" else []
+    if any(len(p) > MAX_NAME for p in parts):
+        raise Refused("404", "a name longer than any project or file")
     slash = path.endswith("/")
     if parts[:1] == ["simple"] and len(parts) <= 2:
         if len(parts) == 1:

@@ -141,8 +141,9 @@ class S3Source:
             import boto3  # in the Lambda runtime; imported only when the store is first read
             from botocore.config import Config
 
-            # Viewer-request functions must answer within 5 s: short timeouts, one retry.
-            cfg = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
+            # A viewer-request function has 5 s in all: two attempts of at most 1 s each
+            # (plus under 1 s of backoff) leave time to answer from the last good copy.
+            cfg = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 2})
             self._client = boto3.client("s3", region_name=self._region, config=cfg)
         return self._client
 

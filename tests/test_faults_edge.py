@@ -87,13 +87,6 @@ def test_absorbed_faults_are_invisible(edge):
     assert len(faulty.proxy.faults()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (edge/userstore.py S3Source): connect/read timeouts of 2 s with 2 retries "
-    "let a hung S3 read take over 6 s, beyond Lambda@Edge's 5 s viewer-request limit: the "
-    "invocation times out (CloudFront answers an error and the instance is reset, losing "
-    "its last good copy) instead of serving from the last good store",
-)
 def test_slow_store_refresh_stays_inside_the_viewer_timeout(edge):
     """A hung S3 read: Lambda@Edge gives a viewer-request function 5 s in all."""
     faulty, clock = edge

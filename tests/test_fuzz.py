@@ -250,12 +250,6 @@ def test_read_path_never_serves_outside_packages(read_path, raw):
     assert SECRET not in body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (privpi/storage/folder.py head/open): an OSError other than 'not found' "
-    "(here ENAMETOOLONG for a 300-character URL segment) escapes untranslated, so "
-    "`privpi serve` over a folder answers 500 instead of 404 (found by the property above)",
-)
 def test_read_path_long_segment_is_a_404(read_path):
     app, cache = read_path
     viewer_request.configure(cache)
