@@ -88,6 +88,9 @@ def page(chromium, served):
     base_url = served[0]
     context = chromium.new_context(base_url=base_url, viewport={"width": 1100, "height": 800})
     page = context.new_page()
+    errors = []  # a CSP violation or a script error is a failure, not noise
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.goto("/login")
     page.fill("input[name=username]", USER)
     page.fill("input[name=password]", PASSWORD)
@@ -95,6 +98,8 @@ def page(chromium, served):
     expect(page.locator("header")).to_contain_text(USER)
     yield page
     context.close()
+    # the pages' own refusals (4xx answers to fetch) are results, not script errors
+    assert [e for e in errors if "status of 4" not in e] == []
 
 
 def drop(page, *paths: Path) -> None:
