@@ -107,14 +107,17 @@ def inspect(
         raise ValidationError(f"cannot read {filename}: {e.strerror}") from None
     if max_size is not None and size > max_size:
         raise ValidationError(f"{filename} is {size} bytes, over the {max_size}-byte size limit")
+    layout_problem = None
     if kind == "wheel":
-        raw = _wheel_metadata(path, filename)
+        raw, layout_problem = _wheel_metadata(path, filename)
     elif filename.endswith(".zip"):
         raw = _zip_sdist_metadata(path, filename)
     else:
         raw = _tar_sdist_metadata(path, filename)
     meta, fields = _parse(raw, filename)
     _check_matches(meta, filename, project, version)
+    if layout_problem:
+        raise ValidationError(layout_problem)
     return Distribution(
         filename=filename,
         project=project,
@@ -169,9 +172,19 @@ def _read_zip_member(zf: zipfile.ZipFile, pattern: re.Pattern, filename: str, wh
     return zf.read(info)
 
 
-def _wheel_metadata(path: Path, filename: str) -> bytes:
+def _wheel_metadata(path: Path, filename: str) -> tuple[bytes, str | None]:
+    """METADATA, and what is wrong with the wheel's layout (told after the metadata)."""
     with _open_zip(path, filename) as zf:
-        return _read_zip_member(zf, WHEEL_METADATA, filename, "*.dist-info/METADATA")
+        raw = _read_zip_member(zf, WHEEL_METADATA, filename, "*.dist-info/METADATA")
+        (metadata_name,) = [n for n in zf.namelist() if WHEEL_METADATA.match(n)]
+        dist_info = metadata_name.split("/")[0]
+        if f"{dist_info}/WHEEL" not in zf.namelist():
+            return raw, f"{filename} has no {dist_info}/WHEEL file"
+    # pip refuses a wheel whose .dist-info folder names another project; so do we.
+    dist_name = dist_info.removesuffix(".dist-info").rsplit("-", 1)[0]
+    if canonicalize_name(dist_name) != check_filename(filename)[0]:
+        return raw, f"{filename} holds {dist_info}, which names another project"
+    return raw, None
 
 
 def _zip_sdist_metadata(path: Path, filename: str) -> bytes:

@@ -181,11 +181,16 @@ def _tar_without_pkg_info(tmp_path):
     return path
 
 
-def _wheel_with_metadata(tmp_path, text):
+def _wheel_with_metadata(tmp_path, text, dist_info="demo-1.0.dist-info", wheel=True):
     path = tmp_path / "demo-1.0-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("demo-1.0.dist-info/METADATA", text)
+        zf.writestr(f"{dist_info}/METADATA", text)
+        if wheel:
+            zf.writestr(f"{dist_info}/WHEEL", "Wheel-Version: 1.0\n")
     return path
+
+
+GOOD_METADATA = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
 
 
 @pytest.mark.parametrize(
@@ -216,6 +221,14 @@ def _wheel_with_metadata(tmp_path, text):
         (
             lambda d: make_sdist(d, "demo", "1.0", metadata_name="evil"),
             "demo-1.0.tar.gz names project demo but its metadata says evil",
+        ),
+        (
+            lambda d: _wheel_with_metadata(d, GOOD_METADATA, wheel=False),
+            "demo-1.0-py3-none-any.whl has no demo-1.0.dist-info/WHEEL file",
+        ),
+        (
+            lambda d: _wheel_with_metadata(d, GOOD_METADATA, dist_info="evil-1.0.dist-info"),
+            "demo-1.0-py3-none-any.whl holds evil-1.0.dist-info, which names another project",
         ),
         (
             lambda d: _wheel_with_metadata(d, "Metadata-Version: 2.1\nVersion: 1.0\n\n"),
