@@ -5,16 +5,19 @@
 Both servers hold the same 7 wheels (downloaded once from PyPI into ~/.cache/privpi-bench)
 and require HTTP Basic credentials (privpi: its user store, PBKDF2 100,000 rounds;
 pypiserver: an htpasswd file through passlib, here libpass). Each round installs
-requests, attrs and six (pip resolves the other four from the index) into a fresh venv,
-alternating servers. Then ``uv pip compile`` resolves the same set through a byte-counting
-proxy: privpi serves PEP 658 metadata, so uv never downloads a wheel to resolve.
+requests, attrs and six (the other four resolved from the index) into fresh venvs with pip
+and with uv, alternating servers; then per-request latency on a keep-alive connection.
+Last, ``uv pip compile`` resolves the same set through a byte-counting proxy: privpi
+serves PEP 658 metadata, so uv never downloads a wheel to resolve.
 Prints figures; never passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import http.client
 import json
 import os
 import socket
@@ -46,6 +49,7 @@ PINS = [
 ]
 TOP = ["requests==2.32.3", "attrs==24.2.0", "six==1.16.0"]  # the rest come as dependencies
 USER, PASSWORD = "bench", "bench-password-123"
+REQUESTS_WHEEL = "requests-2.32.3-py3-none-any.whl"
 
 
 def download() -> list[Path]:
@@ -98,6 +102,33 @@ def check_report(report: Path, wheels: dict[str, str]) -> None:
         for i in json.loads(report.read_text())["install"]
     }
     assert got == wheels, (got, wheels)
+
+
+def uv_install(python: Path, index: str) -> float:
+    cmd = [str(BIN / "uv"), "pip", "install", "-q", "--no-config", "--no-cache", "--python",
+           str(python), "--index-url", index, *TOP]  # fmt: skip
+    t = time.perf_counter()
+    r = subprocess.run(cmd, env=isolated_pip_env(), capture_output=True, text=True, timeout=600)
+    if r.returncode:
+        raise SystemExit(f"uv pip install through {index} failed:\n{r.stderr}")
+    return time.perf_counter() - t
+
+
+def latency(base: str, path: str, n: int = 300) -> tuple[float, float]:
+    """p50 and p95 milliseconds of authenticated GETs on one keep-alive connection."""
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=30)
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("GET", path, headers={"Authorization": f"Basic {token}"})
+        resp = conn.getresponse()
+        resp.read()
+        samples.append((time.perf_counter() - t) * 1e3)
+        assert resp.status == 200, (base, path, resp.status)
+    conn.close()
+    samples.sort()
+    return samples[n // 2], samples[int(n * 0.95)]
 
 
 class CountingProxy:
@@ -174,16 +205,30 @@ def main() -> None:
         privpi_base, privpi_proc = start_server(repo, env=env)
         pypi_base, pypi_proc = start_pypiserver(CACHE, tmp / "htpasswd")
         try:
-            times = {"privpi serve": [], "pypiserver": []}
+            servers = {"privpi serve": privpi_base, "pypiserver": pypi_base}
+            times = {(tool, label): [] for tool in ("pip", "uv") for label in servers}
             for n in range(rounds):
-                for label, base in (("privpi serve", privpi_base), ("pypiserver", pypi_base)):
+                order = list(servers.items())
+                for label, base in order if n % 2 == 0 else order[::-1]:  # ABBA: no drift bias
                     python = make_venv(tmp / f"venv-{label.split()[0]}-{n}")
                     report = tmp / "report.json"
-                    times[label].append(pip_install(python, creds_url(base), report))
+                    times["pip", label].append(pip_install(python, creds_url(base), report))
                     check_report(report, wheels)
-            print(f"\npip install {' '.join(TOP)} (+4 dependencies), fresh venv, {rounds} rounds:")
-            for label, ts in times.items():
-                print(f"  {label:13s} median {statistics.median(ts):6.2f} s   min {min(ts):6.2f} s")
+                    python = make_venv(tmp / f"uvenv-{label.split()[0]}-{n}")
+                    times["uv", label].append(uv_install(python, creds_url(base)))
+            print(f"\ninstall {' '.join(TOP)} (+4 dependencies), fresh venv, {rounds} rounds:")
+            for (tool, label), ts in times.items():
+                med, low = statistics.median(ts), min(ts)
+                print(f"  {tool:3s} via {label:13s} median {med:6.2f} s   min {low:6.2f} s")
+            print("\nauthenticated GET, one keep-alive connection, 300 requests (p50 / p95 ms):")
+            paths = {
+                "privpi serve": ("/simple/requests/", "/files/requests/" + REQUESTS_WHEEL),
+                "pypiserver": ("/simple/requests/", "/packages/" + REQUESTS_WHEEL),
+            }
+            for label, base in servers.items():
+                page, wheel = (latency(base, p) for p in paths[label])
+                print(f"  {label:13s} index page {page[0]:5.2f} / {page[1]:5.2f}"
+                      f"   wheel {wheel[0]:5.2f} / {wheel[1]:5.2f}")  # fmt: skip
             print("\nuv pip compile (resolution only) of the same set, bytes received:")
             for label, base in (("privpi serve", privpi_base), ("pypiserver", pypi_base)):
                 got, out = uv_resolve_bytes(base)
