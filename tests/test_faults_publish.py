@@ -222,3 +222,24 @@ def test_publisher_killed_mid_way_is_repaired_by_reindex(seeded, wheel, step):
     assert repair.returncode == 0, err.decode()
     assert_fully_listed(seeded.direct, "demo", WHEEL)
     assert_fully_listed(seeded.direct, "other", "other-2.0-py3-none-any.whl")
+
+
+def test_interrupted_overwrite_is_completed_by_running_it_again(faulty, tmp_path):
+    """--overwrite replaces the bytes first, then the pages: a failure in between leaves the
+    project JSON listing the old hash for the new bytes (pip would refuse the download) until
+    the same command runs again."""
+    publish.publish(faulty.direct, make_wheel(tmp_path / "a", "demo", "1.0"))
+    replacement = make_wheel(tmp_path / "b", "demo", "1.0", padding=1000)
+    faulty.proxy.add_rule("PUT", STEPS["project JSON PUT"][1], action="503", times=EXHAUST)
+    with pytest.raises(PrivpiError):
+        publish.publish(faulty.storage, replacement, existing="overwrite")
+    with pytest.raises(AssertionError, match=WHEEL):
+        check_consistent(faulty.direct)  # the window an interrupted overwrite leaves open
+
+    result = publish.publish(faulty.storage, replacement, existing="overwrite")
+    assert result.status == "replaced"
+    check_consistent(faulty.direct)
+    page = index.read_project(faulty.direct, "demo")
+    assert (
+        page["files"][0]["hashes"]["sha256"] == hashlib.sha256(replacement.read_bytes()).hexdigest()
+    )
