@@ -139,3 +139,22 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
         "edge.pbkdf2",
         "edge.userstore",
     ]
+
+
+def test_zip_over_the_limit_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setattr("privpi.edgebuild.MAX_ZIP", 1000)
+    out = tmp_path / "edge.zip"
+    args = ["edge", "build", "--bucket", "my-bucket", "--region", "us-east-1", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "over the 1 MB limit" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_is_one_clear_error(tmp_path):
+    out = tmp_path / "missing-dir" / "edge.zip"
+    args = ["edge", "build", "--bucket", "my-bucket", "--region", "us-east-1", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot write {out}")
+    assert "Traceback" not in result.output
