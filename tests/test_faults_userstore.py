@@ -16,7 +16,7 @@ from faultproxy import EXHAUST
 
 from privpi import audit
 from privpi.cli import main
-from privpi.errors import StorageError, UserStoreError
+from privpi.errors import StorageError
 from privpi.users import USERS_KEY, UserStore
 
 pytest_plugins = ("fault_fixtures",)  # the faulty and fault_proxy fixtures
@@ -141,19 +141,10 @@ def test_lost_answer_to_an_applied_write_loses_nothing(faulty):
     store = UserStore(faulty.storage, actor="root")
     store.add("root", PASSWORD, "admin")
     faulty.proxy.add_rule("PUT", USERS, action="drop_after", times=1)
-    try:
-        store.add("bob", PASSWORD)
-    except UserStoreError as e:
-        assert "already exists" in str(e)  # see the xfail below
+    store.add("bob", PASSWORD)
     assert UserStore(faulty.direct).verify("bob", PASSWORD).name == "bob"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (privpi/users.py _change): when S3 applies the conditional PUT but the "
-    "answer is lost, boto3's retry gets 412 and the re-read finds the user already added: "
-    "`users add` reports 'already exists' (exit 1) and no user.add audit event is written",
-)
 def test_lost_answer_to_an_applied_write_is_not_reported_as_a_conflict(faulty):
     store = UserStore(faulty.storage, actor="root")
     store.add("root", PASSWORD, "admin")
