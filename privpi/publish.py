@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from . import audit, index, keys
-from .distributions import Distribution, inspect
+from .distributions import Distribution, check_filename, inspect
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .storage import Storage
 
@@ -245,31 +246,58 @@ def delete(
     filename: str | None = None,
     actor: str | None = None,
 ) -> list[str]:
-    """Remove files (all, a version's, or one), pages first; return the removed filenames."""
+    """Remove files (all, a version's, or one), pages first; return the removed filenames.
+
+    Stored files that match but no page lists (a delete interrupted after its page
+    update) are removed too, so running the same delete again finishes the job.
+    """
     project = canonicalize_name(project)
-    _require_project(storage, project)
-    removed: list[str] = []
+    wanted = _parse_version(version)
+    listed: list[str] = []
 
     def change(page):
-        matches = index.find_files(page, version=version, filename=filename)
-        if not matches:
-            what = _what(version, filename)
-            raise ValidationError(f"nothing in project {project} matches {what}")
-        removed[:] = [f["filename"] for f in matches]
-        page["files"] = [f for f in page["files"] if f["filename"] not in removed]
+        listed[:] = [f["filename"] for f in index.find_files(page, version, filename)]
+        page["files"] = [f for f in page["files"] if f["filename"] not in listed]
         return page
 
-    _before, after = index.update_project(storage, project, change)
-    if not after["files"]:
-        index.update_root(storage, remove=project)
-        for key in (keys.project_html(project), keys.project_json(project)):
-            storage.delete(key)
+    has_page = storage.exists(keys.project_json(project))
+    if has_page:
+        _before, after = index.update_project(storage, project, change)
+        if not after["files"]:
+            index.update_root(storage, remove=project)
+            for key in (keys.project_html(project), keys.project_json(project)):
+                storage.delete(key)
+    removed = sorted(set(listed) | set(_stored_matches(storage, project, wanted, filename)))
+    if not removed:
+        if not has_page:
+            raise ValidationError(f"there is no project named {project}")
+        raise ValidationError(f"nothing in project {project} matches {_what(version, filename)}")
     for name in removed:  # no page lists them any more
         storage.delete(keys.metadata_key(project, name))
         storage.delete(keys.file_key(project, name))
     for name in removed:
         audit.record(storage, "delete", actor, project=project, version=version, filename=name)
     return removed
+
+
+def _parse_version(version: str | None) -> Version | None:
+    try:
+        return None if version is None else Version(version)
+    except InvalidVersion:
+        raise ValidationError(f"{version!r} is not a valid version") from None
+
+
+def _stored_matches(storage, project: str, wanted: Version | None, filename: str | None):
+    """Names of stored distributions (or their leftover .metadata) matching the request."""
+    prefix = keys.file_key(project, "")
+    for info in storage.list(prefix):
+        name = info.key[len(prefix) :].removesuffix(".metadata")
+        try:
+            _project, file_version, _kind = check_filename(name)
+        except ValidationError:
+            continue
+        if (filename is None or name == filename) and wanted in (None, file_version):
+            yield name
 
 
 def _what(version, filename) -> str:
