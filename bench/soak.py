@@ -9,7 +9,7 @@ Meanwhile ``privpi upload`` subprocesses publish new versions and new projects, 
 and downloadable with its hash ("lost" counts the ones that are not). A sampler reads the
 server's resident memory from /proc every second. Everything stops by itself.
 
-    .venv/bin/python bench/soak.py [--duration 120] [--clients 50] [--threads 8]
+    .venv/bin/python bench/soak.py [--duration 120] [--clients 50] [--threads 8] [--no-writes]
 """
 
 from __future__ import annotations
@@ -242,7 +242,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def run(duration: float, clients: int, threads: int, storage_url: str | None = None) -> dict:
+def run(
+    duration: float,
+    clients: int,
+    threads: int,
+    storage_url: str | None = None,
+    writes: bool = True,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="privpi-soak-") as tmp:
         work = Path(tmp)
         storage_url = storage_url or str(work / "repo")
@@ -259,10 +265,11 @@ def run(duration: float, clients: int, threads: int, storage_url: str | None = N
             )
             for i in range(clients)
         ]
-        workers += [threading.Thread(target=pub.loop, args=(deadline, s)) for s in (1, 2)]
-        workers.append(
-            threading.Thread(target=user_changes, args=(storage_url, env, deadline, changes))
-        )
+        if writes:
+            workers += [threading.Thread(target=pub.loop, args=(deadline, s)) for s in (1, 2)]
+            workers.append(
+                threading.Thread(target=user_changes, args=(storage_url, env, deadline, changes))
+            )
         workers.append(threading.Thread(target=sample_rss, args=(proc.pid, deadline, rss)))
         try:
             for w in workers:
@@ -321,10 +328,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--threads", type=int, default=8, help="privpi serve --threads")
     parser.add_argument("--storage", help="storage URL (default: a fresh temporary folder)")
+    parser.add_argument(
+        "--no-writes", action="store_true", help="readers only: no publishes or user changes"
+    )
     args = parser.parse_args()
     if not 1 <= args.duration <= 1800 or not 1 <= args.clients <= 200:
         parser.error("--duration must be 1..1800 s and --clients 1..200")
-    result = run(args.duration, args.clients, args.threads, args.storage)
+    result = run(args.duration, args.clients, args.threads, args.storage, not args.no_writes)
     print(json.dumps(result, indent=2))
 
 
