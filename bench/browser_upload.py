@@ -15,7 +15,6 @@ import base64
 import hashlib
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,8 +29,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import free_port, wait_for_port  # noqa: E402
 from distfactory import metadata_text  # noqa: E402
+from net_helpers import start_script, stop_script  # noqa: E402
 from serve_helpers import privpi, start_server, stop  # noqa: E402
 
 MB = 1024 * 1024
@@ -132,21 +131,10 @@ def browser_upload(base_url: str, s: requests.Session, token: str, wheel: Path) 
     return {"upload": t1 - t0, "finalize": t2 - t1, "result": result.json()}
 
 
-def moto() -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "moto_server.py"), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc)
-    return f"http://127.0.0.1:{port}", proc
-
-
 def run(backend: str, sizes: list[int], tmp: Path, env: dict) -> None:
     moto_proc = None
     if backend == "s3":
-        endpoint, moto_proc = moto()
+        endpoint, moto_proc = start_script(ROOT / "tests" / "moto_server.py")
         env = {**env, "AWS_ENDPOINT_URL": endpoint}
         bucket = f"bench-{uuid.uuid4().hex[:10]}"
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
@@ -181,8 +169,7 @@ def run(backend: str, sizes: list[int], tmp: Path, env: dict) -> None:
     finally:
         stop(proc)
         if moto_proc:
-            moto_proc.terminate()
-            moto_proc.wait()
+            stop_script(moto_proc)
 
 
 def main() -> None:

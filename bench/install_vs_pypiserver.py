@@ -33,7 +33,7 @@ from passlib.apache import HtpasswdFile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import free_port, wait_for_port  # noqa: E402
+from net_helpers import free_port, wait_for_port  # noqa: E402
 from serve_helpers import isolated_pip_env, make_venv, start_server, stop  # noqa: E402
 
 BIN = Path(sys.executable).parent

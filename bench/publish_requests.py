@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import boto3  # noqa: E402
-from conftest import free_port, wait_for_port  # noqa: E402
 from distfactory import make_sdist, make_wheel  # noqa: E402
+from net_helpers import moto  # noqa: E402
 from publish_helpers import parse_links  # noqa: E402
 
 from privpi import index, keys, pages, publish  # noqa: E402
@@ -160,24 +159,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,1000,10000")
     parser.add_argument("--publishers", type=int, default=20)
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="privpi-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="privpi-bench-") as tmp, moto() as endpoint:
         scratch = Path(tmp)
-        endpoint = f"http://127.0.0.1:{port}"
         fake_aws_env(endpoint, scratch)
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "moto_server.py"), str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port, server)
-            measure_sizes(endpoint, [int(s) for s in args.sizes.split(",")], scratch)
-            concurrent(endpoint, args.publishers, scratch)
-            concurrent_folder(args.publishers, scratch)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        measure_sizes(endpoint, [int(s) for s in args.sizes.split(",")], scratch)
+        concurrent(endpoint, args.publishers, scratch)
+        concurrent_folder(args.publishers, scratch)
 
 
 if __name__ == "__main__":

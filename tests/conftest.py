@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 
+# free_port and wait_for_port live in net_helpers; imported here too for modules that
+# take them from conftest.
+from net_helpers import free_port, moto, wait_for_port  # noqa: F401
+
 from privpi.storage import FolderStorage, open_storage
 
 HERE = Path(__file__).parent
 TEST_ROUNDS = "1000"  # PBKDF2 rounds in tests: fast, still the real algorithm
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
 
 
 @pytest.fixture(autouse=True)
@@ -55,20 +36,8 @@ def _isolated_env(monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """A moto S3 server on a free loopback port, for the whole session."""
-    port = free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "moto_server.py"), str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with moto("moto_server.py") as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ the same code path; the bucket and authenticator templates run as they are.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
-from conftest import HERE, free_port, wait_for_port
+from conftest import HERE
+from net_helpers import moto
 
 REPO = HERE.parent
 TEMPLATES = REPO / "cloudformation"
@@ -27,21 +25,8 @@ READ_ONLY = ("Describe", "Get", "List", "Head")
 @pytest.fixture(scope="module", name="cfn_endpoint")
 def cfn_endpoint_fixture():
     """moto (every service) with CloudFormation change sets that refresh outputs."""
-    port = free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "moto_cfn_server.py"), str(port)],
-        cwd=HERE,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with moto("moto_cfn_server.py", cwd=HERE) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(name="aws")

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conftest import free_port, wait_for_port
+from net_helpers import free_port, wait_for_port
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 VENV_BIN = Path(sys.executable).parent

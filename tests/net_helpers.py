@@ -1,0 +1,71 @@
+"""Loopback servers for tests and bench scripts: a free port, waiting until something
+listens on it, and a python server script (``python SCRIPT PORT``) run on one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TESTS = Path(__file__).parent
+FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def start_script(
+    script: Path, env: dict | None = None, cwd: Path | None = None
+) -> tuple[str, subprocess.Popen]:
+    """``python script PORT`` on a free loopback port, output discarded; (base URL, process)
+    once it listens. A script that never listens is stopped before the error is raised."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc)
+    except BaseException:
+        stop_script(proc)
+        raise
+    return f"http://127.0.0.1:{port}", proc
+
+
+def stop_script(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@contextmanager
+def moto(script: str = "moto_server.py", cwd: Path | None = None) -> Iterator[str]:
+    """A moto server script of tests/ with fake credentials, for the block; its base URL."""
+    url, proc = start_script(TESTS / script, env={**os.environ, **FAKE_AWS}, cwd=cwd)
+    try:
+        yield url
+    finally:
+        stop_script(proc)
