@@ -15,6 +15,19 @@ from net_helpers import free_port, moto, wait_for_port  # noqa: F401
 
 from privpi.storage import FolderStorage, open_storage
 
+# Helper modules that tests import: pytest rewrites their asserts too (clear failure
+# messages) if told before they are first imported, which is now.
+pytest.register_assert_rewrite(
+    "browser_helpers",
+    "deploy_helpers",
+    "distfactory",
+    "edge_helpers",
+    "publish_helpers",
+    "serve_helpers",
+    "upload_helpers",
+    "webadmin_helpers",
+)
+
 HERE = Path(__file__).parent
 TEST_ROUNDS = "1000"  # PBKDF2 rounds in tests: fast, still the real algorithm
 

@@ -3,42 +3,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import boto3
 import requests
 
-from privpi.users import UserStore
-from webadmin import create_app
+# The console's own test helpers (conftest has pytest rewrite their asserts); PASSWORD
+# and make_console are re-exported for the upload tests.
+from webadmin_helpers import PASSWORD, csrf_token, login, make_console, seed_users  # noqa: F401
 
 CONSOLE_ORIGIN = "http://127.0.0.1:8080"
-PASSWORD = "correct horse battery"
-ROLES = ("reader", "publisher", "admin")
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-# Like webadmin_helpers, which is not imported here: a plain import would stop pytest from
-# rewriting its asserts where the console's tests load it as a plugin.
-def make_console(storage, **config):
-    return create_app({"TESTING": True, "SECRET_KEY": "tests-" + "k" * 40, **config}, storage)
-
-
-def seed_users(storage) -> None:
-    store = UserStore(storage, actor="tests")
-    for role in ROLES:
-        store.add(role, PASSWORD, role)
-
-
-def csrf_token(client, path: str) -> str:
-    match = TOKEN.search(client.get(path).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def login(client, name: str, password: str = PASSWORD):
-    token = csrf_token(client, "/login")
-    return client.post("/login", data={"username": name, "password": password, "csrf_token": token})
 
 
 def allow_console_cors(bucket: str, endpoint: str, origin: str = CONSOLE_ORIGIN) -> None:
