@@ -7,10 +7,10 @@ test is saved to test-artifacts/screenshots/ for a person to look at.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 import waitress
+from browser_helpers import headless_chromium, shot
 from distfactory import make_wheel
 from webadmin_helpers import PASSWORD, make_console, seed_users
 
@@ -18,17 +18,6 @@ from privpi import publish
 from privpi.storage import FolderStorage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +58,8 @@ def base_url(repo):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -90,11 +75,6 @@ def page(browser, base_url):
     # the tests provoke on purpose, 401 and 403, are logged too and are not problems)
     blocked = [p for p in problems if "Content Security Policy" in p or "script error" in p]
     assert not blocked, problems
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page, name: str, password: str = PASSWORD) -> None:

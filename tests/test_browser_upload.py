@@ -16,8 +16,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from browser_helpers import headless_chromium, shot
 from distfactory import make_wheel
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from serve_helpers import privpi, start_server, stop
 from upload_helpers import allow_console_cors
 
@@ -25,16 +26,7 @@ from privpi import index
 from privpi.storage import open_storage
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
-SHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
 USER, PASSWORD = "dropper", "dropper-password-1"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Build File objects from bytes in the page and drop them, as a user's drag would.
 DROP = """([selector, files]) => {
@@ -52,10 +44,8 @@ DROP = """([selector, files]) => {
 
 @pytest.fixture(scope="module")
 def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(params=["folder", "s3"])
@@ -122,12 +112,11 @@ def test_drop_two_wheels_then_find_them(page, served, tmp_path):
         expect(row).to_have_attribute("data-state", "published", timeout=30_000)
         expect(row.locator("progress")).to_have_attribute("value", "100")
         expect(row.locator(".upload-status")).to_contain_text(f"published {name} 1.0")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"upload-{backend}.png"), full_page=True)
+    shot(page, f"upload-{backend}")
     # the per-file link leads to the project page, which lists the file
     item(page, wheels[0].name).locator("a").click()
     expect(page.locator("main")).to_contain_text(wheels[0].name)
-    page.screenshot(path=str(SHOTS / f"upload-{backend}-project.png"), full_page=True)
+    shot(page, f"upload-{backend}-project")
     page.goto(f"/projects/{names[1]}")
     expect(page.locator("main")).to_contain_text(wheels[1].name)
     for name, wheel in zip(names, wheels, strict=True):
@@ -155,6 +144,5 @@ def test_picker_and_per_file_results(page, served, tmp_path):
     drop(page, wheel)  # the same file again
     expect(item(page, wheel.name).nth(1)).to_have_attribute("data-state", "skipped")
     expect(item(page, wheel.name).nth(1)).to_contain_text("already there")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "upload-results.png"), full_page=True)
+    shot(page, "upload-results")
     assert [f["filename"] for f in index.read_project(storage, name)["files"]] == [wheel.name]
