@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,23 +28,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import boto3  # noqa: E402
 from distfactory import make_sdist, make_wheel  # noqa: E402
 from net_helpers import moto  # noqa: E402
-from publish_helpers import parse_links  # noqa: E402
+from publish_helpers import RequestCounter, parse_links  # noqa: E402
 
 from privpi import index, keys, pages, publish  # noqa: E402
 from privpi.storage import open_storage  # noqa: E402
-
-
-class Counter:
-    def __init__(self, client):
-        self.calls = collections.Counter()
-        client.meta.events.register("before-send.s3", self._count)
-
-    def _count(self, request, **kwargs):
-        self.calls[kwargs["event_name"].rsplit(".", 1)[-1]] += 1
-
-    def take(self) -> collections.Counter:
-        calls, self.calls = self.calls, collections.Counter()
-        return calls
 
 
 def fake_aws_env(endpoint: str, scratch: Path) -> None:
@@ -86,7 +74,7 @@ def measure_sizes(endpoint: str, sizes: list[int], scratch: Path) -> None:
         storage = new_bucket(endpoint)
         dists = scratch / f"d{size}"
         seed(storage, size, dists)
-        counter = Counter(storage.client)
+        counter = RequestCounter(storage.client)
         cases = [
             ("new version, existing project, whl", make_wheel(dists, "existing", "2.0")),
             ("new version, existing project, sdist", make_sdist(dists, "existing", "2.0")),
@@ -98,30 +86,39 @@ def measure_sizes(endpoint: str, sizes: list[int], scratch: Path) -> None:
         assert len(index.read_root(storage)["projects"]) == size + 1
 
 
-def concurrent(endpoint: str, publishers: int, scratch: Path) -> None:
-    storage = new_bucket(endpoint)
-    dists = scratch / "concurrent"
-    paths = [make_wheel(dists, "crowded", f"1.{i}") for i in range(publishers)]
-    clients = [open_storage(storage.url) for _ in paths]
-    counters = [Counter(c.client) for c in clients]
-    barrier = threading.Barrier(publishers + 1)
-    errors = []
+def run_at_once(calls) -> float:
+    """Each call in its own thread, all released together; seconds until the last ends."""
+    barrier = threading.Barrier(len(calls) + 1)
 
-    def run(own, path):
+    def released(call):
         barrier.wait()
-        try:
-            publish.publish(own, path)
-        except Exception as e:
-            errors.append(f"{path.name}: {e}")
+        call()
 
-    threads = [threading.Thread(target=run, args=a) for a in zip(clients, paths, strict=True)]
+    threads = [threading.Thread(target=released, args=(call,)) for call in calls]
     for t in threads:
         t.start()
     barrier.wait()
     start = time.perf_counter()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def concurrent(endpoint: str, publishers: int, scratch: Path) -> None:
+    storage = new_bucket(endpoint)
+    dists = scratch / "concurrent"
+    paths = [make_wheel(dists, "crowded", f"1.{i}") for i in range(publishers)]
+    clients = [open_storage(storage.url) for _ in paths]
+    counters = [RequestCounter(c.client) for c in clients]
+    errors = []
+
+    def run(own, path):
+        try:
+            publish.publish(own, path)
+        except Exception as e:
+            errors.append(f"{path.name}: {e}")
+
+    elapsed = run_at_once([partial(run, c, p) for c, p in zip(clients, paths, strict=True)])
     listed_json = len(index.read_project(storage, "crowded")["files"])
     listed_html = len(parse_links(storage.read(keys.project_html("crowded")).body).links)
     total = sum((c.take() for c in counters), collections.Counter())
@@ -136,18 +133,7 @@ def concurrent(endpoint: str, publishers: int, scratch: Path) -> None:
 def concurrent_folder(publishers: int, scratch: Path) -> None:
     storage = open_storage(str(scratch / "folder-repo"))
     paths = [make_wheel(scratch / "folder", "crowded", f"1.{i}") for i in range(publishers)]
-    barrier = threading.Barrier(publishers + 1)
-    threads = [
-        threading.Thread(target=lambda p=p: (barrier.wait(), publish.publish(storage, p)))
-        for p in paths
-    ]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = run_at_once([partial(publish.publish, storage, p) for p in paths])
     listed = len(index.read_project(storage, "crowded")["files"])
     print(f"\n{publishers} concurrent publishers of one project, folder backend")
     print(f"  wall time            {elapsed:.2f} s")

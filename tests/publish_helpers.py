@@ -1,10 +1,12 @@
-"""Fixtures for the publishing tests: real distributions from PyPI (cached), page parsing.
+"""Fixtures for the publishing tests: real distributions from PyPI (cached), page parsing,
+S3 request counting.
 
 Import the fixtures into a test module with ``from publish_helpers import real_dists``.
 """
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import os
 import subprocess
@@ -99,3 +101,18 @@ def parse_links(html: bytes | str) -> LinkParser:
     parser = LinkParser()
     parser.feed(html.decode() if isinstance(html, bytes) else html)
     return parser
+
+
+class RequestCounter:
+    """Counts the S3 API calls a boto3 client sends (a botocore event hook: observation)."""
+
+    def __init__(self, client):
+        self.calls = collections.Counter()
+        client.meta.events.register("before-send.s3", self._count)
+
+    def _count(self, request, **kwargs):
+        self.calls[kwargs["event_name"].rsplit(".", 1)[-1]] += 1
+
+    def take(self) -> collections.Counter:
+        calls, self.calls = self.calls, collections.Counter()
+        return calls

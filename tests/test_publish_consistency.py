@@ -3,7 +3,6 @@ publishing costs a fixed number of S3 requests and never lists the bucket."""
 
 from __future__ import annotations
 
-import collections
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import threading
 
 import pytest
 from distfactory import make_sdist, make_wheel
-from publish_helpers import parse_links
+from publish_helpers import RequestCounter, parse_links
 
 from privpi import index, keys, publish
 from privpi.errors import PrivpiError
@@ -119,21 +118,6 @@ def test_reindex_lists_files_the_pages_missed(storage, tmp_path):
     assert page_files(storage, "demo") == ([wheel.name], [wheel.name])
     assert index.read_root(storage)["projects"] == [{"name": "demo"}]
     assert storage.exists(keys.metadata_key("demo", wheel.name))
-
-
-class RequestCounter:
-    """Counts the S3 API calls a boto3 client sends (a botocore event hook: observation)."""
-
-    def __init__(self, client):
-        self.calls = collections.Counter()
-        client.meta.events.register("before-send.s3", self._count)
-
-    def _count(self, request, **kwargs):
-        self.calls[kwargs["event_name"].rsplit(".", 1)[-1]] += 1
-
-    def take(self) -> collections.Counter:
-        calls, self.calls = self.calls, collections.Counter()
-        return calls
 
 
 def test_s3_requests_per_publish_are_few_and_never_list(s3_storage, tmp_path):
