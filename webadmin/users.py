@@ -51,6 +51,26 @@ def _not_yourself(user: User, what: str):
     return None
 
 
+def _change(user, form, refused_for_self, question, label, apply, done, danger=True, then=None):
+    """A confirmed change to a user: refused on oneself (what ``refused_for_self`` names,
+    if anything), asked for on a confirmation page, applied, then reported on the user's
+    page (or the ``then`` endpoint); a refusal from the user store comes back as a 409."""
+    refusal = _not_yourself(user, refused_for_self) if refused_for_self else None
+    if refusal:
+        return refusal
+    ask = confirmed(form, question, label, danger=danger)
+    if ask:
+        return ask
+    try:
+        apply()
+    except UserStoreError as e:
+        return _user_page(user, str(e), 409)
+    flash(done, "success")
+    if then:
+        return redirect(url_for(then), 303)
+    return redirect(url_for("users.detail", name=user.name), 303)
+
+
 @bp.route("")
 @role_required("admin")
 def index():
@@ -88,18 +108,15 @@ def role(name):
     form = RoleForm()
     if not form.validate_on_submit():
         return _user_page(user, "Choose one of the listed roles.", 400, role_form=form)
-    refusal = _not_yourself(user, "change the role of")
-    if refusal:
-        return refusal
-    ask = confirmed(form, f"Change {name}'s role from {user.role} to {form.role.data}?", "Change")
-    if ask:
-        return ask
-    try:
-        user_store().set_role(name, form.role.data)
-    except UserStoreError as e:
-        return _user_page(user, str(e), 409)
-    flash(f"{name}'s role is now {form.role.data}.", "success")
-    return redirect(url_for("users.detail", name=name), 303)
+    return _change(
+        user,
+        form,
+        "change the role of",
+        f"Change {name}'s role from {user.role} to {form.role.data}?",
+        "Change",
+        lambda: user_store().set_role(name, form.role.data),
+        f"{name}'s role is now {form.role.data}.",
+    )
 
 
 @bp.route("/<name>/password", methods=["POST"])
@@ -123,19 +140,17 @@ def enabled(name):
     if not form.validate_on_submit():
         return _user_page(user, "Choose enable or disable.", 400)
     enable = form.enabled.data == "1"
-    refusal = None if enable else _not_yourself(user, "disable")
-    if refusal:
-        return refusal
     verb = "enable" if enable else "disable"
-    ask = confirmed(form, f"{verb.capitalize()} {name}?", verb.capitalize(), danger=not enable)
-    if ask:
-        return ask
-    try:
-        user_store().set_enabled(name, enable)
-    except UserStoreError as e:
-        return _user_page(user, str(e), 409)
-    flash(f"{name} is {verb}d.", "success")
-    return redirect(url_for("users.detail", name=name), 303)
+    return _change(
+        user,
+        form,
+        None if enable else "disable",  # only disabling oneself is refused
+        f"{verb.capitalize()} {name}?",
+        verb.capitalize(),
+        lambda: user_store().set_enabled(name, enable),
+        f"{name} is {verb}d.",
+        danger=not enable,
+    )
 
 
 @bp.route("/<name>/delete", methods=["POST"])
@@ -145,15 +160,13 @@ def delete(name):
     form = PlainForm()
     if not form.validate_on_submit():
         abort(400)
-    refusal = _not_yourself(user, "delete")
-    if refusal:
-        return refusal
-    ask = confirmed(form, f"Delete the user {name}? This cannot be undone.", "Delete")
-    if ask:
-        return ask
-    try:
-        user_store().remove(name)
-    except UserStoreError as e:
-        return _user_page(user, str(e), 409)
-    flash(f"Deleted the user {name}.", "success")
-    return redirect(url_for("users.index"), 303)
+    return _change(
+        user,
+        form,
+        "delete",
+        f"Delete the user {name}? This cannot be undone.",
+        "Delete",
+        lambda: user_store().remove(name),
+        f"Deleted the user {name}.",
+        then="users.index",
+    )
