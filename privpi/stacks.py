@@ -34,12 +34,17 @@ class Stack:
     parameters: dict[str, str] = field(default_factory=dict)
 
 
+def _no_such_stack(e: ClientError) -> bool:
+    """CloudFormation answers a missing stack with a ValidationError saying so."""
+    return "does not exist" in e.response["Error"].get("Message", "")
+
+
 def describe(cf, name: str) -> Stack | None:
     """The stack, or None when it does not exist (or was deleted)."""
     try:
         found = cf.describe_stacks(StackName=name)["Stacks"]
     except ClientError as e:
-        if "does not exist" in e.response["Error"].get("Message", ""):
+        if _no_such_stack(e):
             return None
         raise
     if not found or found[0]["StackStatus"] == "DELETE_COMPLETE":
@@ -160,7 +165,7 @@ def latest_event(cf, name: str) -> str | None:
     try:
         events = cf.describe_stack_events(StackName=name)["StackEvents"]
     except ClientError as e:
-        if "does not exist" in e.response["Error"].get("Message", ""):
+        if _no_such_stack(e):
             return None
         raise
     return events[0]["EventId"] if events else None
@@ -179,7 +184,7 @@ def events_since(cf, name: str, since: str | None) -> list[dict]:
                     return found
                 found.append(ev)
     except ClientError as e:
-        if "does not exist" not in e.response["Error"].get("Message", ""):
+        if not _no_such_stack(e):
             raise
     return found
 
