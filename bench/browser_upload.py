@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from distfactory import metadata_text  # noqa: E402
 from net_helpers import start_script, stop_script  # noqa: E402
-from serve_helpers import privpi, start_server, stop  # noqa: E402
+from serve_helpers import add_user, start_server, stop  # noqa: E402
 
 MB = 1024 * 1024
 USER, PASSWORD = "bench", "bench-password-1"
@@ -141,9 +141,7 @@ def run(backend: str, sizes: list[int], tmp: Path, env: dict) -> None:
         storage_url = f"s3://{bucket}"
     else:
         storage_url = str(tmp / "repo")
-    r = privpi(storage_url, "users", "add", USER, "--role", "publisher", "--password-stdin",
-               stdin=f"{PASSWORD}\n", env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    add_user(storage_url, USER, PASSWORD, "publisher", env=env)
     base_url, proc = start_server(storage_url, env=env)
     try:
         s, token = sign_in(base_url)

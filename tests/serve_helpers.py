@@ -81,6 +81,15 @@ def privpi(storage_url: str, *args: str, stdin=None, env=None) -> subprocess.Com
     )
 
 
+def add_user(storage_url: str, name: str, password: str, role: str | None = None, env=None):
+    """``privpi users add`` as a subprocess, password on stdin (role: the CLI's default if
+    None); the caller's test fails with the CLI's message if it refuses."""
+    role_args = ["--role", role] if role else []
+    r = privpi(storage_url, "users", "add", name, *role_args, "--password-stdin",
+               stdin=f"{password}\n", env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
 def make_venv(path: Path) -> Path:
     """A fresh, empty virtual environment (uv makes it in milliseconds); its python."""
     subprocess.run(

@@ -19,7 +19,7 @@ import pytest
 from browser_helpers import headless_chromium, shot
 from distfactory import make_wheel
 from playwright.sync_api import expect
-from serve_helpers import privpi, start_server, stop
+from serve_helpers import add_user, start_server, stop
 from upload_helpers import allow_console_cors
 
 from privpi import index
@@ -62,9 +62,7 @@ def served(request, tmp_path, monkeypatch):
         storage_url = f"s3://{bucket}"
     else:
         storage_url = str(tmp_path / "repo")
-    r = privpi(storage_url, "users", "add", USER, "--role", "publisher", "--password-stdin",
-               stdin=f"{PASSWORD}\n", env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    add_user(storage_url, USER, PASSWORD, "publisher", env=env)
     base_url, proc = start_server(storage_url, env=env)
     if bucket:
         allow_console_cors(bucket, env["AWS_ENDPOINT_URL"], origin=base_url)

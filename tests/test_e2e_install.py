@@ -21,6 +21,7 @@ import boto3
 import pytest
 from distfactory import make_sdist, make_wheel
 from serve_helpers import (
+    add_user,
     installed_record,
     installed_report,
     isolated_pip_env,
@@ -74,12 +75,8 @@ def repo(request, tmp_path_factory):
         "2.0": make_wheel(tmp / "dist", name, "2.0", summary="second"),
         "sdist": make_sdist(tmp / "dist", name, "2.0"),
     }
-    r = privpi(storage_url, "users", "add", "admin", "--role", "admin", "--password-stdin",
-               stdin="admin-password-1\n", env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    r = privpi(storage_url, "users", "add", READER, "--password-stdin", stdin=f"{READER_PW}\n",
-               env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    add_user(storage_url, "admin", "admin-password-1", "admin", env=env)
+    add_user(storage_url, READER, READER_PW, env=env)
     r = privpi(storage_url, "upload", *map(str, dists.values()), env=env)
     assert r.returncode == 0, r.stderr + r.stdout
     base_url, proc = start_server(storage_url, env=env, args=["--refresh", "0.5"])
@@ -227,9 +224,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 def test_cli_user_changes_picked_up(repo):
     """privpi serve re-reads the store (here every 0.5 s; a minute by default)."""
     pw = "temporary-password-1"
-    r = privpi(repo["storage"], "users", "add", "temp", "--password-stdin", stdin=pw + "\n",
-               env=repo["env"])  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    add_user(repo["storage"], "temp", pw, env=repo["env"])
     assert _eventually(lambda: fetch(repo, "/simple/", "temp", pw)[0] == 200)
     r = privpi(repo["storage"], "users", "disable", "temp", env=repo["env"])
     assert r.returncode == 0, r.stderr

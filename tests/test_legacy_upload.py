@@ -16,11 +16,11 @@ import requests
 from distfactory import make_sdist, make_wheel
 from serve_helpers import (
     VENV_BIN,
+    add_user,
     installed_report,
     isolated_pip_env,
     make_venv,
     pip_install,
-    privpi,
     sha256,
     start_server,
     stop,
@@ -44,9 +44,7 @@ def server(tmp_path_factory):
     env.update(PRIVPI_PBKDF2_ROUNDS="1000", PRIVPI_MAX_UPLOAD_BYTES=str(LIMIT))
     storage_url = str(tmp / "repo")
     for name, pw, role in ((PUB, PUB_PW, "publisher"), (READER, READER_PW, "reader")):
-        r = privpi(storage_url, "users", "add", name, "--role", role, "--password-stdin",
-                   stdin=f"{pw}\n", env=env)  # fmt: skip
-        assert r.returncode == 0, r.stderr
+        add_user(storage_url, name, pw, role, env=env)
     base_url, proc = start_server(storage_url, env=env)
     yield base_url, FolderStorage(storage_url), tmp
     print(stop(proc))

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from distfactory import make_wheel
-from serve_helpers import ADMIN_PASSWORD, privpi, start_server, stop
+from serve_helpers import ADMIN_PASSWORD, add_user, privpi, start_server, stop
 
 from edge import viewer_request
 from edge.userstore import UserCache
@@ -42,9 +42,7 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("served")
     url, env = str(tmp / "repo"), {**os.environ, "PRIVPI_PBKDF2_ROUNDS": "1000"}
     wheel = make_wheel(tmp / "dist", "serve-demo", "1.0")
-    r = privpi(url, "users", "add", "admin", "--role", "admin", "--password-stdin",
-               stdin=ADMIN_PASSWORD + "\n", env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    add_user(url, "admin", ADMIN_PASSWORD, "admin", env=env)
     r = privpi(url, "upload", str(wheel), env=env)
     assert r.returncode == 0, r.stderr
     base, proc = start_server(url, env=env)
