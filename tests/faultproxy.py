@@ -10,6 +10,7 @@ the next ``times - 1``:
     proxy.add_rule("PUT", "users.json", action="503", every=2, times=10)  # 1st, 3rd, ...
     proxy.add_rule("PUT", "users.json", action="503", first_try=True, times=99)
 
+``chance=0.3`` faults a seeded random 30% of the due requests (chaos with repeatable runs).
 ``first_try`` faults each distinct request body once, so every write needs a retry yet no
 call exhausts its retries however concurrent requests interleave.
     proxy.add_rule("PUT", ".whl", action="drop_after")   # applied upstream, answer lost
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import random
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +57,8 @@ class Rule:
     every: int = 1  # fire on every `every`-th matching request from the nth on
     delay: float = 0.0
     first_try: bool = False  # fault only the first request with a given body (a retry passes)
+    chance: float = 1.0  # of the due requests, fault this share (seeded: runs repeat)
+    rng: random.Random = field(default_factory=lambda: random.Random(8))
     seen: int = 0  # matching requests so far
     fired: int = 0
     bodies: set = field(default_factory=set)
@@ -72,6 +76,8 @@ class Rule:
             self.bodies.add(digest)
         self.seen += 1
         due = self.seen >= self.nth and (self.seen - self.nth) % self.every == 0
+        if due and self.chance < 1.0 and self.rng.random() >= self.chance:
+            return False
         if due and self.fired < self.times:
             self.fired += 1
             return True

@@ -302,3 +302,27 @@ def test_reindex_never_unlists_a_file_it_could_not_read(seeded, wheel):
     except PrivpiError:
         pass  # failing is fine; forgetting the file is not
     assert f"demo/{WHEEL}" in check_consistent(seeded.direct)["json"]
+
+
+@pytest.mark.slow
+def test_chaos_every_request_may_fail_nothing_is_lost(faulty, tmp_path):
+    """A seeded 45% of all requests answer 503 or lose their connection; the publishes
+    that fail are simply run again once S3 is healthy."""
+    wheels = [make_wheel(tmp_path, f"chaos{i % 3}", f"1.{i}") for i in range(8)]
+    faulty.proxy.add_rule("*", "/", action="503", chance=0.3, times=10**6)
+    faulty.proxy.add_rule("*", "/", action="drop", chance=0.2, times=10**6)
+    failed = []
+    for path in wheels:
+        try:
+            publish.publish(faulty.storage, path)
+        except PrivpiError:
+            failed.append(path)
+        check_consistent(faulty.direct)  # after every publish, failed or not
+    injected = len(faulty.proxy.faults())
+    faulty.proxy.clear()
+    for path in failed:
+        publish.publish(faulty.storage, path, existing="skip")
+    for path in wheels:
+        assert_fully_listed(faulty.direct, path.name.split("-")[0], path.name)
+    assert failed, "no publish failed: the chaos was too mild to test anything"
+    print(f"chaos: {injected} faults injected, {len(failed)} of 8 publishes failed and reran")
