@@ -144,14 +144,24 @@ def sha256_file(path: Path) -> str:
 def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         raise ValidationError(f"{filename} is not a valid zip archive") from None
     if sum(info.file_size for info in zf.infolist()) > MAX_UNPACKED:
         zf.close()
         raise ValidationError(f"{filename} unpacks to more than {MAX_UNPACKED} bytes")
     try:
         bad = zf.testzip()  # reads every member: catches truncation and bit rot
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+    # zlib.error: a corrupt deflate stream; RuntimeError: an encrypted member;
+    # NotImplementedError: a compression method or zip version zipfile does not know.
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        zlib.error,
+    ) as e:
         zf.close()
         raise ValidationError(f"{filename} is a corrupt zip archive ({e})") from None
     if bad is not None:

@@ -22,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import audit, index, keys, pages
 from .distributions import inspect, kind_of
-from .errors import NotFound, PrivpiError
+from .errors import NotFound, PrivpiError, ValidationError
 from .storage import ObjectInfo, Storage
 
 AUDITED = {"publish", "yank", "unyank", "delete"}
@@ -47,7 +47,7 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
         for info in files:
             try:
                 entries.append(_entry(storage, project, info, old, history))
-            except PrivpiError as e:
+            except ValidationError as e:  # an invalid file; a storage error aborts the run
                 result.problems.append(f"{info.key}: {e.format_message()}")
             done += 1
             if progress:
@@ -133,7 +133,7 @@ def _entry(storage, project: str, info: ObjectInfo, old: dict, history: dict) ->
         _download(storage, info.key, path)
         dist = inspect(path)
     if dist.project != project:
-        raise PrivpiError(f"{filename} belongs to project {dist.project}, not {project}")
+        raise ValidationError(f"{filename} belongs to project {dist.project}, not {project}")
     metadata_sha = None
     if dist.kind == "wheel":
         key = keys.metadata_key(project, filename)

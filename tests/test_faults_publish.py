@@ -287,13 +287,6 @@ def test_failed_reindex_can_be_run_again(seeded, wheel, method, key):
     assert_fully_listed(seeded.direct, "other", "other-2.0-py3-none-any.whl")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (privpi/reindex.py): a stored file that cannot be read because of a "
-    "storage error (not an invalid file) is skipped like an invalid one, and the pages are "
-    "rewritten without it (a project whose only file it was loses its pages and its root "
-    "entry): a transient S3 fault during the repair unlists a valid published file",
-)
 def test_reindex_never_unlists_a_file_it_could_not_read(seeded, wheel):
     publish.publish(seeded.direct, wheel)
     seeded.proxy.add_rule("GET", f"/packages/files/demo/{WHEEL}$", action="drop", times=EXHAUST)

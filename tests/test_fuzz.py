@@ -17,7 +17,6 @@ import json
 import sys
 import tempfile
 import zipfile
-import zlib
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -456,18 +455,6 @@ def damaged_wheel(directory: Path, damage: str) -> Path:
     return path
 
 
-# Exceptions zipfile raises for damaged archives that inspect() lets through (see below).
-ZIP_LEAKS = (zlib.error, NotImplementedError, RuntimeError)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (privpi/distributions.py _open_zip): zipfile raises zlib.error for a "
-    "corrupt deflate stream, NotImplementedError for an unsupported zip version (from "
-    "ZipFile() itself) and RuntimeError for an encrypted member; none is caught, so "
-    "inspect() raises them instead of ValidationError: `privpi upload` stops at that file "
-    "(later files are not tried) and /legacy/ answers 500 (found by atheris)",
-)
 @pytest.mark.parametrize("damage", ["deflate", "version", "encrypted"])
 def test_damaged_zip_is_a_validation_error(tmp_path, damage):
     with pytest.raises(ValidationError, match="demo-1.0-py3-none-any.whl"):
@@ -506,7 +493,7 @@ def _atheris_target(target: str):
             path.write_bytes(data[1:])
             try:
                 dist = distributions.inspect(path)
-            except (ValidationError, *ZIP_LEAKS):  # ZIP_LEAKS: see the xfail test above
+            except ValidationError:
                 return
             assert (dist.project, dist.version) == ("demo", "1.0")
 
