@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 3600  # a ticket may be uploaded to and finalized within an hour
 GRACE = 24 * 3600  # expired tickets stay a day, so a late finalize hears "expired"
+# A finalize claims its ticket for this long (Lambda's longest run): if it died, or storage
+# failed so it could not reopen the ticket, a finalize after the lease takes over.
+FINALIZE_LEASE = 15 * 60
 CHUNK = 1024 * 1024
 
 
@@ -73,6 +76,7 @@ class Ticket:
     max_size: int
     state: str = "open"  # open -> finalizing -> published | skipped | replaced | refused
     result: dict | None = None
+    claimed: float = 0.0  # when the current finalize began (state "finalizing")
 
     @property
     def key(self) -> str:
@@ -201,9 +205,13 @@ def _claim(storage: Storage, ticket_id: str, user: str) -> tuple[Ticket, str]:
     ticket, etag = load(storage, ticket_id)
     if ticket.user != user:
         raise TicketForbidden(f"upload {ticket_id} belongs to another user")
-    if ticket.state == "finalizing":
-        raise TicketConflict(f"{ticket.filename} is already being finalized")
-    if ticket.state != "open":
+    if ticket.state == "finalizing" and time.time() < ticket.claimed + FINALIZE_LEASE:
+        retry_at = datetime.fromtimestamp(ticket.claimed + FINALIZE_LEASE, UTC)
+        raise TicketConflict(
+            f"{ticket.filename} is already being finalized; if that failed, "
+            f"finalize again after {retry_at:%H:%M} UTC"
+        )
+    if ticket.state not in ("open", "finalizing"):
         raise TicketConflict(f"{ticket.filename} was already finalized ({ticket.state})")
     if ticket.expired():
         storage.delete(ticket.key)
@@ -220,7 +228,7 @@ def _claim(storage: Storage, ticket_id: str, user: str) -> tuple[Ticket, str]:
     if size > ticket.max_size:
         storage.delete(ticket.key)
         raise TooLarge(too_large(ticket.filename, ticket.max_size))
-    return _transition(storage, ticket, etag, state="finalizing")
+    return _transition(storage, ticket, etag, state="finalizing", claimed=time.time())
 
 
 def finalize(storage: Storage, ticket_id: str, user: str) -> dict:

@@ -64,18 +64,15 @@ def test_absorbed_faults_leave_no_trace(faulty, arrived):
     print(f"finalize: {len(faulty.proxy.faults())} faults absorbed by retries")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (privpi/uploads.py finalize): when storage fails during finalize and the "
-    "write that reopens the ticket fails too (or the console is killed mid-way), the ticket "
-    "stays 'finalizing' for good: every retry answers 'already being finalized' and the "
-    "user must upload the file again",
-)
-def test_finalize_retry_after_the_reopen_also_failed(faulty, arrived):
+def test_finalize_retry_after_the_reopen_also_failed(faulty, arrived, monkeypatch):
     faulty.proxy.add_rule("PUT", "/packages/simple/demo/index.json", action="503", times=EXHAUST)
     # the ticket's first write is the claim (passes), the second the reopen (fails)
     faulty.proxy.add_rule("PUT", f"{arrived.id}.ticket.json", nth=2, action="503", times=EXHAUST)
     with pytest.raises(PrivpiError):
         uploads.finalize(faulty.storage, arrived.id, "pub")
+    with pytest.raises(uploads.TicketConflict, match="if that failed, finalize again after"):
+        uploads.finalize(faulty.storage, arrived.id, "pub")  # the claim's lease still runs
+    assert listed(faulty.direct) == []
+    monkeypatch.setattr(uploads, "FINALIZE_LEASE", 0)  # the lease has ended
     result = uploads.finalize(faulty.storage, arrived.id, "pub")
     assert listed(faulty.direct) == [WHEEL] and result["filename"] == WHEEL
