@@ -153,7 +153,7 @@ def test_oversized_upload_names_the_limit_and_the_alternatives(server):
     assert published(storage, project) == {}
 
 
-def form_upload(base_url: str, path: Path, **fields):
+def form_upload(base_url: str, path: Path, headers=None, **fields):
     data = {
         ":action": "file_upload",
         "protocol_version": "1",
@@ -166,8 +166,28 @@ def form_upload(base_url: str, path: Path, **fields):
             data={k: v for k, v in data.items() if v is not None},
             files={"content": (path.name, f)},
             auth=(PUB, PUB_PW),
+            headers=headers,
             timeout=60,
         )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+    ],
+)
+def test_form_posts_from_web_pages_are_refused(server, headers):
+    """A page elsewhere cannot replay the publisher credentials a browser holds."""
+    base_url, storage, tmp = server
+    project = unique("cross-site")
+    wheel = make_wheel(tmp / project, project, "1.0")
+    r = form_upload(base_url, wheel, headers=headers)
+    assert r.status_code == 403 and "not from web pages" in r.reason
+    assert published(storage, project) == {}
+    assert form_upload(base_url, wheel).status_code == 200  # the same upload, as twine sends it
 
 
 def test_bad_forms_are_refused_with_the_reason(server):

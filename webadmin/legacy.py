@@ -63,6 +63,12 @@ def too_large(size: int, limit: int) -> Response:
 
 
 def legacy_upload():
+    if _from_a_browser_page():
+        return plain(
+            "/legacy/ takes uploads from twine and uv publish, not from web pages; "
+            "use the console's /upload page in a browser",
+            403,
+        )
     user, refusal = _authenticate()
     if refusal is not None:
         return refusal
@@ -77,6 +83,15 @@ def legacy_upload():
         return too_large(request.content_length or limit + FORM_SLACK, limit)
     except PrivpiError as e:
         return plain(e.message, getattr(e, "status", 400))
+
+
+def _from_a_browser_page() -> bool:
+    """A form POST sent by a web page, which could replay Basic credentials a browser holds.
+
+    Browsers mark every such request (Origin, Sec-Fetch-Site); twine and uv send neither.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    return "Origin" in request.headers or (site is not None and site != "none")
 
 
 def _authenticate():
