@@ -3,8 +3,10 @@
 1. ``NAME-bucket`` (home region): the repository bucket, its policy, the IAM policies.
 2. The authenticator zip, built for that bucket, uploaded under its SHA-256 to an artifact
    bucket in us-east-1 (Lambda@Edge functions live there), then ``NAME-authenticator``
-   (us-east-1): the function and its published version.
-3. ``NAME-distribution`` (home region): CloudFront with the authenticator on viewer request.
+   (us-east-1): the function and its published version, and the optional WAF web ACL that
+   rate-limits each IP address (a CloudFront web ACL must live in us-east-1 too).
+3. ``NAME-distribution`` (home region): CloudFront with the authenticator on viewer request
+   and the web ACL, if any.
 4. The bucket stack again, once, with the distribution's ARN for its bucket policy.
 
 Every stack goes through a change set, so an unchanged deploy executes nothing. AWS clients
@@ -37,6 +39,7 @@ CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9
 DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 ORIGIN = re.compile(r"^https://[^/\s]+$")
 CONSOLE_ENV_KEY = "config/console-env.json"  # Zappa's remote_env: the console's secret key
+RATE_LIMITS = (10, 2_000_000_000)  # what a WAF rate-based rule accepts per evaluation window
 
 Clients = Callable[[str, str], object]  # (service, region) -> boto3 client
 
@@ -77,6 +80,7 @@ class Settings:
     certificate_arn: str | None = None
     console_origin: str | None = None
     old_version_days: int | None = None
+    rate_limit: int | None = None  # requests per IP per 5 minutes; 0 removes the web ACL
     template_dir: Path = TEMPLATES
 
     def stack(self, part: str) -> str:
@@ -108,6 +112,12 @@ def validate(s: Settings) -> None:
         )
     if s.old_version_days is not None and s.old_version_days < 1:
         raise ValidationError(f"--keep-versions-days must be 1 or more, not {s.old_version_days}")
+    low, high = RATE_LIMITS
+    if s.rate_limit not in (None, 0) and not low <= s.rate_limit <= high:
+        raise ValidationError(
+            f"--rate-limit must be 0 (no limit) or {low} to {high} requests per 5 minutes, "
+            f"not {s.rate_limit}"
+        )
 
 
 @dataclass
@@ -162,7 +172,15 @@ class Deployer:
             or prev.get("DistributionArn", ""),
         }
 
-    def distribution_params(self, now: dict, bucket: dict, version_arn: str) -> dict[str, str]:
+    def authenticator_params(self, now: dict, code: dict[str, str]) -> dict[str, str]:
+        prev = now["authenticator"].parameters if now["authenticator"] else {}
+        limit = self.s.rate_limit
+        given = None if limit is None else str(limit)
+        return {**code, "RateLimitPer5Minutes": _pick(given, prev.get("RateLimitPer5Minutes"), "0")}
+
+    def distribution_params(
+        self, now: dict, bucket: dict, version_arn: str, web_acl_arn: str = ""
+    ) -> dict[str, str]:
         prev = now["distribution"].parameters if now["distribution"] else {}
         domain = _pick(self.s.domain, prev.get("Domain"), "")
         certificate = _pick(self.s.certificate_arn, prev.get("CertificateArn"), "")
@@ -175,6 +193,7 @@ class Deployer:
             "AuthenticatorVersionArn": version_arn,
             "Domain": domain,
             "CertificateArn": certificate,
+            "WebAclArn": web_acl_arn,
         }
 
     # -- the deploy ---------------------------------------------------------------------------
@@ -185,9 +204,10 @@ class Deployer:
         bucket = self.apply("bucket", self.home, self.bucket_params(now))
         code = self.upload_authenticator(bucket["BucketName"])
         self.echo(f"2/3 authenticator stack {self.s.stack('authenticator')} ({EDGE_REGION})")
-        auth = self.apply("authenticator", self.edge, code)
+        auth = self.apply("authenticator", self.edge, self.authenticator_params(now, code))
         self.echo(f"3/3 distribution stack {self.s.stack('distribution')} ({self.s.region})")
-        dist_params = self.distribution_params(now, bucket, auth["VersionArn"])
+        web_acl = auth.get("WebAclArn", "")  # absent in stacks deployed before the option
+        dist_params = self.distribution_params(now, bucket, auth["VersionArn"], web_acl)
         dist = self.apply("distribution", self.home, dist_params)
         now = self.current()
         wanted = self.bucket_params(now, dist["DistributionArn"])

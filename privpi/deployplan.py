@@ -36,7 +36,9 @@ def plan(d: Deployer) -> list[str]:
     lines.append(
         f"{_next(lines)}. authenticator zip for bucket {bucket_name}: {what} s3://{artifacts}/{key}"
     )
-    auth_params = {"BucketName": bucket_name, "CodeBucket": artifacts, **code}
+    auth_params = d.authenticator_params(
+        now, {"BucketName": bucket_name, "CodeBucket": artifacts, **code}
+    )
     lines += _stack(lines, s.stack("authenticator"), EDGE_REGION, now["authenticator"], auth_params)
 
     domain_name = bucket_out.get("BucketRegionalDomainName")
@@ -44,7 +46,11 @@ def plan(d: Deployer) -> list[str]:
         "BucketRegionalDomainName": domain_name or later("bucket", "BucketRegionalDomainName")
     }
     version = auth_out.get("VersionArn") or later("authenticator", "VersionArn")
-    dist_params = d.distribution_params(now, bucket_for_dist, version)
+    # The web ACL exists only with a limit: its ARN is known once the stack has made it.
+    web_acl = ""
+    if auth_params["RateLimitPer5Minutes"] != "0":
+        web_acl = auth_out.get("WebAclArn") or later("authenticator", "WebAclArn")
+    dist_params = d.distribution_params(now, bucket_for_dist, version, web_acl)
     lines += _stack(lines, s.stack("distribution"), s.region, now["distribution"], dist_params)
     if not (now["bucket"] and now["bucket"].parameters.get("DistributionArn")):
         lines.append(

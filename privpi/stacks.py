@@ -54,7 +54,8 @@ def describe(cf, name: str) -> Stack | None:
     return Stack(
         name=name,
         status=s["StackStatus"],
-        outputs={o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs") or ()},
+        # An output whose value is "" (an optional resource left out) may come without one.
+        outputs={o["OutputKey"]: o.get("OutputValue", "") for o in s.get("Outputs") or ()},
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in params},
     )
 

@@ -3,6 +3,7 @@ asks for, checked on the parsed templates (moto cannot create CloudFront resourc
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,39 @@ def test_authenticator_reads_the_user_store_and_nothing_else():
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
 
 
+def test_optional_rate_limit_is_a_cloudfront_web_acl_blocking_each_ip_over_the_limit():
+    t = load("authenticator")
+    param = t["Parameters"]["RateLimitPer5Minutes"]
+    assert param["Default"] == "0"  # off unless asked for
+    assert t["Conditions"]["HasRateLimit"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "RateLimitPer5Minutes"}, "0"]}]
+    }
+    pattern = param["AllowedPattern"]
+    assert [bool(re.fullmatch(pattern, v)) for v in ("0", "10", "2000000000", "5", "-1", "")] == [
+        True, True, True, False, False, False
+    ]  # fmt: skip
+    (acl,) = resources(t, "AWS::WAFv2::WebACL").values()
+    assert acl["Condition"] == "HasRateLimit"
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT"  # only a us-east-1 CLOUDFRONT ACL can attach
+    assert props["DefaultAction"] == {"Allow": {}}
+    (rule,) = props["Rules"]
+    assert rule["Action"] == {"Block": {}}
+    assert rule["Statement"] == {
+        "RateBasedStatement": {
+            "Limit": {"Ref": "RateLimitPer5Minutes"},
+            "AggregateKeyType": "IP",
+            "EvaluationWindowSec": 300,
+        }
+    }
+    for visibility in (rule["VisibilityConfig"], props["VisibilityConfig"]):
+        assert visibility["CloudWatchMetricsEnabled"] is True
+        assert visibility["SampledRequestsEnabled"] is True
+    assert t["Outputs"]["WebAclArn"]["Value"] == {
+        "Fn::If": ["HasRateLimit", {"Fn::GetAtt": ["WebAcl", "Arn"]}, ""]
+    }
+
+
 # -- distribution -----------------------------------------------------------------------------
 
 
@@ -192,6 +226,19 @@ def test_every_request_goes_through_the_authenticator_and_no_header_reaches_the_
         assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
 
 
+def test_web_acl_is_attached_only_when_given():
+    t = load("distribution")
+    assert t["Conditions"]["HasWebAcl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebAclArn"}, ""]}]}
+    assert distribution_config()["WebACLId"] == {
+        "Fn::If": ["HasWebAcl", {"Ref": "WebAclArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    pattern = t["Parameters"]["WebAclArn"]["AllowedPattern"]
+    acl = "arn:aws:wafv2:{}:123456789012:{}/webacl/n-authenticator-rate-limit/a1b2c3d4-5678-90ab"
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, acl.format("us-east-1", "global"))
+    assert not re.fullmatch(pattern, acl.format("eu-west-1", "regional"))  # not for CloudFront
+
+
 def test_files_cached_long_index_pages_short_errors_never():
     t = load("distribution")
     dc = distribution_config()
@@ -215,9 +262,10 @@ def deploy_parameters() -> dict[str, set[str]]:
     """The parameter names privpi deploy passes to each stack."""
     d = Deployer(Settings(name="x", region="eu-west-1"), clients=lambda *_: None, echo=print)
     bucket_out = {"BucketRegionalDomainName": "b"}
+    code = dict.fromkeys(("BucketName", "CodeBucket", "CodeKey", "CodeSha256"), "")
     return {
         "bucket": set(d.bucket_params({"bucket": None, "distribution": None})),
-        "authenticator": {"BucketName", "CodeBucket", "CodeKey", "CodeSha256"},
+        "authenticator": set(d.authenticator_params({"authenticator": None}, code)),
         "distribution": set(d.distribution_params({"distribution": None}, bucket_out, "arn")),
     }
 
@@ -238,6 +286,7 @@ def test_outputs_feed_the_next_stack():
     )
     assert "BucketName" in auth["Parameters"]
     assert "VersionArn" in auth["Outputs"]
+    assert "WebAclArn" in auth["Outputs"] and "WebAclArn" in dist["Parameters"]
     assert "DistributionArn" in dist["Outputs"] and "DistributionArn" in bucket["Parameters"]
     assert "RepositoryUrl" in dist["Outputs"]
 

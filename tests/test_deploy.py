@@ -65,6 +65,8 @@ def test_stacks_created_in_order_with_outputs_passed_on(aws, tmp_path, capsys):
     assert dist_params["AuthenticatorVersionArn"] == auth["VersionArn"]
     assert bucket_params["DistributionArn"] == dist["DistributionArn"]
     assert bucket_params["ConsoleFunctionName"] == f"privpi-{name}-production"
+    assert (auth_params["RateLimitPer5Minutes"], auth["WebAclArn"]) == ("0", "")  # no WAF
+    assert dist_params["WebAclArn"] == ""
 
     out = capsys.readouterr().out
     assert result.repository_url == "https://d1standin.cloudfront.net/simple/"
@@ -128,6 +130,54 @@ def test_changed_option_updates_only_what_it_touches(aws, tmp_path, capsys):
     rec = Recorder()
     deploy(tmp_path, name, clients=rec, templates=templates)
     assert rec.ops("ExecuteChangeSet") == []
+
+
+def authenticator_with_standin_web_acl() -> str:
+    """The real authenticator template with its WAF web ACL swapped for an SSM parameter:
+    moto's CloudFormation cannot create AWS::WAFv2::WebACL. The condition, the parameter and
+    the output's shape stay; the stand-in keeps the limit it was given, to be read back."""
+    real = (REPO / "cloudformation" / "authenticator.yaml").read_text()
+    start, end = real.index("  WebAcl:\n"), real.index("\nOutputs:\n")
+    standin = (
+        "  WebAcl:\n"
+        "    Type: AWS::SSM::Parameter\n"
+        "    Condition: HasRateLimit\n"
+        "    Properties:\n"
+        '      Name: !Sub "/standin/${AWS::StackName}/web-acl"\n'
+        "      Type: String\n"
+        '      Value: !Sub "limit=${RateLimitPer5Minutes}"\n'
+    )
+    output = '!If [HasRateLimit, !GetAtt WebAcl.Arn, ""]'
+    arn = '"arn:aws:wafv2:us-east-1:${AWS::AccountId}:global/webacl/${AWS::StackName}-rate-limit/0"'
+    assert output in real
+    text = real[:start] + standin + real[end:]
+    return text.replace(output, f'!If [HasRateLimit, !Sub {arn}, ""]')
+
+
+def test_rate_limit_reaches_the_web_acl_and_the_distribution_and_is_remembered(aws, tmp_path):
+    name = fresh_name()
+    templates = template_dir(tmp_path, authenticator=authenticator_with_standin_web_acl())
+    deploy(tmp_path, name, templates=templates, rate_limit=1000)
+    auth, auth_params = stack(f"{name}-authenticator", EDGE)
+    assert auth_params["RateLimitPer5Minutes"] == "1000"
+    acl = boto3.client("ssm", region_name=EDGE).get_parameter(
+        Name=f"/standin/{name}-authenticator/web-acl"
+    )
+    assert acl["Parameter"]["Value"] == "limit=1000"
+    assert auth["WebAclArn"].endswith(f":global/webacl/{name}-authenticator-rate-limit/0")
+    assert stack(f"{name}-distribution", REGION)[1]["WebAclArn"] == auth["WebAclArn"]
+
+    for again in ({"rate_limit": 1000}, {}):  # the same option, then none: the deployed value
+        rec = Recorder()
+        deploy(tmp_path, name, clients=rec, templates=templates, **again)
+        assert rec.ops("ExecuteChangeSet") == []
+
+    # Off again: the distribution loses its web ACL. (moto does not add or remove a resource
+    # whose condition flips in an update, so the stand-in's own removal is not checked.)
+    deploy(tmp_path, name, templates=templates, rate_limit=0)
+    auth, auth_params = stack(f"{name}-authenticator", EDGE)
+    assert (auth_params["RateLimitPer5Minutes"], auth.get("WebAclArn", "")) == ("0", "")
+    assert stack(f"{name}-distribution", REGION)[1]["WebAclArn"] == ""
 
 
 def test_dry_run_makes_no_mutating_call(aws, tmp_path):
@@ -206,6 +256,7 @@ def test_failure_message_names_the_cause_not_the_cancellations():
             "CloudFront needs an ACM certificate in us-east-1",
         ),
         (["--name", "ok", "--console-origin", "https://c.example/path"], "without a path"),
+        (["--name", "ok", "--rate-limit", "9"], "--rate-limit must be 0 (no limit) or 10 to"),
     ],
 )  # fmt: skip
 def test_bad_options_are_refused_before_any_change(aws, args, message):

@@ -28,6 +28,12 @@ region_option = click.option(
 @click.option("--console-origin", help="https://HOST of the console, for browser uploads.")
 @click.option("--keep-versions-days", "old_version_days", type=int, help="Default 90.")
 @click.option(
+    "--rate-limit",
+    type=int,
+    help="WAF blocks an IP address over this many requests per 5 minutes; 0: no WAF "
+    "(the default for a new repository).",
+)
+@click.option(
     "--zappa-settings",
     type=click.Path(dir_okay=False, path_type=Path),
     default="zappa_settings.json",
@@ -42,7 +48,7 @@ region_option = click.option(
     hidden=True,  # tests and template development: the stacks' templates
 )
 def deploy(name, region, domain, certificate_arn, console_origin, old_version_days,
-           zappa_settings, dry_run, template_dir):  # fmt: skip
+           rate_limit, zappa_settings, dry_run, template_dir):  # fmt: skip
     """Create or update the repository's three stacks in your AWS account."""
     settings = core.Settings(
         name=name,
@@ -51,6 +57,7 @@ def deploy(name, region, domain, certificate_arn, console_origin, old_version_da
         certificate_arn=certificate_arn,
         console_origin=console_origin,
         old_version_days=old_version_days,
+        rate_limit=rate_limit,
         template_dir=template_dir,
     )
     run(settings, zappa_settings, dry_run)
