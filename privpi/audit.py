@@ -8,20 +8,28 @@ and reading the latest N events costs one list request, however long the log is.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
 
+from .errors import StorageError
 from .storage import Storage
+
+log = logging.getLogger(__name__)
 
 PREFIX = "config/audit/"
 _MAX_MS = 10**14  # far beyond year 5000, keeps keys fixed-width
 
 
 def record(storage: Storage, action: str, actor: str | None, **details) -> None:
-    """Append one event; actor is the user (or 'cli') who did it."""
+    """Append one event; actor is the user (or 'cli') who did it.
+
+    Called after the change is stored: if the event cannot be written, the change stands,
+    so this warns (naming the event) instead of reporting the change as failed.
+    """
     now_ms = int(time.time() * 1000)
     key = f"{PREFIX}{_MAX_MS - now_ms:014d}-{secrets.token_hex(4)}.json"
     event = {
@@ -30,7 +38,14 @@ def record(storage: Storage, action: str, actor: str | None, **details) -> None:
         "actor": actor or "cli",
         **details,
     }
-    storage.write(key, json.dumps(event, sort_keys=True).encode(), content_type="application/json")
+    try:
+        storage.write(
+            key, json.dumps(event, sort_keys=True).encode(), content_type="application/json"
+        )
+    except StorageError as e:
+        log.warning(
+            "the change was made, but its audit event %s could not be written: %s", event, e
+        )
 
 
 def latest(storage: Storage, limit: int = 50, actions: set[str] | None = None) -> list[dict]:

@@ -128,6 +128,11 @@ def test_faults_absorbed_by_retries_at_each_step(seeded, wheel, step):
 def test_exhausted_fault_at_each_step_then_publishing_again_completes(seeded, wheel, step):
     method, key = STEPS[step]
     rule = seeded.proxy.add_rule(method, key, action="drop", times=EXHAUST)
+    if step == "audit PUT":  # the pages are the commit point: published, with a warning
+        assert publish.publish(seeded.storage, wheel).status == "published"
+        assert rule.fired == EXHAUST
+        assert_fully_listed(seeded.direct, "demo", WHEEL)
+        return
     with pytest.raises(PrivpiError):
         publish.publish(seeded.storage, wheel)
     assert rule.fired == EXHAUST

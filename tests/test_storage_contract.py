@@ -174,3 +174,14 @@ def test_bad_storage_urls(url, message):
 
     with pytest.raises(StorageError, match=message):
         open_storage(url)
+
+
+def test_a_name_too_long_to_exist_is_not_found(storage):
+    key = "packages/simple/" + "x" * 300 + "/index.json"
+    with pytest.raises(NotFound):
+        storage.read(key)
+    with pytest.raises(NotFound):
+        storage.head(key)
+    with pytest.raises(NotFound):
+        storage.open(key)
+    assert not storage.exists(key)

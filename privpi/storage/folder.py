@@ -9,6 +9,7 @@ processes without any lock file in the key space.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -34,6 +35,19 @@ def _etag(st: os.stat_result, body: bytes | None, path: Path) -> str:
     return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
 
 
+@contextlib.contextmanager
+def _reading(key: str, path: Path):
+    """Missing (or a name too long to exist) is NotFound; any other OS error is ours."""
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise NotFound(key) from None
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise NotFound(key) from None
+        raise StorageError(f"cannot read {path}: {e.strerror}") from None
+
+
 class FolderStorage(Storage):
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).absolute()
@@ -52,14 +66,9 @@ class FolderStorage(Storage):
 
     def read(self, key: str) -> Blob:
         path = self._path(key)
-        try:
-            with open(path, "rb") as f:
-                body = f.read()
-                st = os.fstat(f.fileno())
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(key) from None
-        except OSError as e:
-            raise StorageError(f"cannot read {path}: {e.strerror}") from None
+        with _reading(key, path), open(path, "rb") as f:
+            body = f.read()
+            st = os.fstat(f.fileno())
         return Blob(body, _etag(st, body, path))
 
     def read_if_changed(self, key: str, etag: str | None) -> Blob | None:
@@ -174,27 +183,21 @@ class FolderStorage(Storage):
 
     def head(self, key: str) -> ObjectInfo:
         path = self._path(key)
-        try:
+        with _reading(key, path):
             st = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound(key) from None
         if not path.is_file():
             raise NotFound(key)
         return self._info(key, path, st)
 
     def copy(self, src: str, dst: str) -> str:
-        try:
-            with open(self._path(src), "rb") as f:
-                return self.write(dst, f)
-        except FileNotFoundError:
-            raise NotFound(src) from None
+        path = self._path(src)
+        with _reading(src, path), open(path, "rb") as f:
+            return self.write(dst, f)
 
     def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         path = self._path(key)
-        try:
+        with _reading(key, path):
             f = open(path, "rb")  # noqa: SIM115 - closed by the generator
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(key) from None
         info = self._info(key, path, os.fstat(f.fileno()))
 
         def chunks() -> Iterator[bytes]:
