@@ -34,8 +34,19 @@ class Unavailable(Exception):
 
 
 class UserCache:
-    def __init__(self, source, interval: float = 60.0, max_stale: float = 900.0, clock=None):
+    def __init__(
+        self,
+        source,
+        interval: float = 60.0,
+        max_stale: float = 900.0,
+        clock=None,
+        background: bool = False,
+    ):
         self.source = source
+        # A long-running server refreshes in a thread of its own, so no request waits for
+        # a slow store; Lambda freezes between requests, so there the request refreshes.
+        self.background = background
+        self._refresher: threading.Thread | None = None
         self.interval = interval
         self.max_stale = max_stale
         self.clock = clock or time.monotonic
@@ -69,9 +80,24 @@ class UserCache:
                 log(f"user store unreadable for {self.max_stale:.0f}s: refusing everyone")
                 self._users, self._etag, self._verified = None, None, {}
 
+    def _start_refresher(self) -> None:
+        if self._refresher is None:
+            with self._lock:
+                if self._refresher is None:
+                    self._refresher = threading.Thread(target=self._refresh_forever, daemon=True)
+                    self._refresher.start()
+
+    def _refresh_forever(self) -> None:
+        while True:
+            time.sleep(max(0.0, self._next_check - self.clock()))
+            with self._lock:
+                self._refresh(self.clock())
+
     def _current(self) -> dict:
         now = self.clock()
-        if now >= self._next_check:
+        if self.background and self._users is not None:
+            self._start_refresher()
+        elif now >= self._next_check:
             # With a copy at hand, a thread never waits for another one's refresh.
             if self._lock.acquire(blocking=self._users is None):
                 try:

@@ -198,7 +198,8 @@ def create_server(
     threads: int = 8,
 ):
     """A waitress server (not yet running) for the read path and the console."""
-    viewer_request.configure(UserCache(StorageSource(storage), interval=refresh), realm)
+    cache = UserCache(StorageSource(storage), interval=refresh, background=True)
+    viewer_request.configure(cache, realm)
     app = ReadPath(storage)
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="privpi")
     base_url = f"http://{host}:{server.effective_port}"

@@ -151,12 +151,16 @@ def test_serve_keeps_serving_while_the_store_is_unreadable(served):
         time.sleep(0.1)
     assert outage.fired > 0
     assert set(codes[0::2]) == {200} and set(codes[1::2]) == {401}
+    assert slowest < 1.0  # the refresh runs beside the requests, not in one of them
     faulty.proxy.clear()
-    time.sleep(1)  # a few refresh intervals after S3 is back
-    assert get(f"{base}/simple/", "carol") == 200
+    # Once S3 is back, the background refresh (its boto3 retries included) lets carol in.
+    deadline = time.monotonic() + 15
+    while get(f"{base}/simple/", "carol") != 200:
+        assert time.monotonic() < deadline, "carol never got in after the outage"
+        time.sleep(0.2)
     print(
         f"serve: {len(codes)} requests during the outage, {outage.fired} faults injected, "
-        f"slowest pair {slowest:.2f}s (requests wait for the refresh's boto3 retries)"
+        f"slowest pair {slowest:.2f}s (the refresh and its boto3 retries run in the background)"
     )
 
 
