@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from serve_helpers import isolated_pip_env
 
 CACHE = Path.home() / ".cache" / "privpi-tests" / "pypi"
 
@@ -32,12 +33,6 @@ REAL = {
     # dotted project name in the sdist filename
     "zope.event-5.0.tar.gz": ("zope.event==5.0", "source"),
 }
-
-
-def isolated_pip_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env
 
 
 def _download(filename: str, requirement: str, kind: str) -> None:

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 from distfactory import make_wheel
-from publish_helpers import isolated_pip_env
+from serve_helpers import isolated_pip_env
 
 from privpi import index, publish
 
