@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from distfactory import metadata_text  # noqa: E402
 from net_helpers import start_script, stop_script  # noqa: E402
 from serve_helpers import add_user, start_server, stop  # noqa: E402
+from webadmin_helpers import TOKEN  # noqa: E402
 
 MB = 1024 * 1024
 USER, PASSWORD = "bench", "bench-password-1"
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def random_wheel(directory: Path, name: str, size_mb: int) -> Path:
