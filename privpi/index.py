@@ -204,14 +204,17 @@ def root_page(names) -> dict:
     return {**empty_root(), "projects": [{"name": n} for n in sorted(names)]}
 
 
+def parse_version(version: str | None) -> Version | None:
+    """A requested version (None: any), or ValidationError naming it."""
+    try:
+        return None if version is None else Version(version)
+    except InvalidVersion:
+        raise ValidationError(f"{version!r} is not a valid version") from None
+
+
 def find_files(page: dict, version: str | None = None, filename: str | None = None) -> list:
     """The entries of page matching a version (PEP 440 equality) and/or a filename."""
-    wanted = None
-    if version is not None:
-        try:
-            wanted = Version(version)
-        except InvalidVersion:
-            raise ValidationError(f"{version!r} is not a valid version") from None
+    wanted = parse_version(version)
     found = []
     for entry in page["files"]:
         if filename is not None and entry["filename"] != filename:

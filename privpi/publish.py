@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from . import audit, index, keys
 from .distributions import Distribution, check_filename, inspect
@@ -252,7 +252,7 @@ def delete(
     update) are removed too, so running the same delete again finishes the job.
     """
     project = canonicalize_name(project)
-    wanted = _parse_version(version)
+    wanted = index.parse_version(version)
     listed: list[str] = []
 
     def change(page):
@@ -278,13 +278,6 @@ def delete(
     for name in removed:
         audit.record(storage, "delete", actor, project=project, version=version, filename=name)
     return removed
-
-
-def _parse_version(version: str | None) -> Version | None:
-    try:
-        return None if version is None else Version(version)
-    except InvalidVersion:
-        raise ValidationError(f"{version!r} is not a valid version") from None
 
 
 def _stored_matches(storage, project: str, wanted: Version | None, filename: str | None):
