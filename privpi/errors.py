@@ -33,5 +33,10 @@ class UserStoreError(PrivpiError):
     """A user store problem: unknown or duplicate user, invalid value, corrupt store."""
 
 
+class UserConflict(UserStoreError):
+    """The change contradicts the store as it is now: the user already exists, is gone,
+    or is the last enabled admin (the console answers 409: someone else changed it)."""
+
+
 class ValidationError(PrivpiError):
     """A distribution, name or form value was refused."""

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from passlib.hash import pbkdf2_sha256
 
 from . import audit
-from .errors import NotFound, PreconditionFailed, UserStoreError
+from .errors import NotFound, PreconditionFailed, StorageError, UserConflict, UserStoreError
 from .storage import Storage
 
 USERS_KEY = "config/users.json"
@@ -37,6 +37,7 @@ MAX_PASSWORD = 1024  # bounds PBKDF2 work and the edge's Authorization header
 # passlib's default of 29,000. Warm requests never hash (the edge caches verifications).
 DEFAULT_ROUNDS = 100_000
 MAX_RETRIES = 20
+JSON = "application/json"
 
 
 def pbkdf2_rounds() -> int:
@@ -150,7 +151,7 @@ class UserStore:
     def get(self, name: str) -> User:
         doc, _ = self._load()
         if name not in doc["users"]:
-            raise UserStoreError(f"no user named {name!r}")
+            raise UserConflict(f"no user named {name!r}")
         return User.from_record(name, doc["users"][name])
 
     def verify(self, name: str, password: str) -> User | None:
@@ -172,29 +173,46 @@ class UserStore:
     # -- changing -------------------------------------------------------------
 
     def _change(self, mutate: Callable[[dict], str], action: str, name: str, **details) -> None:
-        """Read, apply mutate to the users dict, write with If-Match; retry on conflict."""
+        """Read, apply mutate to the users dict, write with If-Match; retry on conflict.
+
+        One rule recognises a write S3 applied but whose answer was lost, for every change:
+        when the outcome is unknown (a 412 to boto3's retry of an applied PUT, or a storage
+        error once the retries ran out), the store is read again, and if ``name``'s record
+        is exactly what this attempt wrote (its absence, for a removal), the change is done
+        and gets its audit event; otherwise a 412 is a lost race (read, apply, try again)
+        and a storage error stands.
+        """
         for attempt in range(MAX_RETRIES):
             doc, etag = self._load()
             mutate(doc["users"])
             intended = doc["users"].get(name)
-            body = json.dumps(doc, indent=1, sort_keys=True).encode()
             try:
-                self.storage.write(
-                    USERS_KEY,
-                    body,
-                    if_match=etag,
-                    if_none_match=etag is None,
-                    content_type="application/json",
-                )
+                self._write(doc, etag)
             except PreconditionFailed:
-                # A lost answer to a write S3 did apply comes back as 412 when the
-                # client retries it: if the record is already what we wrote, it was ours.
-                if self._load()[0]["users"].get(name) != intended:
+                if not self._holds(name, intended):
                     time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
                     continue
+            except StorageError:
+                if not self._holds(name, intended):
+                    raise
             audit.record(self.storage, action, self.actor, user=name, **details)
             return
-        raise UserStoreError(f"the user store kept changing; gave up after {MAX_RETRIES} tries")
+        raise UserStoreError(
+            f"{USERS_KEY} kept changing under {MAX_RETRIES} attempts to change {name!r}; try again"
+        )
+
+    def _write(self, doc: dict, etag: str | None) -> None:
+        body = json.dumps(doc, indent=1, sort_keys=True).encode()
+        self.storage.write(
+            USERS_KEY, body, if_match=etag, if_none_match=etag is None, content_type=JSON
+        )
+
+    def _holds(self, name: str, intended: dict | None) -> bool:
+        """Whether the stored record of ``name`` is ``intended`` (False if unreadable)."""
+        try:
+            return self._load()[0]["users"].get(name) == intended
+        except StorageError:
+            return False
 
     def add(self, name: str, password: str, role: str = "reader") -> User:
         check_username(name)
@@ -204,7 +222,7 @@ class UserStore:
 
         def mutate(users: dict) -> None:
             if name in users:
-                raise UserStoreError(f"a user named {name!r} already exists")
+                raise UserConflict(f"a user named {name!r} already exists")
             stamp = now()
             users[name] = {
                 "hash": digest,
@@ -220,7 +238,7 @@ class UserStore:
     def _update(self, name: str, action: str, guard=None, **fields) -> None:
         def mutate(users: dict) -> None:
             if name not in users:
-                raise UserStoreError(f"no user named {name!r}")
+                raise UserConflict(f"no user named {name!r}")
             if guard:
                 guard(users)
             users[name].update(fields, updated=now())
@@ -247,7 +265,7 @@ class UserStore:
 
         def mutate(users: dict) -> None:
             if name not in users:
-                raise UserStoreError(f"no user named {name!r}")
+                raise UserConflict(f"no user named {name!r}")
             keep_admin(users)
             del users[name]
 
@@ -265,6 +283,6 @@ class UserStore:
             ]
             target = users.get(name, {})
             if "admin" in target.get("roles", []) and target.get("enabled") and not others:
-                raise UserStoreError(f"{name!r} is the last enabled admin; add another first")
+                raise UserConflict(f"{name!r} is the last enabled admin; add another first")
 
         return guard

@@ -137,18 +137,79 @@ def test_audit_failure_after_the_store_write_loses_no_user(faulty, caplog):
     assert [e["user"] for e in audit.latest(faulty.direct, 5)] == ["root"]
 
 
-def test_lost_answer_to_an_applied_write_loses_nothing(faulty):
-    """S3 applies the PUT but the answer never arrives (dropped after forwarding)."""
-    store = UserStore(faulty.storage, actor="root")
-    store.add("root", PASSWORD, "admin")
-    faulty.proxy.add_rule("PUT", USERS, action="drop_after", times=1)
-    store.add("bob", PASSWORD)
-    assert UserStore(faulty.direct).verify("bob", PASSWORD).name == "bob"
+# Every change, each checked on the store as S3 holds it (faulty.direct).
+NEW_PASSWORD = "a new password 7"
+CHANGES = {
+    "user.add": (
+        lambda s: s.add("bob", PASSWORD, "publisher"),
+        lambda s: s.verify("bob", PASSWORD).role == "publisher",
+        "bob",
+    ),
+    "user.passwd": (
+        lambda s: s.set_password("alice", NEW_PASSWORD),
+        lambda s: s.verify("alice", NEW_PASSWORD) is not None,
+        "alice",
+    ),
+    "user.role": (
+        lambda s: s.set_role("alice", "publisher"),
+        lambda s: s.get("alice").role == "publisher",
+        "alice",
+    ),
+    "user.disable": (
+        lambda s: s.set_enabled("alice", False),
+        lambda s: not s.get("alice").enabled,
+        "alice",
+    ),
+    "user.remove": (
+        lambda s: s.remove("alice"),
+        lambda s: [u.name for u in s.list()] == ["root"],
+        "alice",
+    ),
+}
 
 
-def test_lost_answer_to_an_applied_write_is_not_reported_as_a_conflict(faulty):
-    store = UserStore(faulty.storage, actor="root")
+@pytest.fixture
+def two_users(faulty):
+    store = UserStore(faulty.direct, actor="tests")
     store.add("root", PASSWORD, "admin")
+    store.add("alice", PASSWORD, "reader")
+    return faulty
+
+
+@pytest.mark.parametrize("then", ["412 on the retry", "retries exhausted"])
+@pytest.mark.parametrize("action", sorted(CHANGES))
+def test_applied_write_whose_answer_was_lost_is_success(two_users, action, then):
+    """S3 applies the PUT but its answer is lost; boto3's retry then meets a 412 (the
+    ETag moved: our own write) or three more faults. Either way the change is done: it
+    returns, the store holds it, and its audit event is recorded once."""
+    faulty = two_users
+    change, holds, user = CHANGES[action]
     faulty.proxy.add_rule("PUT", USERS, action="drop_after", times=1)
-    store.add("bob", PASSWORD)
-    assert [e["user"] for e in audit.latest(faulty.direct, 1)] == ["bob"]
+    if then == "retries exhausted":
+        faulty.proxy.add_rule("PUT", USERS, action="503", times=EXHAUST - 1)
+    change(UserStore(faulty.storage, actor="root"))
+    assert len(faulty.proxy.faults()) == (1 if then == "412 on the retry" else EXHAUST)
+    assert holds(UserStore(faulty.direct))
+    events = audit.latest(faulty.direct, 1)
+    assert [(e["action"], e["actor"], e["user"]) for e in events] == [(action, "root", user)]
+
+
+def test_write_that_was_not_applied_still_fails(two_users):
+    """The same exhausted retries without the write having landed: an error, as before."""
+    faulty = two_users
+    faulty.proxy.add_rule("PUT", USERS, action="503", times=EXHAUST)
+    with pytest.raises(StorageError, match="users.json"):
+        UserStore(faulty.storage).set_role("alice", "publisher")
+    assert UserStore(faulty.direct).get("alice").role == "reader"
+
+
+def test_cli_add_applied_but_unanswered_says_added_and_is_audited(faulty, monkeypatch):
+    UserStore(faulty.direct).add("root", PASSWORD, "admin")
+    faulty.proxy.add_rule("PUT", USERS, action="drop_after", times=1)
+    faulty.proxy.add_rule("PUT", USERS, action="503", times=EXHAUST - 1)
+    add = ("users", "add", "bob", "--role", "publisher", "--password-stdin")
+    result = run_cli(faulty, monkeypatch, *add, stdin=PASSWORD + "\n")
+    assert (result.exit_code, result.output) == (0, "Added bob (publisher).\n")
+    assert UserStore(faulty.direct).verify("bob", PASSWORD).role == "publisher"
+    event = audit.latest(faulty.direct, 1)[0]
+    assert (event["action"], event["actor"], event["user"]) == ("user.add", "cli", "bob")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from privpi.errors import UserStoreError
+from privpi.errors import UserConflict, UserStoreError
 from privpi.users import User
 
 from .auth import role_required
@@ -51,6 +51,17 @@ def _not_yourself(user: User, what: str):
     return None
 
 
+def _conflict(name: str, e: UserConflict):
+    """409: the store refused the change as it is now (another admin was quicker); the
+    user's page with the reason, or the list when the user is gone."""
+    try:
+        user = user_store().get(name)
+    except UserConflict:
+        msg = f"The user {name!r} no longer exists: another admin deleted it meanwhile."
+        return _list_page(error=msg, status=409)
+    return _user_page(user, f"Not changed: {e.format_message()}.", 409)
+
+
 def _change(user, form, refused_for_self, question, label, apply, done, danger=True, then=None):
     """A confirmed change to a user: refused on oneself (what ``refused_for_self`` names,
     if anything), asked for on a confirmation page, applied, then reported on the user's
@@ -63,8 +74,8 @@ def _change(user, form, refused_for_self, question, label, apply, done, danger=T
         return ask
     try:
         apply()
-    except UserStoreError as e:
-        return _user_page(user, str(e), 409)
+    except UserConflict as e:
+        return _conflict(user.name, e)
     flash(done, "success")
     if then:
         return redirect(url_for(then), 303)
@@ -89,6 +100,8 @@ def add():
         return _list_page(form, f"A user named {name!r} already exists.", 409)
     try:
         store.add(name, form.password.data, form.role.data)
+    except UserConflict:  # added by another admin since the check above
+        return _list_page(form, f"A user named {name!r} already exists.", 409)
     except UserStoreError as e:
         return _list_page(form, str(e), 400)
     flash(f"Added {form.role.data} {name!r}.", "success")
@@ -127,7 +140,10 @@ def password(name):
     if not form.validate_on_submit():
         msg = "The password was not changed: correct the fields marked below."
         return _user_page(user, msg, 400, password_form=form)
-    user_store().set_password(name, form.password.data)
+    try:
+        user_store().set_password(name, form.password.data)
+    except UserConflict as e:
+        return _conflict(name, e)
     flash(f"Set a new password for {name}; their other sessions have ended.", "success")
     return redirect(url_for("users.detail", name=name), 303)
 
