@@ -1,8 +1,8 @@
-"""The authenticator's cached copy of the user store, and the sources it is read from.
+"""The authenticator's cached copy of the user store.
 
-Standard library only, plus boto3 in ``S3Source`` (present in the Lambda runtime, imported
-on first use). A source answers ``fetch(etag) -> (body, etag) | None``: None when the store
-has not changed since ``etag`` (a conditional GET), an exception when it cannot be read.
+Standard library only. A source answers ``fetch(etag) -> (body, etag) | None``: None when
+the store has not changed since ``etag`` (a conditional GET), an exception when it cannot
+be read (``edge.s3source.S3Source`` in Lambda@Edge, ``privpi.server.StorageSource`` locally).
 
 The cache refreshes at most once per ``interval``. Verified credentials are remembered by
 an HMAC of user and password under a key that never leaves this process, so a warm request
@@ -80,6 +80,13 @@ class UserCache:
                 log(f"user store unreadable for {self.max_stale:.0f}s: refusing everyone")
                 self._users, self._etag, self._verified = None, None, {}
 
+    def prime(self) -> None:
+        """Read the store now (Lambda's init phase); after a failure the first request retries."""
+        with self._lock:
+            self._refresh(self.clock())
+            if self._users is None:
+                self._next_check = 0.0
+
     def _start_refresher(self) -> None:
         if self._refresher is None:
             with self._lock:
@@ -151,38 +158,3 @@ def _any_hash(users: dict) -> str:
         if isinstance(rec.get("hash"), str):
             return rec["hash"]
     return ""
-
-
-class S3Source:
-    """The store in the bucket, read with boto3 (Lambda@Edge: settings from the zip)."""
-
-    def __init__(self, bucket: str, region: str, key: str, client=None):
-        self.bucket, self.key = bucket, key
-        self._client = client
-        self._region = region
-
-    @property
-    def client(self):
-        if self._client is None:
-            import boto3  # in the Lambda runtime; imported only when the store is first read
-            from botocore.config import Config
-
-            # A viewer-request function has 5 s in all: two attempts of at most 1 s each
-            # (plus under 1 s of backoff) leave time to answer from the last good copy.
-            cfg = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 2})
-            self._client = boto3.client("s3", region_name=self._region, config=cfg)
-        return self._client
-
-    def fetch(self, etag: str | None):
-        from botocore.exceptions import ClientError
-
-        kwargs = {"IfNoneMatch": etag} if etag else {}
-        try:
-            r = self.client.get_object(Bucket=self.bucket, Key=self.key, **kwargs)
-        except ClientError as e:
-            meta = e.response.get("ResponseMetadata", {})
-            if meta.get("HTTPStatusCode") == 304:
-                return None
-            raise
-        with r["Body"] as body:
-            return body.read(), r["ETag"]

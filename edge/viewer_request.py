@@ -8,6 +8,10 @@ unreadable. It never raises: anything unexpected is answered with 503 (fail clos
 
 In Lambda@Edge (no environment variables) the settings come from ``config.json`` baked
 into the zip beside this file; ``privpi serve`` calls ``configure`` with its own store.
+With config.json present, the store is set up and read at import time: that is Lambda's
+init phase, which has a 10 s limit of its own
+(https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so the
+first request has only its password hash left to do within the 5 s viewer-request limit.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import json
 import os
 
 from edge import basic_auth, paths
-from edge.userstore import OK, S3Source, Unavailable, UserCache, log
+from edge.s3source import S3Source
+from edge.userstore import OK, Unavailable, UserCache, log
 
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 REASONS = {
@@ -39,12 +44,16 @@ def configure(store: UserCache | None, realm: str = "privpi") -> None:
 
 
 def _settings() -> tuple[UserCache, str]:
-    if "store" not in _state:  # first request of a Lambda instance
-        with open(CONFIG_FILE, encoding="utf-8") as f:
-            cfg = json.load(f)
-        source = S3Source(cfg["bucket"], cfg["region"], cfg["users_key"])
-        _state.update(store=UserCache(source), realm=cfg.get("realm", "privpi"))
+    if "store" not in _state:  # config.json was missing or unreadable at import time
+        _load_config()
     return _state["store"], _state["realm"]
+
+
+def _load_config() -> None:
+    with open(CONFIG_FILE, encoding="utf-8") as f:
+        cfg = json.load(f)
+    source = S3Source(cfg["bucket"], cfg["region"], cfg["users_key"])
+    _state.update(store=UserCache(source), realm=cfg.get("realm", "privpi"))
 
 
 def respond(status: str, headers: dict[str, str] | None = None, body: str = "") -> dict:
@@ -101,3 +110,12 @@ def decide(request: dict) -> dict:
     request["querystring"] = ""
     request["headers"].pop("authorization", None)
     return request
+
+
+if os.path.exists(CONFIG_FILE):  # in the Lambda zip: the init phase does what it can
+    try:
+        _load_config()
+        _state["store"].prime()
+    except Exception as e:  # the first request tries again, and answers 503 if it fails
+        _state.clear()
+        log(f"init: {type(e).__name__}: {e}")

@@ -3,7 +3,7 @@ imports, and ``config.json`` with the settings Lambda@Edge cannot take from the 
 
 The zip is deterministic (sorted entries, fixed timestamps and permissions), so the same
 inputs give the same bytes and CloudFormation sees no change when nothing changed.
-boto3 is not bundled: the Lambda Python runtime provides it.
+The handler needs nothing but the standard library (it signs its own S3 GET): no boto3.
 """
 
 from __future__ import annotations

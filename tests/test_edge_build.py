@@ -6,7 +6,6 @@ import io
 import json
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import zipfile
 
@@ -29,6 +28,8 @@ def test_zip_holds_handler_modules_and_config():
         "edge/basic_auth.py",
         "edge/paths.py",
         "edge/pbkdf2.py",
+        "edge/s3source.py",
+        "edge/sigv4.py",
         "edge/userstore.py",
         "viewer_request.py",
     ]
@@ -75,36 +76,38 @@ def test_cli_writes_the_zip(tmp_path):
 SCRIPT = textwrap.dedent(
     """
     import json, sys
-    unpacked, site, event_file = sys.argv[1:4]
-    sys.path[:] = [unpacked] + [p for p in sys.path if "site-packages" not in p] + [site]
+    unpacked, event_file = sys.argv[1:3]
+    sys.path[:] = [unpacked] + [p for p in sys.path if "site-packages" not in p]
     import viewer_request
     assert viewer_request.__file__.startswith(unpacked), viewer_request.__file__
-    try:
-        import privpi
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("privpi is importable: " + privpi.__file__)
+    primed = viewer_request._state["store"]._users is not None  # read in the init phase
+    for absent in ("privpi", "boto3", "botocore"):
+        try:
+            __import__(absent)
+        except ImportError:
+            pass
+        else:
+            raise SystemExit(absent + " is importable")
     event = json.load(open(event_file))
     first = viewer_request.handler(event, None)
     event = json.load(open(event_file))
     event["Records"][0]["cf"]["request"]["headers"]["authorization"][0]["value"] = "Basic eDp5"
     second = viewer_request.handler(event, None)
     edge_modules = sorted(m for m in sys.modules if m.startswith("edge"))
-    print(json.dumps({"first": first, "second": second, "modules": edge_modules}))
+    print(json.dumps({"primed": primed, "first": first, "second": second, "modules": edge_modules}))
     """
 )
 
 
 @pytest.mark.slow
 def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint):
-    """-I -S: no site, no .pth (so no editable privpi); boto3 from site-packages, like Lambda."""
+    """-I -S: no site, no .pth (so no editable privpi), and no boto3: the zip reads the store
+    with its own signed GET, at import time (Lambda's init phase)."""
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     client.put_object(Bucket=s3_bucket, Key=USERS_KEY, Body=json.dumps(default_doc()).encode())
     unpacked = tmp_path / "zip"
     zipfile.ZipFile(io.BytesIO(build_zip(s3_bucket, "us-east-1"))).extractall(unpacked)
     (tmp_path / "event.json").write_text(json.dumps(load_event("valid")))  # alice's password
-    site = sysconfig.get_paths()["purelib"]
     proc = subprocess.run(
         [
             sys.executable,
@@ -113,7 +116,6 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
             "-c",
             SCRIPT,
             str(unpacked),
-            site,
             str(tmp_path / "event.json"),
         ],
         capture_output=True,
@@ -130,6 +132,7 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
+    assert out["primed"] is True
     assert out["first"]["uri"] == "/packages/simple/demo-pkg/index.json"
     assert out["second"]["status"] == "401"
     assert out["modules"] == [
@@ -137,6 +140,8 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
         "edge.basic_auth",
         "edge.paths",
         "edge.pbkdf2",
+        "edge.s3source",
+        "edge.sigv4",
         "edge.userstore",
     ]
 

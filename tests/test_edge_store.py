@@ -9,7 +9,8 @@ import pytest
 from edge_helpers import ALICE_PASSWORD, BOB_PASSWORD, Clock, MemorySource, default_doc, store_doc
 
 from edge import pbkdf2
-from edge.userstore import DENIED, OK, S3Source, Unavailable, UserCache
+from edge.s3source import S3Source
+from edge.userstore import DENIED, OK, Unavailable, UserCache
 from privpi.server import StorageSource
 from privpi.users import USERS_KEY, UserStore
 
@@ -158,7 +159,7 @@ def test_s3_source_reads_bucket_with_prefix(s3_bucket, moto_endpoint):
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     key = f"team/{USERS_KEY}"
     client.put_object(Bucket=s3_bucket, Key=key, Body=json.dumps(default_doc()).encode())
-    source = S3Source(s3_bucket, "us-east-1", key, client=client)
+    source = S3Source(s3_bucket, "us-east-1", key)  # AWS_ENDPOINT_URL: the moto server
     body, etag = source.fetch(None)
     assert json.loads(body)["version"] == 1
     assert source.fetch(etag) is None
@@ -166,9 +167,8 @@ def test_s3_source_reads_bucket_with_prefix(s3_bucket, moto_endpoint):
     assert cache.check("alice", ALICE_PASSWORD) == OK
 
 
-def test_s3_source_missing_store_fails_closed(s3_bucket, moto_endpoint):
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    cache = UserCache(S3Source(s3_bucket, "us-east-1", USERS_KEY, client=client), clock=Clock())
+def test_s3_source_missing_store_fails_closed(s3_bucket):
+    cache = UserCache(S3Source(s3_bucket, "us-east-1", USERS_KEY), clock=Clock())
     with pytest.raises(Unavailable):
         cache.check("alice", ALICE_PASSWORD)
 

@@ -1,6 +1,6 @@
 """The authenticator when S3 misbehaves: last good store, then fail closed.
 
-The real viewer-request handler with the real ``S3Source`` (boto3, the Lambda settings)
+The real viewer-request handler with the real ``S3Source`` (its own SigV4 GET, the Lambda settings)
 reading ``config/users.json`` through the fault proxy; a fake clock stands in for minutes.
 Then ``privpi serve`` as a subprocess over the same proxied bucket.
 """
@@ -20,7 +20,8 @@ from conftest import free_port, wait_for_port
 from edge_helpers import Clock, request_event
 
 from edge import viewer_request
-from edge.userstore import S3Source, UserCache
+from edge.s3source import S3Source
+from edge.userstore import UserCache
 from privpi import keys
 from privpi.users import USERS_KEY, UserStore
 
