@@ -1,38 +1,30 @@
 """The ``privpi`` command line: parse, build the context, call one core function.
 
-Every failure the user can act on is a PrivpiError, printed by click as one line with exit
-code 1 (usage errors: 2). Anything unexpected is turned into one line as well; ``--debug``
-shows the traceback instead.
+The core raises plain exceptions; this group alone turns them into the command line's
+terms: a PrivpiError becomes one line ``Error: ...`` with its exit code (usage errors: 2),
+anything unexpected one line as well; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import click
 
+from .commands import deploy, edge, incoming, publish, serve, users
+from .commands.context import AppContext
 from .errors import PrivpiError
-from .storage import DEFAULT_STORAGE, Storage, open_storage
+from .storage import DEFAULT_STORAGE
 
 
-class AppContext:
-    """What every command gets: the storage, opened on first use."""
-
-    def __init__(self, storage_url: str | None, debug: bool):
-        self.storage_url = storage_url
-        self.debug = debug
-
-    @functools.cached_property
-    def storage(self) -> Storage:
-        return open_storage(self.storage_url)
-
-
-pass_app = click.make_pass_decorator(AppContext)
+def _click_error(message: str, exit_code: int) -> click.ClickException:
+    error = click.ClickException(message)
+    error.exit_code = exit_code
+    return error
 
 
 class PrivpiGroup(click.Group):
-    """Turns unexpected exceptions into one clear line unless --debug is given."""
+    """Translates core errors, and unexpected exceptions unless --debug is given."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -41,11 +33,13 @@ class PrivpiGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except PrivpiError as e:
+            raise _click_error(e.message, e.exit_code) from e
         except Exception as e:
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:
                 raise
-            raise PrivpiError(f"unexpected {type(e).__name__}: {e} (run with --debug)") from e
+            raise _click_error(f"unexpected {type(e).__name__}: {e} (run with --debug)", 1) from e
 
 
 @click.group(cls=PrivpiGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,15 +59,18 @@ def main(ctx: click.Context, storage_url: str | None, debug: bool) -> None:
     ctx.obj = AppContext(storage_url, debug)
 
 
-def _register() -> None:
-    from .commands import users
-
-    main.add_command(users.users)
-    main.add_command(__import__("privpi.commands.serve", fromlist=["_"]).serve)
-    main.add_command(__import__("privpi.commands.edge", fromlist=["_"]).edge)
-    main.add_command(__import__("privpi.commands.incoming", fromlist=["_"]).sweep_incoming)
-    __import__("privpi.commands.publish", fromlist=["_"]).register(main)
-    __import__("privpi.commands.deploy", fromlist=["_"]).register(main)
-
-
-_register()
+for command in (
+    users.users,
+    serve.serve,
+    edge.edge,
+    incoming.sweep_incoming,
+    publish.upload,
+    publish.yank,
+    publish.unyank,
+    publish.delete,
+    publish.reindex,
+    publish.projects,
+    deploy.deploy,
+    deploy.destroy,
+):
+    main.add_command(command)

@@ -1,12 +1,22 @@
-"""One base exception for privpi, printed by the command line as one clear sentence."""
+"""One base exception for privpi: a sentence the user can act on, plain Python.
 
-import click
+The core only raises these; each way in translates them itself: the command line prints
+``Error: <message>`` and exits with ``exit_code`` (``privpi/cli.py``), the console shows the
+message on a page or in JSON (``webadmin``).
+"""
 
 
-class PrivpiError(click.ClickException):
-    """A failure the user can act on: printed as one line, exit code 1, no traceback."""
+class PrivpiError(Exception):
+    """A failure the user can act on: one sentence, exit code 1 on the command line."""
 
     exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class StorageError(PrivpiError):

@@ -192,7 +192,7 @@ def _add_to_root(storage, dist: Distribution) -> None:
     except PrivpiError as e:
         raise PrivpiError(
             f"{dist.filename} is published, but adding {dist.project} to the root index "
-            f"failed ({e.format_message()}): upload it again with --skip-existing, "
+            f"failed ({e.message}): upload it again with --skip-existing, "
             "or run `privpi reindex`"
         ) from e
 

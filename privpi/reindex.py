@@ -48,7 +48,7 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
             try:
                 entries.append(_entry(storage, project, info, old, history))
             except ValidationError as e:  # an invalid file; a storage error aborts the run
-                result.problems.append(f"{info.key}: {e.format_message()}")
+                result.problems.append(f"{info.key}: {e.message}")
             done += 1
             if progress:
                 progress(done, total)

@@ -325,7 +325,7 @@ def test_metadata_is_validated_or_refused_with_one_sentence(raw):
         try:
             dist = distributions.inspect(path)
         except ValidationError as e:
-            assert "\n" not in e.format_message().strip() or "demo" in e.format_message()
+            assert "\n" not in e.message.strip() or "demo" in e.message
             return
     assert (dist.project, dist.version) == ("demo", "1.0")  # nothing else gets through
     assert dist.metadata == raw

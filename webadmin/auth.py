@@ -89,7 +89,7 @@ def session_user(name: str) -> ConsoleUser | None:
     except PrivpiError as e:
         # Fail closed: nobody is signed in while the store cannot be read. The session
         # stays, so a passing storage failure does not sign anyone out for good.
-        log.error("cannot read the user store: %s", e.format_message())
+        log.error("cannot read the user store: %s", e.message)
         return None
     if rec is None or not rec.get("enabled"):
         return None

@@ -137,7 +137,7 @@ def _act(project, data, form, question, label, action, done, danger=True):
     try:
         action()
     except PrivpiError as e:
-        return _project_page(project, data, e.format_message(), 400)
+        return _project_page(project, data, e.message, 400)
     flash(done, "success")
     return redirect(url_for("projects.detail", name=project), 303)
 

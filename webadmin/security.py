@@ -73,10 +73,10 @@ def _privpi_error(e: PrivpiError):
     arrives here is the repository's state: missing (404), storage failing (503), or
     damaged (500), always with the core's own sentence."""
     if isinstance(e, NotFound):
-        return error_page(404, e.format_message())
+        return error_page(404, e.message)
     if isinstance(e, StorageError):
-        return error_page(503, f"The repository storage failed: {e.format_message()}")
-    return error_page(500, e.format_message())
+        return error_page(503, f"The repository storage failed: {e.message}")
+    return error_page(500, e.message)
 
 
 def init_app(app) -> None:

@@ -106,8 +106,3 @@ def destroy(name, region, delete_bucket, yes):
     with core.aws_errors():
         teardown.destroy(core.Deployer(settings, core.make_clients(), click.echo), delete_bucket)
     click.echo(f"Repository {name!r} removed.")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(deploy)
-    group.add_command(destroy)

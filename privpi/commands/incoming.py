@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import uploads
-from ..cli import AppContext, pass_app
+from .context import AppContext, pass_app
 
 
 @click.command("sweep-incoming")

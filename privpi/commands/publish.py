@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from .. import index, publish
-from ..cli import AppContext, pass_app
 from ..errors import NotFound, PrivpiError
+from .context import AppContext, pass_app
 
 DEFAULT_MAX_SIZE = "100MB"
 VERBS = {"published": "Published", "skipped": "Skipped (already published)", "replaced": "Replaced"}
@@ -66,7 +66,7 @@ def upload(app: AppContext, files, skip_existing: bool, overwrite: bool, max_siz
             result = _upload_one(app, path, existing, max_size)
         except PrivpiError as e:
             failed += 1
-            click.echo(f"Error: {e.format_message()}", err=True)
+            click.echo(f"Error: {e.message}", err=True)
             continue
         click.echo(f"{VERBS[result.status]} {result.filename} ({result.project} {result.version}).")
     if failed:
@@ -185,11 +185,3 @@ def projects(app: AppContext) -> None:
     click.echo(f"{'PROJECT':<{width}}  {'FILES':>5}  {'SIZE':>9}")
     for name, count, size in rows:
         click.echo(f"{name:<{width}}  {count:>5}  {human(size):>9}")
-
-
-COMMANDS = (upload, yank, unyank, delete, reindex, projects)
-
-
-def register(group: click.Group) -> None:
-    for command in COMMANDS:
-        group.add_command(command)

@@ -7,8 +7,8 @@ import secrets
 
 import click
 
-from ..cli import AppContext, pass_app
 from ..users import UserStore
+from .context import AppContext, pass_app
 
 
 def ensure_admin(app: AppContext) -> None:

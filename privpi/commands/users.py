@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from ..cli import AppContext, pass_app
 from ..errors import PrivpiError
 from ..users import ROLES, UserStore
+from .context import AppContext, pass_app
 
 
 def read_password(from_stdin: bool) -> str:
