@@ -11,7 +11,7 @@ from edge_helpers import ALICE_PASSWORD, BOB_PASSWORD, Clock, MemorySource, defa
 from edge import pbkdf2
 from edge.s3source import S3Source
 from edge.userstore import DENIED, OK, Unavailable, UserCache
-from privpi.server import StorageSource
+from privpi.readpath import StorageSource
 from privpi.users import USERS_KEY, UserStore
 
 

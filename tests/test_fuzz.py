@@ -202,7 +202,7 @@ def test_credentials_round_trip(user, password, scheme):
 @pytest.fixture(scope="module")
 def read_path(tmp_path_factory):
     """(app, cache): the read path over a folder where secrets lie outside packages/."""
-    from privpi.server import ReadPath, StorageSource
+    from privpi.readpath import ReadPath, StorageSource
     from privpi.users import UserStore
 
     storage = FolderStorage(tmp_path_factory.mktemp("wsgi") / "repo")

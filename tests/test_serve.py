@@ -16,8 +16,9 @@ from serve_helpers import ADMIN_PASSWORD, add_user, privpi, start_server, stop
 
 from edge import viewer_request
 from edge.userstore import UserCache
+from privpi.commands.localserver import LocalApp
 from privpi.publish import publish
-from privpi.server import ReadPath, StorageSource, cloudfront_event
+from privpi.readpath import ReadPath, StorageSource, cloudfront_event
 from privpi.users import UserStore
 
 pytestmark = pytest.mark.e2e
@@ -160,9 +161,9 @@ def test_other_paths_are_404_without_console(app):
 
 
 def test_other_paths_go_to_the_console(app):
-    app.console = lambda environ, start: start("200 OK", []) or [b"console"]
-    assert call(app, "/dashboard") == ("200 OK", {}, b"console")
-    assert call(app, "/simple/", auth=None)[0] == "401 Unauthorized"
+    local = LocalApp(app, lambda environ, start: start("200 OK", []) or [b"console"])
+    assert call(local, "/dashboard") == ("200 OK", {}, b"console")
+    assert call(local, "/simple/", auth=None)[0] == "401 Unauthorized"
 
 
 def test_index_served_with_vary_and_etag(app):

@@ -9,6 +9,7 @@ import click
 
 from ..users import UserStore
 from .context import AppContext, pass_app
+from .localserver import create_server
 
 
 def ensure_admin(app: AppContext) -> None:
@@ -41,8 +42,6 @@ def ensure_admin(app: AppContext) -> None:
 @pass_app
 def serve(app: AppContext, host: str, port: int, realm: str, refresh: float, threads: int):
     """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
-    from ..server import create_server
-
     ensure_admin(app)
     server, base_url = create_server(
         app.storage, host, port, realm=realm, refresh=refresh, threads=threads

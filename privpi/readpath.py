@@ -1,23 +1,20 @@
-"""``privpi serve``: the read path and the console on one port, in one process.
+"""The read path as a WSGI app, for ``privpi serve`` (which puts the console beside it).
 
 ``/simple/`` and ``/files/`` requests are turned into CloudFront viewer-request events and
 given to the very same handler Lambda@Edge runs (``edge.viewer_request``); its answer is
 either a generated response (301/400/401/404/405/503), passed through as is, or the request
 rewritten to a key under ``packages/``, which is streamed from the storage the way
-CloudFront would serve it from the bucket. Everything else goes to the console.
+CloudFront would serve it from the bucket. Any other path is 404 here: the local server
+(``privpi/commands/localserver.py``) sends those to the console instead.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-import sys
 import uuid
 from datetime import UTC
 from email.utils import format_datetime
 from urllib.parse import quote, unquote
-
-import waitress
 
 from edge import paths, viewer_request
 from edge.userstore import UserCache
@@ -99,17 +96,14 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 class ReadPath:
-    """The WSGI application: read path through the edge handler, the rest to the console."""
+    """The WSGI application: the read path through the edge handler, 404 for other paths."""
 
-    def __init__(self, storage: Storage, console=None):
+    def __init__(self, storage: Storage):
         self.storage = storage
-        self.console = console
 
     def __call__(self, environ, start_response):
         if is_read_path(environ):
             return self.read(environ, start_response)
-        if self.console is not None:
-            return self.console(environ, start_response)
         return self.plain(start_response, "404 Not Found", environ)
 
     @staticmethod
@@ -165,43 +159,11 @@ class ReadPath:
         return chunks
 
 
-def load_console(storage: Storage, base_url: str):
-    """The console WSGI app when ``webadmin`` is installed and importable, else None."""
-    try:
-        import webadmin
-    except ImportError as e:
-        if e.name != "webadmin":
-            print(f"privpi serve: the console is unavailable ({e})", file=sys.stderr)
-        return None
-    create_app = getattr(webadmin, "create_app", None)
-    if create_app is None:
-        return None
-    config = {
-        "SECRET_KEY": secrets.token_hex(32),
-        "REPOSITORY_URL": f"{base_url}/simple/",
-        "SESSION_COOKIE_SECURE": False,
-    }
-    try:
-        return create_app(config, storage=storage)
-    except Exception as e:  # the read path must not die with a broken console
-        print(f"privpi serve: the console is unavailable ({e})", file=sys.stderr)
-        return None
+def read_path(storage: Storage, *, realm: str = "privpi", refresh: float = 60.0) -> ReadPath:
+    """The read path over ``storage``, with the edge handler reading its users from there.
 
-
-def create_server(
-    storage: Storage,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    *,
-    realm: str = "privpi",
-    refresh: float = 60.0,
-    threads: int = 8,
-):
-    """A waitress server (not yet running) for the read path and the console."""
+    The handler's user cache is module state (as in Lambda), so one read path per process.
+    """
     cache = UserCache(StorageSource(storage), interval=refresh, background=True)
     viewer_request.configure(cache, realm)
-    app = ReadPath(storage)
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="privpi")
-    base_url = f"http://{host}:{server.effective_port}"
-    app.console = load_console(storage, base_url)
-    return server, base_url
+    return ReadPath(storage)
