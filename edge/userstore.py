@@ -2,7 +2,7 @@
 
 Standard library only. A source answers ``fetch(etag) -> (body, etag) | None``: None when
 the store has not changed since ``etag`` (a conditional GET), an exception when it cannot
-be read (``edge.s3source.S3Source`` in Lambda@Edge, ``privpi.server.StorageSource`` locally).
+be read (``edge.s3source.S3Source`` in Lambda@Edge, ``privpi.readpath.StorageSource`` locally).
 
 The cache refreshes at most once per ``interval``. Verified credentials are remembered by
 an HMAC of user and password under a key that never leaves this process, so a warm request
