@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from .errors import StorageError
+from .keys import AUDIT
 from .storage import Storage
 
 log = logging.getLogger(__name__)
 
-PREFIX = "config/audit/"
 _MAX_MS = 10**14  # far beyond year 5000, keeps keys fixed-width
 
 
@@ -31,7 +31,7 @@ def record(storage: Storage, action: str, actor: str | None, **details) -> None:
     so this warns (naming the event) instead of reporting the change as failed.
     """
     now_ms = int(time.time() * 1000)
-    key = f"{PREFIX}{_MAX_MS - now_ms:014d}-{secrets.token_hex(4)}.json"
+    key = f"{AUDIT}{_MAX_MS - now_ms:014d}-{secrets.token_hex(4)}.json"
     event = {
         "time": datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds"),
         "action": action,
@@ -54,7 +54,7 @@ def latest(storage: Storage, limit: int = 50, actions: set[str] | None = None) -
 
 
 def _events(storage: Storage, actions: set[str] | None) -> Iterator[dict]:
-    for info in storage.list(PREFIX):
+    for info in storage.list(AUDIT):
         try:
             event = json.loads(storage.read(info.key).body)
         except ValueError:

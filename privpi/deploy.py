@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 
 from . import edgebuild, stacks
 from .errors import PrivpiError, ValidationError
+from .keys import CONSOLE_ENV_KEY
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "cloudformation"
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions and CloudFront certificates live here
@@ -38,7 +39,6 @@ NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$")
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
 DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 ORIGIN = re.compile(r"^https://[^/\s]+$")
-CONSOLE_ENV_KEY = "config/console-env.json"  # Zappa's remote_env: the console's secret key
 RATE_LIMITS = (10, 2_000_000_000)  # what a WAF rate-based rule accepts per evaluation window
 
 Clients = Callable[[str, str], object]  # (service, region) -> boto3 client

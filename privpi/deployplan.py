@@ -7,7 +7,8 @@ as "update if anything changed" with the parameters it would get.
 
 from __future__ import annotations
 
-from .deploy import CONSOLE_ENV_KEY, EDGE_REGION, Deployer, object_exists
+from .deploy import EDGE_REGION, Deployer, object_exists
+from .keys import CONSOLE_ENV_KEY
 
 
 def plan(d: Deployer) -> list[str]:

@@ -16,8 +16,8 @@ import zipfile
 from pathlib import Path
 
 from .errors import ValidationError
+from .keys import USERS_KEY
 from .storage import BUCKET_NAME
-from .users import USERS_KEY
 
 EDGE_DIR = Path(__file__).resolve().parent.parent / "edge"
 HANDLER = "viewer_request"

@@ -21,8 +21,7 @@ from packaging.utils import (
 )
 
 from .errors import NotFound, PrivpiError, ValidationError
-from .storage import FolderStorage, Storage
-from .storage.base import check_key
+from .storage import Storage
 
 DEFAULT_MAX_SIZE = 1024**3  # 1 GiB; PRIVPI_MAX_BROWSER_UPLOAD_BYTES changes it
 CHUNK = 1024 * 1024
@@ -82,15 +81,12 @@ def local_copy(storage: Storage, key: str) -> Iterator[tuple[str, str]]:
     saves writing several hundred MB once more. Other backends stream to a temp file.
     """
     digest = hashlib.sha256()
-    if isinstance(storage, FolderStorage):
-        path = storage.root / check_key(key)
-        try:
-            with open(path, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    digest.update(chunk)
-        except FileNotFoundError:
-            raise NotFound(key) from None
-        yield str(path), digest.hexdigest()
+    local = storage.local_path(key)
+    if local is not None:
+        with open(local, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+        yield str(local), digest.hexdigest()
         return
     with tempfile.TemporaryDirectory(prefix="privpi-upload-") as tmp:
         path = os.path.join(tmp, "upload")

@@ -14,6 +14,10 @@ FILES = "packages/files/"
 ROOT_HTML = "packages/simple/index.html"
 ROOT_JSON = "packages/simple/index.json"
 INCOMING = "incoming/"
+USERS_KEY = "config/users.json"
+AUDIT = "config/audit/"  # one object per event, newest first in key order
+# Zappa's remote_env: the console's secret key, read by the console at cold start.
+CONSOLE_ENV_KEY = "config/console-env.json"
 
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

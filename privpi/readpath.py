@@ -21,8 +21,8 @@ from edge.userstore import UserCache
 
 from . import keys
 from .errors import NotFound, StorageError
+from .keys import USERS_KEY
 from .storage import Storage
-from .users import USERS_KEY
 
 log = logging.getLogger(__name__)
 READ_PREFIXES = ("/simple", "/files")

@@ -23,9 +23,9 @@ from passlib.hash import pbkdf2_sha256
 
 from . import audit
 from .errors import NotFound, PreconditionFailed, StorageError, UserConflict, UserStoreError
+from .keys import USERS_KEY
 from .storage import Storage
 
-USERS_KEY = "config/users.json"
 FORMAT_VERSION = 1
 ROLES = ("reader", "publisher", "admin")  # each role includes the ones before it
 MIN_PASSWORD = 12

@@ -12,8 +12,9 @@ import json
 import os
 from pathlib import Path
 
-from .deploy import CONSOLE_ENV_KEY, Result, Settings
+from .deploy import Result, Settings
 from .errors import PrivpiError
+from .keys import CONSOLE_ENV_KEY
 
 STAGE = "production"
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from privpi.cli import main
-from privpi.users import USERS_KEY
+from privpi.keys import USERS_KEY
 
 PASSWORD = "a long password here"
 

@@ -16,7 +16,7 @@ from edge_helpers import default_doc, load_event
 
 from privpi.cli import main
 from privpi.edgebuild import build_zip
-from privpi.users import USERS_KEY
+from privpi.keys import USERS_KEY
 
 
 def test_zip_holds_handler_modules_and_config():

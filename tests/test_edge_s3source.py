@@ -26,7 +26,7 @@ from net_helpers import moto
 from edge import sigv4
 from edge.s3source import S3Error, S3Source
 from edge.userstore import OK, Unavailable, UserCache
-from privpi.users import USERS_KEY
+from privpi.keys import USERS_KEY
 
 REGION = "eu-west-1"
 BUCKET = "edge-store"

@@ -11,8 +11,9 @@ from edge_helpers import ALICE_PASSWORD, BOB_PASSWORD, Clock, MemorySource, defa
 from edge import pbkdf2
 from edge.s3source import S3Source
 from edge.userstore import DENIED, OK, Unavailable, UserCache
+from privpi.keys import USERS_KEY
 from privpi.readpath import StorageSource
-from privpi.users import USERS_KEY, UserStore
+from privpi.users import UserStore
 
 
 @pytest.fixture

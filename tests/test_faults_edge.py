@@ -23,7 +23,8 @@ from edge import viewer_request
 from edge.s3source import S3Source
 from edge.userstore import UserCache
 from privpi import keys
-from privpi.users import USERS_KEY, UserStore
+from privpi.keys import USERS_KEY
+from privpi.users import UserStore
 
 pytest_plugins = ("fault_fixtures",)
 

@@ -17,7 +17,8 @@ from faultproxy import EXHAUST
 from privpi import audit
 from privpi.cli import main
 from privpi.errors import StorageError
-from privpi.users import USERS_KEY, UserStore
+from privpi.keys import USERS_KEY
+from privpi.users import UserStore
 
 pytest_plugins = ("fault_fixtures",)  # the faulty and fault_proxy fixtures
 

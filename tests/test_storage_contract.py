@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 
 import pytest
+import requests
 
 from privpi.errors import NotFound, PreconditionFailed, StorageError
 
@@ -119,6 +122,40 @@ def test_streaming_large_bodies(storage):
 def test_unsafe_keys_are_refused(storage, key):
     with pytest.raises(StorageError, match="invalid storage key"):
         storage.write(key, b"x")
+
+
+def test_local_path_is_the_object_itself_or_none(storage):
+    storage.write("incoming/t/a.whl", b"wheel bytes")
+    path = storage.local_path("incoming/t/a.whl")
+    assert path is None or path.read_bytes() == b"wheel bytes"
+    with pytest.raises(StorageError, match="invalid storage key"):
+        storage.local_path("../escape")
+    with pytest.raises(StorageError, match="invalid storage key"):
+        storage.upload_target("../escape", 10, expires=60)
+
+
+def test_folder_gives_its_files_in_place_and_takes_no_direct_upload(folder_storage):
+    folder_storage.write("incoming/t/a.whl", b"wheel bytes")
+    path = folder_storage.local_path("incoming/t/a.whl")
+    assert path == folder_storage.root / "incoming/t/a.whl"
+    with pytest.raises(NotFound, match="incoming/t/gone.whl"):
+        folder_storage.local_path("incoming/t/gone.whl")
+    # the console receives (and sweeps) folder uploads itself
+    assert folder_storage.upload_target("incoming/t/b.whl", 10, expires=60) is None
+    assert folder_storage.expires_incoming is False
+
+
+def test_bucket_takes_direct_uploads_signed_with_a_size_limit(s3_storage):
+    assert s3_storage.local_path("incoming/t/a.whl") is None  # callers stream it instead
+    assert s3_storage.expires_incoming is True  # the bucket's lifecycle rule
+    target = s3_storage.upload_target("incoming/t/a.whl", 100, expires=60)
+    assert target.method == "POST"
+    r = requests.post(target.url, data=target.fields, files={"file": b"x" * 100}, timeout=10)
+    assert r.status_code in (200, 204), r.text
+    assert s3_storage.read("incoming/t/a.whl").body == b"x" * 100
+    # moto does not enforce the policy (AWS does): check the signed limit is in it
+    policy = json.loads(base64.b64decode(target.fields["policy"]))
+    assert ["content-length-range", 1, 100] in policy["conditions"]
 
 
 def test_folder_writes_leave_no_temp_files(folder_storage):

@@ -11,7 +11,8 @@ import pytest
 
 from privpi import audit
 from privpi.errors import UserStoreError
-from privpi.users import USERS_KEY, UserStore
+from privpi.keys import USERS_KEY
+from privpi.users import UserStore
 
 PASSWORD = "correct horse battery"
 

@@ -98,7 +98,7 @@ def test_upload_link_for_publishers_when_the_upload_page_exists(repo):
 
 
 def test_corrupt_user_store_is_a_clear_error_page(as_role, repo, app):
-    from privpi.users import USERS_KEY
+    from privpi.keys import USERS_KEY
 
     c = as_role("admin")
     repo.write(USERS_KEY, b"{not json")

@@ -14,7 +14,8 @@ import pytest
 from webadmin_helpers import PASSWORD, login, make_console, post, text
 
 from privpi import audit
-from privpi.users import USERS_KEY, UserStore
+from privpi.keys import USERS_KEY
+from privpi.users import UserStore
 
 pytest_plugins = ("fault_fixtures",)
 

@@ -28,7 +28,8 @@ from flask import (
 from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user, logout_user
 
 from privpi.errors import NotFound, PrivpiError
-from privpi.users import USERS_KEY, User, UserStore, parse_store
+from privpi.keys import USERS_KEY
+from privpi.users import User, UserStore, parse_store
 
 from .extensions import login_manager, storage
 from .forms import LoginForm, PlainForm

@@ -27,6 +27,7 @@ from flask_login import current_user
 
 from privpi import intake, uploads
 from privpi.errors import PrivpiError, ValidationError
+from privpi.storage import Storage
 
 from .auth import role_required
 from .extensions import csrf, storage
@@ -76,11 +77,11 @@ def upload_page():
 
 
 def bucket_origin() -> str | None:
-    s = storage()
-    if not hasattr(s, "presigned_post"):
+    # Signing is local (no request): the origin of any direct upload is the bucket's.
+    target = storage().upload_target(f"{uploads.INCOMING}origin-probe", 1, expires=60)
+    if target is None:
         return None
-    # Signing is local (no request): the origin of any presigned POST is the bucket's.
-    url = urlsplit(s.presigned_post(f"{uploads.INCOMING}origin-probe", 1, expires=60)["url"])
+    url = urlsplit(target.url)
     return f"{url.scheme}://{url.netloc}"
 
 
@@ -111,10 +112,9 @@ def ticket():
 
 def upload_target(t: uploads.Ticket) -> dict:
     """Where the browser sends the bytes: the bucket itself, or our signed endpoint."""
-    s = storage()
-    if hasattr(s, "presigned_post"):
-        post = s.presigned_post(t.key, t.max_size, expires=int(t.expires - time.time()))
-        return {"method": "POST", "url": post["url"], "fields": post["fields"]}
+    direct = storage().upload_target(t.key, t.max_size, expires=int(t.expires - time.time()))
+    if direct is not None:
+        return {"method": direct.method, "url": direct.url, "fields": direct.fields}
     query = urlencode({"sig": uploads.signature(current_app.secret_key, t)})
     return {"method": "PUT", "url": url_for("upload.receive", ticket_id=t.id) + "?" + query}
 
@@ -154,10 +154,10 @@ def project_url(project: str) -> str:
     return url_for("projects.detail", name=project)
 
 
-def _sweep(s) -> None:
+def _sweep(s: Storage) -> None:
     """Tidy expired uploads of a local folder on the way. A bucket has its lifecycle rule
     for incoming/, and a sweep there would cost a request per waiting ticket."""
-    if hasattr(s, "presigned_post"):
+    if s.expires_incoming:
         return
     try:
         uploads.sweep(s)

@@ -11,13 +11,21 @@ import re
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
-from .base import Blob, ObjectInfo, Storage
+from .base import Blob, ObjectInfo, Storage, UploadTarget
 from .folder import FolderStorage
 
 DEFAULT_STORAGE = "./privpi-data"
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
-__all__ = ["Blob", "ObjectInfo", "Storage", "FolderStorage", "open_storage", "DEFAULT_STORAGE"]
+__all__ = [
+    "Blob",
+    "ObjectInfo",
+    "Storage",
+    "UploadTarget",
+    "FolderStorage",
+    "open_storage",
+    "DEFAULT_STORAGE",
+]
 
 
 def open_storage(url: str | None = None) -> Storage:

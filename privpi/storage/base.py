@@ -10,6 +10,7 @@ import abc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import NotFound, StorageError
@@ -29,6 +30,16 @@ class ObjectInfo:
 class Blob:
     body: bytes
     etag: str
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a browser or a CLI sends a file's bytes itself, without passing them through
+    the console: an HTTP ``method`` to ``url`` with these form ``fields`` first."""
+
+    method: str
+    url: str
+    fields: dict[str, str]
 
 
 Body = bytes | BinaryIO
@@ -96,6 +107,25 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         """Stream a body in chunks without loading it whole; NotFound if missing."""
+
+    # The verbs below have defaults that suit any backend; a backend overrides one when it
+    # can do better (a folder has the file at hand, a bucket can take uploads itself).
+
+    #: True when the backend removes stale ``incoming/`` uploads by itself (a bucket's
+    #: lifecycle rule), so the application need not sweep them.
+    expires_incoming: bool = False
+
+    def local_path(self, key: str) -> Path | None:
+        """The object as a file on this machine, to read in place (NotFound if missing);
+        None when the backend keeps no local files (callers then stream it with open)."""
+        check_key(key)
+        return None
+
+    def upload_target(self, key: str, max_size: int, expires: int) -> UploadTarget | None:
+        """A direct upload of at most max_size bytes to key, valid expires seconds; None
+        when the backend cannot take one (the application then receives the bytes)."""
+        check_key(key)
+        return None
 
     def exists(self, key: str) -> bool:
         try:

@@ -56,6 +56,13 @@ class FolderStorage(Storage):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
+    def local_path(self, key: str) -> Path | None:
+        """The file itself: hashing or reading it in place saves a copy of a large upload."""
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound(key)
+        return path
+
     def _info(self, key: str, path: Path, st: os.stat_result, body=None) -> ObjectInfo:
         return ObjectInfo(
             key=key,

@@ -16,7 +16,7 @@ import botocore.exceptions
 from botocore.config import Config
 
 from ..errors import NotFound, PreconditionFailed, StorageError
-from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, check_key
+from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, UploadTarget, check_key
 
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 CONFLICT_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
@@ -69,6 +69,9 @@ def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> 
 
 
 class S3Storage(Storage):
+    # The deployed bucket's lifecycle rule expires incoming/ (cloudformation/bucket.yaml).
+    expires_incoming = True
+
     def __init__(self, config: S3Config, client=None):
         self.config = config
         self.url = f"s3://{config.bucket}" + (f"/{config.prefix}" if config.prefix else "")
@@ -182,10 +185,11 @@ class S3Storage(Storage):
         with body:
             yield from body.iter_chunks(CHUNK_SIZE)
 
-    def presigned_post(self, key: str, max_size: int, expires: int = 3600) -> dict:
-        """A browser upload straight to the bucket, limited in size and time."""
+    def upload_target(self, key: str, max_size: int, expires: int) -> UploadTarget:
+        """A presigned POST: the browser uploads straight to the bucket, limited in size
+        (content-length-range) and time. Signing is local: no request is made."""
         try:
-            return self.client.generate_presigned_post(
+            post = self.client.generate_presigned_post(
                 Bucket=self.config.bucket,
                 Key=self._k(key),
                 Conditions=[["content-length-range", 1, max_size]],
@@ -193,3 +197,4 @@ class S3Storage(Storage):
             )
         except botocore.exceptions.BotoCoreError as e:
             raise StorageError(f"cannot sign an upload to {self.config.bucket}: {e}") from None
+        return UploadTarget("POST", post["url"], post["fields"])
