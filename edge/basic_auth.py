@@ -12,6 +12,8 @@ import binascii
 # 64-character username + ':' + 1024-character password, UTF-8 (up to 4 bytes a
 # character), base64 (4/3) and the scheme: anything longer is not one of our users.
 MAX_HEADER = 8192
+# privpi.users has the same limits (stdlib only here: tests/test_edge_agreement.py
+# holds them equal).
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
 

@@ -12,9 +12,10 @@ import binascii
 import hashlib
 import hmac
 
+from edge.basic_auth import MAX_PASSWORD  # the user store refuses longer passwords
+
 PREFIX = "$pbkdf2-sha256$"
 MAX_ROUNDS = 10_000_000  # a corrupt or hostile store must not stall the function
-MAX_PASSWORD = 1024  # bytes hashed at most; the user store refuses longer passwords
 
 
 def ab64_decode(text: str) -> bytes:
@@ -49,7 +50,7 @@ def verify(password: str, stored: str) -> bool:
         secret = password.encode("utf-8")
     except (ValueError, UnicodeEncodeError):
         return False
-    if len(secret) > MAX_PASSWORD * 4:
+    if len(secret) > MAX_PASSWORD * 4:  # characters of UTF-8: up to 4 bytes each
         return False
     derived = hashlib.pbkdf2_hmac("sha256", secret, salt, rounds, dklen=len(digest))
     return hmac.compare_digest(derived, digest)

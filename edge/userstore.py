@@ -128,7 +128,7 @@ class UserCache:
         if rec is None:
             pbkdf2.burn(_any_hash(users))  # the same time as for a real user
             return DENIED
-        if not pbkdf2.verify(password, rec.get("hash", "")) or rec.get("enabled") is not True:
+        if not pbkdf2.verify(password, rec.get("hash", "")) or not is_enabled(rec):
             return DENIED
         if self._users is users:  # the store did not change while hashing
             if len(self._verified) >= MAX_REMEMBERED:
@@ -151,6 +151,11 @@ def parse(body: bytes) -> dict:
     if not isinstance(users, dict) or not all(isinstance(r, dict) for r in users.values()):
         raise ValueError("the user store has no valid 'users' object")
     return users
+
+
+def is_enabled(rec: dict) -> bool:
+    """Only JSON true enables a user (privpi.users.is_enabled, held equal by a test)."""
+    return rec.get("enabled") is True
 
 
 def _any_hash(users: dict) -> str:

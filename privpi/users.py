@@ -28,8 +28,11 @@ from .storage import Storage
 
 FORMAT_VERSION = 1
 ROLES = ("reader", "publisher", "admin")  # each role includes the ones before it
+MIN_USERNAME, MAX_USERNAME = 1, 64
 MIN_PASSWORD = 12
-MAX_PASSWORD = 1024  # bounds PBKDF2 work and the edge's Authorization header
+# Bounds PBKDF2 work and the edge's Authorization header. The edge (stdlib only) keeps its
+# own copies of these limits and of is_enabled: tests/test_edge_agreement.py holds them equal.
+MAX_PASSWORD = 1024
 
 # 100,000 rounds: the same hash is verified by the Lambda@Edge authenticator at 128 MB,
 # which gets a small CPU share; there a cold verification stays around a tenth of a
@@ -49,13 +52,21 @@ def now() -> str:
 
 
 def check_username(name: str) -> str:
-    if not 1 <= len(name) <= 64:
-        raise UserStoreError(f"username {name!r} must be 1 to 64 characters long")
+    if not MIN_USERNAME <= len(name) <= MAX_USERNAME:
+        raise UserStoreError(
+            f"username {name!r} must be {MIN_USERNAME} to {MAX_USERNAME} characters long"
+        )
     if ":" in name or any(ord(c) < 32 or ord(c) == 127 for c in name) or name != name.strip():
         raise UserStoreError(
             f"username {name!r} may not contain ':', control characters or outer spaces"
         )
     return name
+
+
+def is_enabled(rec: dict) -> bool:
+    """Only JSON true enables a user: a missing, null, 1 or "true" field is a disabled
+    user for the CLI, the console and the edge alike (fail closed on a hand-edited store)."""
+    return rec.get("enabled") is True
 
 
 def check_password(password: str) -> str:
@@ -93,7 +104,7 @@ class User:
         return cls(
             name=name,
             role=max(roles, key=role_rank),
-            enabled=bool(rec.get("enabled", False)),
+            enabled=is_enabled(rec),
             created=rec.get("created", ""),
             updated=rec.get("updated", ""),
         )
@@ -166,7 +177,7 @@ class UserStore:
             ok = pbkdf2_sha256.verify(password[:MAX_PASSWORD], stored)
         except (ValueError, TypeError):
             ok = False
-        if not ok or rec is None or not rec.get("enabled", False):
+        if not ok or rec is None or not is_enabled(rec):
             return None
         return User.from_record(name, rec)
 
@@ -279,10 +290,10 @@ class UserStore:
             others = [
                 n
                 for n, r in users.items()
-                if n != name and r.get("enabled") and "admin" in r.get("roles", [])
+                if n != name and is_enabled(r) and "admin" in r.get("roles", [])
             ]
             target = users.get(name, {})
-            if "admin" in target.get("roles", []) and target.get("enabled") and not others:
+            if "admin" in target.get("roles", []) and is_enabled(target) and not others:
                 raise UserConflict(f"{name!r} is the last enabled admin; add another first")
 
         return guard

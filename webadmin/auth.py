@@ -29,7 +29,7 @@ from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user,
 
 from privpi.errors import NotFound, PrivpiError
 from privpi.keys import USERS_KEY
-from privpi.users import User, UserStore, parse_store
+from privpi.users import User, UserStore, is_enabled, parse_store
 
 from .extensions import login_manager, storage
 from .forms import LoginForm, PlainForm
@@ -92,7 +92,7 @@ def session_user(name: str) -> ConsoleUser | None:
         # stays, so a passing storage failure does not sign anyone out for good.
         log.error("cannot read the user store: %s", e.message)
         return None
-    if rec is None or not rec.get("enabled"):
+    if rec is None or not is_enabled(rec):
         return None
     return ConsoleUser(User.from_record(name, rec), _marker(name, rec["hash"]))
 
