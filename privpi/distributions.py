@@ -1,9 +1,10 @@
 """Distribution files: refuse what is not a safe, intact, self-consistent wheel or sdist.
 
-``inspect(path)`` checks, in order: the filename (no path separators or control
-characters, then ``packaging``'s own wheel/sdist filename rules), the size limit, the archive
-(every member's checksum), and the core metadata inside (wheel ``*.dist-info/METADATA``,
-sdist ``PKG-INFO``), whose name and version must be the ones the filename claims.
+``parse_filename(name)`` is the one reading of a filename. ``inspect(path)`` checks, in
+order: the filename (no path separators or control characters, then ``packaging``'s own
+wheel/sdist filename rules), the size limit, the archive (every member's checksum), and
+the core metadata inside (wheel ``*.dist-info/METADATA``, sdist ``PKG-INFO``), whose name
+and version must be the ones the filename claims.
 Every refusal is one ValidationError sentence that names the file.
 """
 
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.metadata import InvalidMetadata, Metadata, parse_email
+from packaging.tags import Tag
 from packaging.utils import (
+    BuildTag,
     InvalidSdistFilename,
     InvalidWheelFilename,
     canonicalize_name,
@@ -41,6 +44,7 @@ MAX_UNPACKED = 4 * 1024**3
 CHUNK = 1024 * 1024
 WHEEL_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
 SDIST_PKG_INFO = re.compile(r"^(?:\./)?[^/]+/PKG-INFO$")
+VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,18 @@ class Distribution:
     size: int
 
 
+@dataclass(frozen=True)
+class Filename:
+    """What a wheel or sdist filename says, as ``packaging`` reads it."""
+
+    filename: str
+    project: str  # canonical name, as in URLs and keys
+    version: Version
+    kind: str  # "wheel" | "sdist"
+    build: BuildTag = ()  # a wheel's build tag, () when it has none (and for sdists)
+    tags: frozenset[Tag] = frozenset()  # a wheel's compatibility tags
+
+
 def kind_of(filename: str) -> str | None:
     if filename.endswith(".whl"):
         return "wheel"
@@ -65,8 +81,12 @@ def kind_of(filename: str) -> str | None:
     return None
 
 
-def check_filename(filename: str) -> tuple[str, Version, str]:
-    """(canonical project, version, kind) of a filename, or ValidationError."""
+def parse_filename(filename: str) -> Filename:
+    """The one reading of a distribution filename, or a ValidationError naming the file.
+
+    Every way a file comes in (CLI, console, /legacy/, reindex, delete) uses this, so a
+    name refused in one place is refused in all of them.
+    """
     if not filename or "/" in filename or "\\" in filename:
         raise ValidationError(f"{filename!r} is not a plain filename (it has path separators)")
     if any(ord(c) < 32 or ord(c) == 127 for c in filename):
@@ -78,20 +98,23 @@ def check_filename(filename: str) -> tuple[str, Version, str]:
         raise ValidationError(
             f"{filename} is not a distribution (expected a .whl, .tar.gz or .zip file)"
         )
+    build: BuildTag = ()
+    tags: frozenset[Tag] = frozenset()
     try:
         if kind == "wheel":
-            name, version, _build, _tags = parse_wheel_filename(filename)
+            name, version, build, tags = parse_wheel_filename(filename)
         else:
             name, version = parse_sdist_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename) as e:
         raise ValidationError(f"{filename} is not a valid {kind} filename: {e}") from None
-    if not _valid_name(name):
+    if not valid_project_name(name):
         raise ValidationError(f"{filename} is not a valid {kind} filename: bad project name")
-    return canonicalize_name(name), version, kind
+    return Filename(filename, canonicalize_name(name), version, kind, build, tags)
 
 
-def _valid_name(name: str) -> bool:
-    return bool(re.match(r"^([a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$", name, re.IGNORECASE))
+def valid_project_name(name: str) -> bool:
+    """PEP 508's rule for a project name (before normalization)."""
+    return bool(VALID_NAME.match(name))
 
 
 def inspect(
@@ -100,7 +123,8 @@ def inspect(
     """Validate the distribution at path (named filename, default its basename)."""
     path = Path(path)
     filename = filename if filename is not None else path.name
-    project, version, kind = check_filename(filename)
+    parsed = parse_filename(filename)
+    project, version, kind = parsed.project, parsed.version, parsed.kind
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -192,7 +216,7 @@ def _wheel_metadata(path: Path, filename: str) -> tuple[bytes, str | None]:
             return raw, f"{filename} has no {dist_info}/WHEEL file"
     # pip refuses a wheel whose .dist-info folder names another project; so do we.
     dist_name = dist_info.removesuffix(".dist-info").rsplit("-", 1)[0]
-    if canonicalize_name(dist_name) != check_filename(filename)[0]:
+    if canonicalize_name(dist_name) != parse_filename(filename).project:
         return raw, f"{filename} holds {dist_info}, which names another project"
     return raw, None
 

@@ -68,17 +68,27 @@ def file_entry(dist, uploader: str | None, upload_time: str, metadata_sha256: st
     }
 
 
-def _version_key(text: str):
+def version_key(text: str) -> tuple[int, Version, str]:
+    """The one version order: PEP 440's; a string that is not a version sorts below all
+    versions (as pip's old LegacyVersion did), so newest-first lists show it last."""
     try:
-        return (0, Version(text), text)
+        return (1, Version(text), text)
     except InvalidVersion:
-        return (1, Version("0"), text)
+        return (0, Version("0"), text)
+
+
+def same_version(a: str, b: str) -> bool:
+    """PEP 440 equality ("1.0" is "1.0.0"); strings that are not versions must be equal."""
+    try:
+        return Version(str(a)) == Version(str(b))
+    except InvalidVersion:
+        return str(a) == str(b)
 
 
 def normalized(page: dict) -> dict:
     """Stable order: files by version then filename; versions ascending (PEP 700)."""
-    files = sorted(page["files"], key=lambda f: (_version_key(f["_version"]), f["filename"]))
-    versions = sorted({f["_version"] for f in files}, key=_version_key)
+    files = sorted(page["files"], key=lambda f: (version_key(f["_version"]), f["filename"]))
+    versions = sorted({f["_version"] for f in files}, key=version_key)
     return {**page, "meta": {"api-version": API_VERSION}, "files": files, "versions": versions}
 
 
@@ -214,12 +224,12 @@ def parse_version(version: str | None) -> Version | None:
 
 def find_files(page: dict, version: str | None = None, filename: str | None = None) -> list:
     """The entries of page matching a version (PEP 440 equality) and/or a filename."""
-    wanted = parse_version(version)
+    parse_version(version)  # refuse a malformed one by name
     found = []
     for entry in page["files"]:
         if filename is not None and entry["filename"] != filename:
             continue
-        if wanted is not None and _version_key(entry["_version"])[:2] != (0, wanted):
+        if version is not None and not same_version(entry["_version"], version):
             continue
         found.append(entry)
     return found

@@ -20,11 +20,18 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import audit, index, keys
-from .distributions import Distribution, check_filename, inspect
+from .distributions import Distribution, inspect, parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .storage import Storage
 
 EXISTING = ("refuse", "skip", "overwrite")
+
+
+class FileExists(ValidationError):
+    """The file name is published with other bytes: PyPI's rule keeps a name to its bytes.
+
+    Only publish decides this; the upload ways (console, /legacy/) translate it.
+    """
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ def _store_file(storage, dist: Distribution, path: Path, existing: str, progress
     if listed is None and _stored_sha256(storage, key) == dist.sha256:
         return "published"  # an earlier publish stopped after the file: finish it
     if existing != "overwrite":
-        raise ValidationError(
+        raise FileExists(
             f"{dist.filename} already exists in {dist.project} with different contents "
             "(use --overwrite to replace it)"
         )
@@ -269,9 +276,7 @@ def delete(
                 storage.delete(key)
     removed = sorted(set(listed) | set(_stored_matches(storage, project, wanted, filename)))
     if not removed:
-        if not has_page:
-            raise ValidationError(f"there is no project named {project}")
-        raise ValidationError(f"nothing in project {project} matches {_what(version, filename)}")
+        _nothing_matches(project, has_page, version, filename)
     for name in removed:  # no page lists them any more
         storage.delete(keys.metadata_key(project, name))
         storage.delete(keys.file_key(project, name))
@@ -280,13 +285,36 @@ def delete(
     return removed
 
 
+def deletable(
+    storage: Storage, project: str, version: str | None = None, filename: str | None = None
+) -> list[str]:
+    """The filenames delete() with these arguments would remove (to confirm), or its refusal."""
+    project = canonicalize_name(project)
+    wanted = index.parse_version(version)
+    try:
+        page = index.read_project(storage, project)
+    except NotFound:
+        page = None
+    listed = [f["filename"] for f in index.find_files(page, version, filename)] if page else []
+    found = sorted(set(listed) | set(_stored_matches(storage, project, wanted, filename)))
+    if not found:
+        _nothing_matches(project, page is not None, version, filename)
+    return found
+
+
+def _nothing_matches(project: str, has_page: bool, version, filename) -> None:
+    if not has_page:
+        raise ValidationError(f"there is no project named {project}")
+    raise ValidationError(f"nothing in project {project} matches {_what(version, filename)}")
+
+
 def _stored_matches(storage, project: str, wanted: Version | None, filename: str | None):
     """Names of stored distributions (or their leftover .metadata) matching the request."""
     prefix = keys.file_key(project, "")
     for info in storage.list(prefix):
         name = info.key[len(prefix) :].removesuffix(".metadata")
         try:
-            _project, file_version, _kind = check_filename(name)
+            file_version = parse_filename(name).version
         except ValidationError:
             continue
         if (filename is None or name == filename) and wanted in (None, file_version):

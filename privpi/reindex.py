@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
-
 from . import audit, index, keys, pages
 from .distributions import inspect, kind_of
 from .errors import NotFound, PrivpiError, ValidationError
@@ -114,16 +112,9 @@ def _history(storage: Storage) -> dict[tuple[str, str], dict]:
         elif action in ("yank", "unyank"):
             value = (event.get("reason") or True) if action == "yank" else False
             for (p, _fn), file_state in state.items():
-                if p == project and _same_version(file_state["version"], event.get("version")):
+                if p == project and index.same_version(file_state["version"], event.get("version")):
                     file_state["yanked"] = value
     return state
-
-
-def _same_version(a, b) -> bool:
-    try:
-        return Version(str(a)) == Version(str(b))
-    except InvalidVersion:
-        return a == b
 
 
 def _entry(storage, project: str, info: ObjectInfo, old: dict, history: dict) -> dict:

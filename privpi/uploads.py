@@ -23,8 +23,9 @@ import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
+from .distributions import parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
-from .intake import check_filename, local_copy, max_upload_size, publish_new, too_large
+from .intake import local_copy, max_upload_size, publish_new, too_large
 from .keys import INCOMING
 from .storage import Storage
 
@@ -110,7 +111,7 @@ def create(
     ttl: int = DEFAULT_TTL,
 ) -> Ticket:
     """A new ticket for user to upload filename; stored before anything is uploaded."""
-    check_filename(filename)
+    parse_filename(filename)  # refuse a bad name before anything is stored
     now = time.time()
     ticket = Ticket(
         id=secrets.token_hex(16),
@@ -241,8 +242,8 @@ def finalize(storage: Storage, ticket_id: str, user: str) -> dict:
     """
     ticket, etag = _claim(storage, ticket_id, user)
     try:
-        with local_copy(storage, ticket.key) as (path, sha256):
-            out = publish_new(storage, path, sha256, ticket.filename, user, ticket.max_size)
+        with local_copy(storage, ticket.key) as (path, _sha256):
+            out = publish_new(storage, path, ticket.filename, user, ticket.max_size)
     except ValidationError as e:
         _close(storage, ticket, etag, "refused", {"error": e.message})
         raise

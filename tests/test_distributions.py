@@ -9,9 +9,10 @@ import zipfile
 
 import pytest
 from distfactory import make_sdist, make_wheel
+from packaging.version import Version
 from publish_helpers import real_dists  # noqa: F401 - fixture
 
-from privpi.distributions import check_filename, inspect
+from privpi.distributions import Filename, inspect, parse_filename
 from privpi.errors import ValidationError
 
 
@@ -64,11 +65,28 @@ from privpi.errors import ValidationError
         ("pip-24.0-py3-none-any.whl", "pip", "24.0", "wheel"),
         ("ruamel.yaml.clib-0.2.8.tar.gz", "ruamel-yaml-clib", "0.2.8", "sdist"),
         ("foo_bar-2024.1.1-py3-none-any.whl", "foo-bar", "2024.1.1", "wheel"),
+        ("foo_bar-1.0.tar.gz", "foo-bar", "1.0", "sdist"),
+        ("a-1-py3-none-any.whl", "a", "1", "wheel"),
+        ("cffi-1.16.0-cp312-cp312-win32.whl", "cffi", "1.16.0", "wheel"),
     ],
 )
 def test_real_world_filenames(filename, project, version, kind):
-    parsed_project, parsed_version, parsed_kind = check_filename(filename)
-    assert (parsed_project, str(parsed_version), parsed_kind) == (project, version, kind)
+    parsed = parse_filename(filename)
+    assert (parsed.project, str(parsed.version), parsed.kind) == (project, version, kind)
+    assert parsed.filename == filename
+    assert bool(parsed.tags) == (kind == "wheel")
+
+
+def test_parse_filename_gives_a_wheels_build_tag_and_tags():
+    torch = parse_filename("torch-2.1.0-1-cp311-cp311-linux_x86_64.whl")
+    assert torch.build == (1, "")
+    assert {str(t) for t in torch.tags} == {"cp311-cp311-linux_x86_64"}
+    dateutil = parse_filename("python_dateutil-2.9.0.post0-py2.py3-none-any.whl")
+    assert dateutil.build == ()
+    assert {str(t) for t in dateutil.tags} == {"py2-none-any", "py3-none-any"}
+    assert parse_filename("Django-4.2.tar.gz") == Filename(
+        "Django-4.2.tar.gz", "django", Version("4.2"), "sdist"
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,11 +114,17 @@ def test_real_world_filenames(filename, project, version, kind):
         ("pkg-notaversion-py3-none-any.whl", "is not a valid wheel filename"),
         ("pkg_-1.0.tar.gz", "is not a valid sdist filename: bad project name"),
         ("pkg.tar.gz", "is not a valid sdist filename"),
+        ("notes.txt", "notes.txt is not a distribution"),
+        ("pkg-1.0-py3-none-any.WHL", "is not a distribution"),
+        ("pkg-1.0.tgz", "is not a distribution"),
+        ("pkg-1.0-x-py3-none-any.whl", "is not a valid wheel filename"),
+        ("pkg-1.0-py3-none.whl", "is not a valid wheel filename"),
+        ("pkg--1.0.tar.gz", "is not a valid sdist filename"),
     ],
 )
 def test_unsafe_or_invalid_filenames_are_refused(filename, message):
     with pytest.raises(ValidationError) as e:
-        check_filename(filename)
+        parse_filename(filename)
     assert message in e.value.message
 
 

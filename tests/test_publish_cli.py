@@ -11,6 +11,7 @@ from distfactory import make_sdist, make_wheel
 
 from privpi import index, keys
 from privpi.cli import main
+from privpi.units import human_size
 
 
 @pytest.fixture
@@ -102,6 +103,34 @@ def test_yank_unyank_delete_projects(run, storage, tmp_path):
     assert [p["name"] for p in index.read_root(storage)["projects"]] == ["other"]
     r = run("delete", "ghost", "--yes")
     assert (r.exit_code, r.output) == (1, "Error: there is no project named ghost\n")
+
+
+def test_delete_removes_a_stored_file_whose_pages_are_gone(run, storage, tmp_path):
+    """The CLI asks the core, not the pages: a file no page lists is still deleted."""
+    wheel, sdist = make_wheel(tmp_path, "demo", "1.0"), make_sdist(tmp_path, "demo", "2.0")
+    assert run("upload", str(wheel), str(sdist)).exit_code == 0
+    for key in (keys.project_json("demo"), keys.project_html("demo")):
+        storage.delete(key)
+    r = run("delete", "demo", "2.0", input="n\n")
+    assert r.exit_code == 1 and "  demo-2.0.tar.gz\n" in r.output and "Aborted" in r.output
+    assert storage.exists(keys.file_key("demo", "demo-2.0.tar.gz"))
+    r = run("delete", "demo", "--yes")
+    assert (r.exit_code, r.output) == (0, "Deleted 2 file(s) from demo.\n")
+    assert not storage.exists(keys.file_key("demo", "demo-1.0-py3-none-any.whl"))
+    assert not storage.exists(keys.metadata_key("demo", "demo-1.0-py3-none-any.whl"))
+    assert not storage.exists(keys.file_key("demo", "demo-2.0.tar.gz"))
+    r = run("delete", "demo", "--yes")
+    assert (r.exit_code, r.output) == (1, "Error: there is no project named demo\n")
+
+
+def test_projects_shows_sizes_in_binary_units(run, tmp_path):
+    wheel = make_wheel(tmp_path, "demo", "1.0", padding=5000)
+    run("upload", str(wheel))
+    r = run("projects")
+    assert r.output.splitlines()[1].split()[2:] == [
+        human_size(wheel.stat().st_size).split()[0],
+        "KiB",
+    ]
 
 
 def test_reindex_command_reports_and_repairs(run, storage, tmp_path):

@@ -38,10 +38,10 @@ def test_ticket_key_expiry_and_state_are_stored(storage):
     "filename, message",
     [
         ("notes.txt", "is not a distribution"),
-        ("../evil-1.0-py3-none-any.whl", "is not a plain file name"),
-        ("a/b-1.0.tar.gz", "is not a plain file name"),
+        ("../evil-1.0-py3-none-any.whl", "is not a plain filename"),
+        ("a/b-1.0.tar.gz", "is not a plain filename"),
         ("demo-1.0-py3-none-any\x00.whl", "control characters"),
-        ("demo.whl", "not a valid distribution file name"),
+        ("demo.whl", "is not a valid wheel filename"),
     ],
 )
 def test_bad_filenames_get_no_ticket(folder_storage, filename, message):

@@ -116,7 +116,7 @@ def test_folder_upload_over_the_limit_is_refused(folder_storage, tmp_path):
 
 @pytest.mark.parametrize(
     "filename, message",
-    [("setup.py", "is not a distribution"), ("../x-1.0.tar.gz", "is not a plain file name")],
+    [("setup.py", "is not a distribution"), ("../x-1.0.tar.gz", "is not a plain filename")],
 )
 def test_ticket_for_a_non_distribution_is_refused(folder_storage, filename, message):
     r = Browser(seeded(folder_storage)).ticket(filename)

@@ -22,7 +22,7 @@ def test_dashboard_counts_and_events(as_role, repo, tmp_path):
     page = text(as_role("admin").get("/"))
     assert '<span class="figure">2</span> projects' in page
     assert '<span class="figure">3</span> files' in page
-    assert "KB</span> stored" in page
+    assert "KiB</span> stored" in page
     assert "<strong>publisher</strong> published alpha-1.1-py3-none-any.whl" in page
     assert "<strong>tests</strong> added reader as reader" in page
 

@@ -17,7 +17,7 @@ from webadmin_helpers import (  # noqa: F401 - the *_fixture names are fixtures
     wheel_with_metadata,
 )
 
-from privpi import audit, index, publish
+from privpi import audit, index, keys, publish
 
 
 @pytest.fixture
@@ -188,8 +188,23 @@ def test_delete_file_version_and_project(as_role, demo):
 def test_delete_unknown_file_is_404(as_role, demo):
     before = snapshot(demo)
     r = post(as_role("admin"), "/projects/demo-pkg/delete", {"filename": "x.whl", "confirm": "yes"})
-    assert r.status_code == 404 and "has no file" in text(r)
+    assert r.status_code == 404 and "nothing in project demo-pkg matches file x.whl" in text(r)
     assert snapshot(demo) == before
+
+
+def test_delete_removes_stored_files_whose_pages_are_gone(as_role, demo):
+    for key in (keys.project_json("demo-pkg"), keys.project_html("demo-pkg")):
+        demo.delete(key)
+    c = as_role("admin")
+    r = post(c, "/projects/demo-pkg/delete", {"version": "1.0", "confirm": "yes"})
+    assert r.status_code == 303
+    assert not demo.exists(keys.file_key("demo-pkg", "demo_pkg-1.0.tar.gz"))
+    assert demo.exists(keys.file_key("demo-pkg", "demo_pkg-2.0-py3-none-any.whl"))
+    r = post(c, "/projects/demo-pkg/delete", {"confirm": "yes"})
+    assert r.status_code == 303 and r.location == "/projects"
+    assert not demo.exists(keys.file_key("demo-pkg", "demo_pkg-2.0-py3-none-any.whl"))
+    r = post(c, "/projects/demo-pkg/delete", {"confirm": "yes"})
+    assert r.status_code == 404 and "there is no project named demo-pkg" in text(r)
 
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"

@@ -16,12 +16,14 @@ import os
 import tempfile
 
 from flask import Response, current_app, request
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from privpi import intake
+from privpi.distributions import Filename, parse_filename
 from privpi.errors import PrivpiError
+from privpi.units import human_size
 from privpi.users import UserStore
 
 from .auth import THROTTLES
@@ -55,7 +57,7 @@ def plain(message: str, status: int, **headers) -> Response:
 
 def too_large(size: int, limit: int) -> Response:
     return plain(
-        f"This upload is {intake.human_size(size)}, over the {intake.human_size(limit)} "
+        f"This upload is {human_size(size)}, over the {human_size(limit)} "
         "limit of /legacy/; upload larger files in the console's /upload page or with "
         "`privpi upload`",
         413,
@@ -130,8 +132,9 @@ def _upload(uploader: str, limit: int) -> Response:
     file = request.files.get("content")
     if file is None or not file.filename:
         return plain("The form has no file in its 'content' part", 400)
-    filename = intake.check_filename(file.filename)
-    _check_form_matches(filename, form.get("name"), form.get("version"))
+    parsed = parse_filename(file.filename)
+    filename = parsed.filename
+    _check_form_matches(parsed, form.get("name"), form.get("version"))
     with tempfile.TemporaryDirectory(prefix="privpi-legacy-") as tmp:
         path = os.path.join(tmp, "upload")
         size, digests = _save(file.stream, path)
@@ -140,27 +143,22 @@ def _upload(uploader: str, limit: int) -> Response:
         refusal = _check_digests(form, digests)
         if refusal is not None:
             return refusal
-        result = intake.publish_new(
-            storage(), path, digests["sha256_digest"], filename, uploader, limit
-        )
+        result = intake.publish_new(storage(), path, filename, uploader, limit)
     if result["status"] == "skipped":  # PyPI answers an identical re-upload with 200 too
         return plain(f"{filename} is already there, identical: nothing to do", 200)
     return plain(f"Published {filename} ({result['project']} {result['version']})", 200)
 
 
-def _check_form_matches(filename: str, name: str | None, version: str | None) -> str:
-    if filename.endswith(".whl"):
-        project, file_version, *_ = parse_wheel_filename(filename)
-    else:
-        project, file_version = parse_sdist_filename(filename)
-    if name and canonicalize_name(name) != project:
-        raise PrivpiError(f"The form's name {name!r} does not match the file {filename}")
+def _check_form_matches(file: Filename, name: str | None, version: str | None) -> None:
+    if name and canonicalize_name(name) != file.project:
+        raise PrivpiError(f"The form's name {name!r} does not match the file {file.filename}")
     try:
-        if version and Version(version) != file_version:
-            raise PrivpiError(f"The form's version {version!r} does not match the file {filename}")
+        if version and Version(version) != file.version:
+            raise PrivpiError(
+                f"The form's version {version!r} does not match the file {file.filename}"
+            )
     except InvalidVersion:
         raise PrivpiError(f"The form's version {version!r} is not a valid version") from None
-    return project
 
 
 def _save(stream, path: str) -> tuple[int, dict[str, str]]:

@@ -14,9 +14,9 @@ from email.message import Message
 
 from markupsafe import Markup
 from packaging.metadata import parse_email
-from packaging.version import InvalidVersion, Version
 
 from privpi.errors import PrivpiError
+from privpi.index import version_key
 
 log = logging.getLogger(__name__)
 # An sdist's PKG-INFO is read from the whole archive: not for a page view of a huge one.
@@ -42,13 +42,6 @@ class VersionInfo:
         return next((f["requires-python"] for f in self.files if f.get("requires-python")), "")
 
 
-def _sort_key(version: str):
-    try:
-        return (1, Version(version), "")
-    except InvalidVersion:
-        return (0, Version("0"), version)
-
-
 def group_versions(files: list[dict]) -> list[VersionInfo]:
     """Files grouped by version, newest version first, files by name within one."""
     by_version: dict[str, VersionInfo] = {}
@@ -57,7 +50,7 @@ def group_versions(files: list[dict]) -> list[VersionInfo]:
         by_version.setdefault(v, VersionInfo(v)).files.append(f)
     for info in by_version.values():
         info.files.sort(key=lambda f: f.get("filename", ""))
-    return sorted(by_version.values(), key=lambda i: _sort_key(i.version), reverse=True)
+    return sorted(by_version.values(), key=lambda i: version_key(i.version), reverse=True)
 
 
 def current(versions: list[VersionInfo]) -> VersionInfo | None:

@@ -7,13 +7,13 @@ and paginates in memory: one conditional read per request, however many projects
 from __future__ import annotations
 
 import json
-import re
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from packaging.utils import canonicalize_name
 
 from privpi import keys
-from privpi.errors import NotFound, PrivpiError
+from privpi.distributions import valid_project_name
+from privpi.errors import NotFound, PrivpiError, ValidationError
 
 from .auth import role_required
 from .extensions import actor, storage
@@ -23,7 +23,6 @@ from .views import confirmed
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 ROOT_CACHE = "privpi.root-cache"
-VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 def project_names() -> list[str]:
@@ -83,16 +82,19 @@ def index():
     )
 
 
-def _load(name: str):
-    """(canonical name, project JSON dict); redirect or 404 for other names."""
+def _load(name: str, missing_ok: bool = False):
+    """(canonical name, project JSON dict); 404 for other names and (unless missing_ok,
+    then an empty page) for a project without pages."""
     from privpi import index as repo_index
 
-    if not VALID_NAME.match(name):
+    if not valid_project_name(name):
         abort(404, f"There is no project named {name!r}.")
     project = canonicalize_name(name)
     try:
         return project, repo_index.read_project(storage(), project)
     except NotFound:
+        if missing_ok:
+            return project, repo_index.empty_project(project)
         abort(404, f"There is no project named {name!r}.")
 
 
@@ -191,13 +193,13 @@ def unyank(name):
 def delete(name):
     from privpi import publish
 
-    project, data = _load(name)
+    project, data = _load(name, missing_ok=True)  # files whose pages are gone can go too
     form = DeleteForm()
     version, filename = form.version.data or None, form.filename.data or None
-    if version:
-        _check_version(project, data, version)
-    if filename and filename not in {f.get("filename") for f in data.get("files", [])}:
-        abort(404, f"{project} has no file {filename!r}.")
+    try:  # the core says what there is to delete, as the CLI asks it
+        publish.deletable(storage(), project, version, filename)
+    except ValidationError as e:
+        abort(404, f"Nothing was deleted: {e}.")
     what = filename or (f"{project} {version}" if version else f"the whole project {project}")
     response = _act(
         project,

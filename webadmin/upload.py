@@ -28,6 +28,7 @@ from flask_login import current_user
 from privpi import intake, uploads
 from privpi.errors import PrivpiError, ValidationError
 from privpi.storage import Storage
+from privpi.units import human_size
 
 from .auth import role_required
 from .extensions import csrf, storage
@@ -63,8 +64,8 @@ def upload_page():
     html = render_template(
         "upload.html",
         max_size=max_size(),
-        max_size_text=intake.human_size(max_size()),
-        legacy_max_text=intake.human_size(legacy_max_size()),
+        max_size_text=human_size(max_size()),
+        legacy_max_text=human_size(legacy_max_size()),
         legacy_url=url_for("upload.legacy", _external=True),
     )
     resp = make_response(html)

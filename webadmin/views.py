@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request, url_for
 
+from privpi.units import human_size
+
 
 def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
@@ -22,17 +24,6 @@ def is_http_url(url) -> bool:
     return isinstance(url, str) and url.lower().startswith(("https://", "http://"))
 
 
-def filesize(n) -> str:
-    if n is None:
-        return "?"
-    n = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 def shorttime(value) -> str:
     """2026-11-26T11:41:29.123Z -> 2026-11-26 11:41 UTC."""
     if not value:
@@ -41,18 +32,18 @@ def shorttime(value) -> str:
     return text[:16] + " UTC" if len(text) >= 16 else text
 
 
-def _what(e: dict) -> str:
+def _subject(e: dict) -> str:
     return " ".join(str(e[k]) for k in ("project", "version") if e.get(k))
 
 
 EVENT_PHRASES = {
     "publish": lambda e: (
-        f"published {e.get('filename') or _what(e)}"
+        f"published {e.get('filename') or _subject(e)}"
         + (" (replaced)" if e.get("status") == "replaced" else "")
     ),
-    "yank": lambda e: f"yanked {_what(e)}" + (f": {e['reason']}" if e.get("reason") else ""),
-    "unyank": lambda e: f"un-yanked {_what(e)}",
-    "delete": lambda e: f"deleted {e.get('filename') or _what(e)}",
+    "yank": lambda e: f"yanked {_subject(e)}" + (f": {e['reason']}" if e.get("reason") else ""),
+    "unyank": lambda e: f"un-yanked {_subject(e)}",
+    "delete": lambda e: f"deleted {e.get('filename') or _subject(e)}",
     "user.add": lambda e: f"added {e.get('user')} as {e.get('role', 'reader')}",
     "user.role": lambda e: f"made {e.get('user')} {', '.join(e.get('roles') or ['?'])}",
     "user.passwd": lambda e: f"set a new password for {e.get('user')}",
@@ -101,7 +92,7 @@ def _same_site(url: str | None) -> bool:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["filesize"] = human_size
     app.jinja_env.filters["shorttime"] = shorttime
     app.jinja_env.filters["describe_event"] = describe_event
     app.jinja_env.globals["has_endpoint"] = has_endpoint

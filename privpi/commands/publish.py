@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
+from packaging.utils import canonicalize_name
 
 from .. import index, publish
 from ..errors import NotFound, PrivpiError
+from ..units import human_size
 from .context import AppContext, pass_app
 
 DEFAULT_MAX_SIZE = "100MB"
@@ -31,14 +33,6 @@ class SizeParam(click.ParamType):
         if not match or match.group(2).upper() not in UNITS:
             self.fail(f"{value!r} is not a size such as 5000000, 100MB or 1GiB", param, ctx)
         return int(match.group(1)) * UNITS[match.group(2).upper()]
-
-
-def human(size: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size} GB"  # pragma: no cover
 
 
 @click.command()
@@ -110,32 +104,14 @@ def unyank(app: AppContext, project: str, version: str) -> None:
 @pass_app
 def delete(app: AppContext, project: str, version: str | None, filename, yes: bool) -> None:
     """Delete PROJECT, one VERSION of it, or one --file, with its pages entries."""
-    try:
-        page = index.read_project(app.storage, _canonical(project))
-    except NotFound:
-        raise PrivpiError(f"there is no project named {project}") from None
-    matches = index.find_files(page, version=version, filename=filename)
-    if not matches:
-        raise PrivpiError(f"nothing in project {page['name']} matches {_what(version, filename)}")
     if not yes:
+        names = publish.deletable(app.storage, project, version, filename)
         click.echo("This deletes:")
-        for entry in matches:
-            click.echo(f"  {entry['filename']}")
+        for name in names:
+            click.echo(f"  {name}")
         click.confirm("Delete these files for good?", abort=True)
     removed = publish.delete(app.storage, project, version, filename)
-    click.echo(f"Deleted {len(removed)} file(s) from {page['name']}.")
-
-
-def _canonical(project: str) -> str:
-    from packaging.utils import canonicalize_name
-
-    return canonicalize_name(project)
-
-
-def _what(version, filename) -> str:
-    if filename:
-        return f"file {filename}"
-    return f"version {version}" if version else "anything"
+    click.echo(f"Deleted {len(removed)} file(s) from {canonicalize_name(project)}.")
 
 
 @click.command()
@@ -184,4 +160,4 @@ def projects(app: AppContext) -> None:
     width = max(len("PROJECT"), *(len(name) for name, _, _ in rows))
     click.echo(f"{'PROJECT':<{width}}  {'FILES':>5}  {'SIZE':>9}")
     for name, count, size in rows:
-        click.echo(f"{name:<{width}}  {count:>5}  {human(size):>9}")
+        click.echo(f"{name:<{width}}  {count:>5}  {human_size(size):>9}")
