@@ -27,12 +27,13 @@ import boto3
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+# Run as ``python bench/x.py``: the repository root on sys.path for tests.support.
+sys.path.insert(0, str(ROOT))
 
-from distfactory import metadata_text  # noqa: E402
-from net_helpers import start_script, stop_script  # noqa: E402
-from serve_helpers import add_user, start_server, stop  # noqa: E402
-from webadmin_helpers import TOKEN  # noqa: E402
+from tests.support.console import TOKEN  # noqa: E402
+from tests.support.distfactory import metadata_text  # noqa: E402
+from tests.support.net import start_script, stop_script  # noqa: E402
+from tests.support.serve import add_user, start_server, stop  # noqa: E402
 
 MB = 1024 * 1024
 USER, PASSWORD = "bench", "bench-password-1"
@@ -134,7 +135,7 @@ def browser_upload(base_url: str, s: requests.Session, token: str, wheel: Path) 
 def run(backend: str, sizes: list[int], tmp: Path, env: dict) -> None:
     moto_proc = None
     if backend == "s3":
-        endpoint, moto_proc = start_script(ROOT / "tests" / "moto_server.py")
+        endpoint, moto_proc = start_script(ROOT / "tests" / "support" / "moto_server.py")
         env = {**env, "AWS_ENDPOINT_URL": endpoint}
         bucket = f"bench-{uuid.uuid4().hex[:10]}"
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)

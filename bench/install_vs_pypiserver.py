@@ -32,9 +32,10 @@ from pathlib import Path
 from passlib.apache import HtpasswdFile
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from net_helpers import free_port, wait_for_port  # noqa: E402
-from serve_helpers import isolated_pip_env, make_venv, start_server, stop  # noqa: E402
+# Run as ``python bench/x.py``: the repository root on sys.path for tests.support.
+sys.path.insert(0, str(ROOT))
+from tests.support.net import free_port, wait_for_port  # noqa: E402
+from tests.support.serve import isolated_pip_env, make_venv, start_server, stop  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CACHE = Path.home() / ".cache" / "privpi-bench"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/publish_requests.py [--sizes 10,1000,10000] [--publishers 20]
 
-Starts its own moto S3 server on a free loopback port (tests/moto_server.py) and counts
+Starts its own moto S3 server on a free loopback port (tests/support/moto_server.py) and counts
 every S3 API request the publishing client sends, with a botocore ``before-send`` event
 hook (observation only: nothing is patched). Request counts are exact and noise-free; the
 concurrency timing is wall-clock and depends on the machine. Prints figures, never fails
@@ -23,15 +23,16 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+# Run as ``python bench/x.py``: the repository root on sys.path for tests.support.
+sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
-from distfactory import make_sdist, make_wheel  # noqa: E402
-from net_helpers import moto  # noqa: E402
-from publish_helpers import RequestCounter, parse_links  # noqa: E402
 
 from privpi import index, keys, pages, publish  # noqa: E402
 from privpi.storage import open_storage  # noqa: E402
+from tests.support.distfactory import make_sdist, make_wheel  # noqa: E402
+from tests.support.net import moto  # noqa: E402
+from tests.support.publish import RequestCounter, parse_links  # noqa: E402
 
 
 def fake_aws_env(endpoint: str, scratch: Path) -> None:

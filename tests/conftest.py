@@ -4,31 +4,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
 
-# free_port and wait_for_port live in net_helpers; imported here too for modules that
-# take them from conftest.
-from net_helpers import free_port, moto, wait_for_port  # noqa: F401
+# Before the first import of a support module: pytest rewrites its asserts too (clear
+# failure messages).
+pytest.register_assert_rewrite("tests.support")
 
-from privpi.storage import FolderStorage, open_storage
+from privpi.storage import FolderStorage, open_storage  # noqa: E402
+from tests.support.net import moto  # noqa: E402
 
-# Helper modules that tests import: pytest rewrites their asserts too (clear failure
-# messages) if told before they are first imported, which is now.
-pytest.register_assert_rewrite(
-    "browser_helpers",
-    "deploy_helpers",
-    "distfactory",
-    "edge_helpers",
-    "publish_helpers",
-    "serve_helpers",
-    "upload_helpers",
-    "webadmin_helpers",
+# Fixtures that live next to their helpers, available to every test module.
+pytest_plugins = (
+    "tests.support.console",
+    "tests.support.deploy",
+    "tests.support.faults",
+    "tests.support.publish",
 )
 
-HERE = Path(__file__).parent
 TEST_ROUNDS = "1000"  # PBKDF2 rounds in tests: fast, still the real algorithm
 
 

@@ -10,12 +10,12 @@ import threading
 
 import pytest
 import waitress
-from browser_helpers import headless_chromium, shot
-from distfactory import make_wheel
-from webadmin_helpers import PASSWORD, make_console, seed_users
 
 from privpi import publish
 from privpi.storage import FolderStorage
+from tests.support.browser import headless_chromium, shot
+from tests.support.console import PASSWORD, make_console, seed_users
+from tests.support.distfactory import make_wheel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

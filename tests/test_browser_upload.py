@@ -16,14 +16,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-from browser_helpers import headless_chromium, shot
-from distfactory import make_wheel
 from playwright.sync_api import expect
-from serve_helpers import add_user, start_server, stop
-from upload_helpers import allow_console_cors
 
 from privpi import index
 from privpi.storage import open_storage
+from tests.support.browser import headless_chromium, shot
+from tests.support.distfactory import make_wheel
+from tests.support.serve import add_user, start_server, stop
+from tests.support.upload import allow_console_cors
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 USER, PASSWORD = "dropper", "dropper-password-1"

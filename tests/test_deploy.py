@@ -12,19 +12,17 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
-from deploy_helpers import (  # noqa: F401 - the fixtures
-    REPO,
-    Recorder,
-    aws_fixture,
-    cfn_endpoint_fixture,
-    stack,
-    template_dir,
-)
 
 from privpi import deploy as core
 from privpi import stacks
 from privpi.cli import main
 from privpi.commands.deploy import run
+from tests.support.deploy import (
+    REPO,
+    Recorder,
+    stack,
+    template_dir,
+)
 
 REGION = "eu-west-1"
 EDGE = "us-east-1"

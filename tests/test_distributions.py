@@ -8,12 +8,11 @@ import tarfile
 import zipfile
 
 import pytest
-from distfactory import make_sdist, make_wheel
 from packaging.version import Version
-from publish_helpers import real_dists  # noqa: F401 - fixture
 
 from privpi.distributions import Filename, inspect, parse_filename
 from privpi.errors import ValidationError
+from tests.support.distfactory import make_sdist, make_wheel
 
 
 @pytest.mark.parametrize(
@@ -128,7 +127,7 @@ def test_unsafe_or_invalid_filenames_are_refused(filename, message):
     assert message in e.value.message
 
 
-def test_real_distributions_from_pypi(real_dists):  # noqa: F811 - the fixture
+def test_real_distributions_from_pypi(real_dists):
     found = {f: inspect(p) for f, p in real_dists.items()}
     summary = {
         f: (d.project, d.name, d.version, d.kind, d.requires_python) for f, d in found.items()

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from distfactory import make_sdist, make_wheel
-from serve_helpers import (
+
+from tests.support.distfactory import make_sdist, make_wheel
+from tests.support.serve import (
     add_user,
     installed_record,
     installed_report,

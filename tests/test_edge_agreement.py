@@ -9,7 +9,6 @@ import itertools
 import json
 
 import pytest
-from edge_helpers import MemorySource, store_doc
 from packaging.utils import InvalidName, canonicalize_name
 from passlib.hash import pbkdf2_sha256
 
@@ -19,6 +18,7 @@ from privpi import keys, users
 from privpi.errors import UserStoreError
 from privpi.keys import USERS_KEY
 from privpi.users import User, UserStore
+from tests.support.edge import MemorySource, store_doc
 
 # Every name of up to three characters over letters, digits and the separators, plus
 # real and odd names: enough to tell apart any two different rules.

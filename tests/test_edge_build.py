@@ -12,11 +12,11 @@ import zipfile
 import boto3
 import pytest
 from click.testing import CliRunner
-from edge_helpers import default_doc, load_event
 
 from privpi.cli import main
 from privpi.edgebuild import build_zip
 from privpi.keys import USERS_KEY
+from tests.support.edge import default_doc, load_event
 
 
 def test_zip_holds_handler_modules_and_config():

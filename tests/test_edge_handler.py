@@ -5,10 +5,17 @@ from __future__ import annotations
 import base64
 
 import pytest
-from edge_helpers import ALICE_PASSWORD, Clock, MemorySource, default_doc, load_event, request_event
 
 from edge import viewer_request
 from edge.userstore import UserCache
+from tests.support.edge import (
+    ALICE_PASSWORD,
+    Clock,
+    MemorySource,
+    default_doc,
+    load_event,
+    request_event,
+)
 
 AUTH = "Basic " + base64.b64encode(f"alice:{ALICE_PASSWORD}".encode()).decode()
 MALFORMED = sorted(p.stem for p in load_event.__globals__["EVENTS"].glob("malformed_*.json"))

@@ -7,12 +7,12 @@ import posixpath
 from urllib.parse import unquote
 
 import pytest
-from edge_helpers import ALICE_PASSWORD, Clock, MemorySource, default_doc, request_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge import paths, viewer_request
 from edge.userstore import UserCache
+from tests.support.edge import ALICE_PASSWORD, Clock, MemorySource, default_doc, request_event
 
 AUTH = "Basic " + base64.b64encode(f"alice:{ALICE_PASSWORD}".encode()).decode()
 

@@ -19,14 +19,14 @@ import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
-from edge_helpers import ALICE_PASSWORD, Clock, default_doc
-from faultproxy import FaultProxy
-from net_helpers import moto
 
 from edge import sigv4
 from edge.s3source import S3Error, S3Source
 from edge.userstore import OK, Unavailable, UserCache
 from privpi.keys import USERS_KEY
+from tests.support.edge import ALICE_PASSWORD, Clock, default_doc
+from tests.support.faultproxy import FaultProxy
+from tests.support.net import moto
 
 REGION = "eu-west-1"
 BUCKET = "edge-store"

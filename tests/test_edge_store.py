@@ -6,7 +6,6 @@ import json
 
 import boto3
 import pytest
-from edge_helpers import ALICE_PASSWORD, BOB_PASSWORD, Clock, MemorySource, default_doc, store_doc
 
 from edge import pbkdf2
 from edge.s3source import S3Source
@@ -14,6 +13,14 @@ from edge.userstore import DENIED, OK, Unavailable, UserCache
 from privpi.keys import USERS_KEY
 from privpi.readpath import StorageSource
 from privpi.users import UserStore
+from tests.support.edge import (
+    ALICE_PASSWORD,
+    BOB_PASSWORD,
+    Clock,
+    MemorySource,
+    default_doc,
+    store_doc,
+)
 
 
 @pytest.fixture

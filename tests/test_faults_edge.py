@@ -16,8 +16,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import free_port, wait_for_port
-from edge_helpers import Clock, request_event
 
 from edge import viewer_request
 from edge.s3source import S3Source
@@ -25,8 +23,8 @@ from edge.userstore import UserCache
 from privpi import keys
 from privpi.keys import USERS_KEY
 from privpi.users import UserStore
-
-pytest_plugins = ("fault_fixtures",)
+from tests.support.edge import Clock, request_event
+from tests.support.net import free_port, wait_for_port
 
 PASSWORD = "correct horse battery"
 INTERVAL, MAX_STALE = 60.0, 900.0

@@ -20,13 +20,11 @@ import time
 from html.parser import HTMLParser
 
 import pytest
-from distfactory import make_wheel
-from faultproxy import EXHAUST
 
 from privpi import index, keys, publish
 from privpi.errors import NotFound, PrivpiError
-
-pytest_plugins = ("fault_fixtures",)
+from tests.support.distfactory import make_wheel
+from tests.support.faultproxy import EXHAUST
 
 WHEEL = "demo-1.0-py3-none-any.whl"
 STEPS = {  # step -> (method, key substring as the proxy sees it)

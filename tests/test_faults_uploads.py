@@ -8,13 +8,11 @@ through the fault proxy exactly as the console calls it.
 from __future__ import annotations
 
 import pytest
-from distfactory import make_wheel
-from faultproxy import EXHAUST
 
 from privpi import index, uploads
 from privpi.errors import PrivpiError
-
-pytest_plugins = ("fault_fixtures",)
+from tests.support.distfactory import make_wheel
+from tests.support.faultproxy import EXHAUST
 
 WHEEL = "demo-1.0-py3-none-any.whl"
 

@@ -1,4 +1,4 @@
-"""User-store writes under S3 faults (moto behind tests/faultproxy.py): nothing is lost.
+"""User-store writes under S3 faults (moto behind tests/support/faultproxy.py): nothing is lost.
 
 Faults that boto3's retries absorb must be invisible; faults that exhaust them must fail
 the command with one clear line and leave ``config/users.json`` as it was; running the
@@ -12,15 +12,13 @@ import threading
 
 import pytest
 from click.testing import CliRunner
-from faultproxy import EXHAUST
 
 from privpi import audit
 from privpi.cli import main
 from privpi.errors import StorageError
 from privpi.keys import USERS_KEY
 from privpi.users import UserStore
-
-pytest_plugins = ("fault_fixtures",)  # the faulty and fault_proxy fixtures
+from tests.support.faultproxy import EXHAUST
 
 PASSWORD = "correct horse battery"
 USERS = "config/users.json"

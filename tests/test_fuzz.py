@@ -14,6 +14,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import sys
 import tempfile
 import zipfile
@@ -21,8 +22,6 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from distfactory import make_wheel, metadata_text
-from edge_helpers import ALICE_PASSWORD, Clock, MemorySource, default_doc, request_event
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +31,8 @@ from privpi import distributions, keys
 from privpi.errors import StorageError, ValidationError
 from privpi.storage import FolderStorage
 from privpi.storage.base import check_key
+from tests.support.distfactory import make_wheel, metadata_text
+from tests.support.edge import ALICE_PASSWORD, Clock, MemorySource, default_doc, request_event
 
 EXAMPLES = {
     "handler": 1500,
@@ -347,7 +348,7 @@ def test_corrupt_archives_are_refused(body, suffix, prefix):
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory):
     """(client, storage, wheels): a console over a folder; six valid wheels to send."""
-    from webadmin_helpers import make_console, seed_users
+    from tests.support.console import make_console, seed_users
 
     root = tmp_path_factory.mktemp("legacy")
     storage = FolderStorage(root / "repo")
@@ -509,7 +510,9 @@ def test_atheris(target, tmp_path):
     runs = ATHERIS_RUNS[target]
     cmd = [sys.executable, __file__, "atheris", target, str(corpus), f"-runs={runs}"]
     cmd += ["-seed=1", "-max_len=4096", "-timeout=20", f"-artifact_prefix={tmp_path}/"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    # this file runs as a script: the repository root on its path for tests.support
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
     assert f"Done {runs} runs" in r.stderr, r.stderr[-2000:]
     print(r.stderr.strip().splitlines()[-1])

@@ -13,8 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from distfactory import make_sdist, make_wheel
-from serve_helpers import (
+from twine.commands import upload as twine_upload
+
+from privpi import index
+from privpi.errors import NotFound
+from privpi.storage import FolderStorage
+from tests.support.distfactory import make_sdist, make_wheel
+from tests.support.serve import (
     VENV_BIN,
     add_user,
     installed_report,
@@ -25,11 +30,6 @@ from serve_helpers import (
     start_server,
     stop,
 )
-from twine.commands import upload as twine_upload
-
-from privpi import index
-from privpi.errors import NotFound
-from privpi.storage import FolderStorage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PUB, PUB_PW = "pub1", "publisher-password-1"

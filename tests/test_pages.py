@@ -15,9 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 from pip._internal.index.collector import IndexContent, parse_links
-from publish_helpers import parse_links as parse_html
 
 from privpi import index, pages
+from tests.support.publish import parse_links as parse_html
 
 GOLDEN = Path(__file__).parent / "golden"
 TIME = "2026-01-02T03:04:05.123456Z"

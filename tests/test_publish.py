@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from distfactory import make_sdist, make_wheel
-from publish_helpers import (
-    parse_links,
-    real_dists,  # noqa: F401 - fixture
-)
 
 from privpi import audit, index, keys, publish
 from privpi.errors import NotFound, PrivpiError, ValidationError
+from tests.support.distfactory import make_sdist, make_wheel
+from tests.support.publish import (
+    parse_links,
+)
 
 
 def sha256(path) -> str:
@@ -201,7 +200,7 @@ def test_delete_file_version_and_project(storage, tmp_path):
     assert [p["name"] for p in index.read_root(storage)["projects"]] == ["demo", "other"]
 
 
-def test_real_distributions_publish(folder_storage, real_dists):  # noqa: F811
+def test_real_distributions_publish(folder_storage, real_dists):
     for path in real_dists.values():
         publish.publish(folder_storage, path)
     root = index.read_root(folder_storage)

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from distfactory import make_sdist, make_wheel
 
 from privpi import index, keys
 from privpi.cli import main
 from privpi.units import human_size
+from tests.support.distfactory import make_sdist, make_wheel
 
 
 @pytest.fixture

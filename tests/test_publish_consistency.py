@@ -9,14 +9,12 @@ import sys
 import threading
 
 import pytest
-from distfactory import make_sdist, make_wheel
-from publish_helpers import RequestCounter, parse_links
 
 from privpi import index, keys, publish
 from privpi.errors import PrivpiError
 from privpi.storage import open_storage
-
-pytest_plugins = ("fault_fixtures",)  # the faulty fixture: S3 through a fault proxy
+from tests.support.distfactory import make_sdist, make_wheel
+from tests.support.publish import RequestCounter, parse_links
 
 
 def page_files(storage, project) -> tuple[list[str], list[str]]:

@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from distfactory import make_wheel
-from serve_helpers import isolated_pip_env
 
 from privpi import index, publish
+from tests.support.distfactory import make_wheel
+from tests.support.serve import isolated_pip_env
 
 pytestmark = pytest.mark.e2e
 

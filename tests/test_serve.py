@@ -11,8 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
-from distfactory import make_wheel
-from serve_helpers import ADMIN_PASSWORD, add_user, privpi, start_server, stop
 
 from edge import viewer_request
 from edge.userstore import UserCache
@@ -20,6 +18,8 @@ from privpi.commands.localserver import LocalApp
 from privpi.publish import publish
 from privpi.readpath import ReadPath, StorageSource, cloudfront_event
 from privpi.users import UserStore
+from tests.support.distfactory import make_wheel
+from tests.support.serve import ADMIN_PASSWORD, add_user, privpi, start_server, stop
 
 pytestmark = pytest.mark.e2e
 

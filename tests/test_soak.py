@@ -1,4 +1,4 @@
-"""A short soak (bench/soak.py): privpi serve under concurrent readers while publishes
+"""A short soak (tests/support/soak.py): privpi serve under concurrent readers while publishes
 and user changes go on. No 5xx, no connection errors, no file lost or served wrong.
 
 The full run (50 clients, 120 s) is ``.venv/bin/python bench/soak.py``; latency and memory
@@ -7,25 +7,15 @@ are figures it prints, never asserted here.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SOAK = Path(__file__).resolve().parent.parent / "bench" / "soak.py"
-
-
-def load_soak():
-    spec = importlib.util.spec_from_file_location("soak", SOAK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support.soak import run
 
 
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_short_soak_loses_nothing():
-    result = load_soak().run(duration=12, clients=8, threads=8)
+    result = run(duration=12, clients=8, threads=8)
     assert result["requests"] > 200, result
     assert result["5xx"] == 0 and result["connection errors"] == 0, result["problems"]
     assert result["problems"] == []  # includes downloads that did not match their hash

@@ -8,10 +8,10 @@ import threading
 import time
 
 import pytest
-from distfactory import make_sdist, make_wheel
 
 from privpi import audit, index, uploads
 from privpi.errors import NotFound, ValidationError
+from tests.support.distfactory import make_sdist, make_wheel
 
 SECRET = "s" * 40
 

@@ -11,11 +11,12 @@ import time
 
 import pytest
 import requests
-from distfactory import make_wheel
-from upload_helpers import CONSOLE_ORIGIN, Browser, allow_console_cors, make_console, seeded
 
 from privpi import index, uploads
 from privpi.errors import NotFound
+from tests.support.console import PASSWORD, make_console
+from tests.support.distfactory import make_wheel
+from tests.support.upload import CONSOLE_ORIGIN, Browser, allow_console_cors, seeded
 
 
 @pytest.fixture
@@ -190,8 +191,6 @@ def test_finalize_sweeps_expired_uploads(folder_storage, tmp_path):
 
 
 def test_legacy_failures_count_against_the_sign_in_throttle(folder_storage):
-    from upload_helpers import PASSWORD
-
     client = make_console(seeded(folder_storage), LOGIN_LIMIT_PER_USER=3).test_client()
 
     def attempt(password):
@@ -205,8 +204,6 @@ def test_legacy_failures_count_against_the_sign_in_throttle(folder_storage):
 
 
 def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
-    from upload_helpers import PASSWORD
-
     client = make_console(seeded(folder_storage)).test_client()
     wheel = make_wheel(tmp_path, "odd-digest", "1.0")
     auth = base64.b64encode(f"publisher:{PASSWORD}".encode()).decode()

@@ -7,11 +7,11 @@ route without an entry fails here until someone decides who may use it.
 from __future__ import annotations
 
 import pytest
-from distfactory import make_wheel
-from webadmin_helpers import ROLES, csrf_token, login, make_console, seed_users, snapshot
 
 from privpi import publish
 from privpi.storage import FolderStorage
+from tests.support.console import ROLES, csrf_token, login, make_console, seed_users, snapshot
+from tests.support.distfactory import make_wheel
 
 # endpoint -> who may use it: "public", a session role, "basic" (HTTP Basic publishers,
 # never a session cookie) or "signed" (a URL signed by the console, never a session).

@@ -5,22 +5,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from webadmin_helpers import (  # noqa: F401 - the *_fixture names are fixtures
+
+from privpi.errors import PrivpiError
+from privpi.users import UserStore
+from tests.support.console import (
     PASSWORD,
-    app_fixture,
-    as_role_fixture,
-    client_fixture,
     csrf_token,
     login,
     make_console,
     post,
-    repo_fixture,
     snapshot,
     text,
 )
-
-from privpi.errors import PrivpiError
-from privpi.users import UserStore
 from webadmin import create_app
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from distfactory import make_wheel
-from webadmin_helpers import (  # noqa: F401 - the *_fixture names are fixtures
-    app_fixture,
-    as_role_fixture,
+from privpi import publish
+from tests.support.console import (
     login,
     make_console,
-    repo_fixture,
     text,
 )
-
-from privpi import publish
+from tests.support.distfactory import make_wheel
 
 
 def test_dashboard_counts_and_events(as_role, repo, tmp_path):

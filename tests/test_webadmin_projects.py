@@ -5,19 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from distfactory import make_sdist, make_wheel
-from webadmin_helpers import (  # noqa: F401 - the *_fixture names are fixtures
-    app_fixture,
-    as_role_fixture,
+
+from privpi import audit, index, keys, publish
+from tests.support.console import (
     post,
-    repo_fixture,
     seed_root_index,
     snapshot,
     text,
     wheel_with_metadata,
 )
-
-from privpi import audit, index, keys, publish
+from tests.support.distfactory import make_sdist, make_wheel
 
 
 @pytest.fixture
@@ -88,7 +85,7 @@ def test_project_page_shows_versions_and_files(as_role, demo):
 
 
 def test_project_page_uses_the_configured_repository_url(repo, demo):
-    from webadmin_helpers import login, make_console
+    from tests.support.console import login, make_console
 
     c = make_console(repo, REPOSITORY_URL="https://pypi.example.com/simple").test_client()
     login(c, "reader")

@@ -9,7 +9,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from serve_helpers import ADMIN_PASSWORD, start_server, stop
+
+from tests.support.serve import ADMIN_PASSWORD, start_server, stop
 
 pytestmark = [pytest.mark.e2e]
 

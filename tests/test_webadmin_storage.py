@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from distfactory import make_wheel
-from webadmin_helpers import PASSWORD, login, make_console, post, seed_users, text
-
 from privpi import index, publish
 from privpi.users import UserStore
+from tests.support.console import PASSWORD, login, make_console, post, seed_users, text
+from tests.support.distfactory import make_wheel
 
 
 def test_console_on_each_backend(storage, tmp_path):

@@ -11,13 +11,11 @@ import threading
 import time
 
 import pytest
-from webadmin_helpers import PASSWORD, login, make_console, post, text
 
 from privpi import audit
 from privpi.keys import USERS_KEY
 from privpi.users import UserStore
-
-pytest_plugins = ("fault_fixtures",)
+from tests.support.console import PASSWORD, login, make_console, post, text
 
 NEW = "a fresh password 42"
 DELETE = ("/users/bob/delete", {"confirm": "yes"})

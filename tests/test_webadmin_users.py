@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from webadmin_helpers import (  # noqa: F401 - the *_fixture names are fixtures
-    PASSWORD,
-    app_fixture,
-    as_role_fixture,
-    login,
-    post,
-    repo_fixture,
-    snapshot,
-    text,
-)
 
 from privpi import audit
 from privpi.users import UserStore
+from tests.support.console import (
+    PASSWORD,
+    login,
+    post,
+    snapshot,
+    text,
+)
 
 NEW = "a fresh password 42"
 

@@ -13,19 +13,20 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import HERE
-from net_helpers import moto
 
-REPO = HERE.parent
+from tests.support.net import moto
+
+TESTS = Path(__file__).resolve().parent.parent
+REPO = TESTS.parent
 TEMPLATES = REPO / "cloudformation"
-STANDINS = HERE / "deploy_standins"
+STANDINS = TESTS / "deploy_standins"
 READ_ONLY = ("Describe", "Get", "List", "Head")
 
 
 @pytest.fixture(scope="module", name="cfn_endpoint")
 def cfn_endpoint_fixture():
     """moto (every service) with CloudFormation change sets that refresh outputs."""
-    with moto("moto_cfn_server.py", cwd=HERE) as endpoint:
+    with moto("moto_cfn_server.py", cwd=TESTS) as endpoint:
         yield endpoint
 
 

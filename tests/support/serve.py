@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from net_helpers import free_port, wait_for_port
+from tests.support.net import free_port, wait_for_port
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 VENV_BIN = Path(sys.executable).parent

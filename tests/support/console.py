@@ -104,7 +104,7 @@ def wheel_with_metadata(directory: Path, name: str, version: str, headers: dict,
     import hashlib
     import zipfile
 
-    from distfactory import wheel_filename
+    from tests.support.distfactory import wheel_filename
 
     module = name.replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from passlib.hash import pbkdf2_sha256
 
-EVENTS = Path(__file__).parent / "events"
+EVENTS = Path(__file__).parent.parent / "events"
 ALICE_PASSWORD = "correct horse:battery"  # a colon inside: split on the first one only
 BOB_PASSWORD = "disabled user password"
 

@@ -8,9 +8,7 @@ from pathlib import Path
 import boto3
 import requests
 
-# The console's own test helpers (conftest has pytest rewrite their asserts); PASSWORD
-# and make_console are re-exported for the upload tests.
-from webadmin_helpers import PASSWORD, csrf_token, login, make_console, seed_users  # noqa: F401
+from tests.support.console import csrf_token, login, make_console, seed_users
 
 CONSOLE_ORIGIN = "http://127.0.0.1:8080"
 

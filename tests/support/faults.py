@@ -1,6 +1,6 @@
 """Fixtures for the fault-injection tests: S3 storage reached through a FaultProxy.
 
-Use them in a test module with ``pytest_plugins = ("fault_fixtures",)``.
+tests/conftest.py registers them for every test module.
 boto3's standard retry mode with ``max_attempts: 3`` (privpi/storage/s3.py) means 3
 *retries*: 4 attempts per call, each of 500, 503 and a dropped connection retried.
 ``faultproxy.EXHAUST`` faults in a row fail one storage call; fewer are absorbed.
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from faultproxy import FaultProxy
 
 from privpi.storage import Storage, open_storage
+from tests.support.faultproxy import FaultProxy
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-TESTS = Path(__file__).parent
+HERE = Path(__file__).parent  # the moto server scripts
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -63,8 +63,8 @@ def stop_script(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def moto(script: str = "moto_server.py", cwd: Path | None = None) -> Iterator[str]:
-    """A moto server script of tests/ with fake credentials, for the block; its base URL."""
-    url, proc = start_script(TESTS / script, env={**os.environ, **FAKE_AWS}, cwd=cwd)
+    """A moto server script of tests/support/ with fake credentials, for the block; its base URL."""
+    url, proc = start_script(HERE / script, env={**os.environ, **FAKE_AWS}, cwd=cwd)
     try:
         yield url
     finally:

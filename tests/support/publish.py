@@ -1,7 +1,5 @@
-"""Fixtures for the publishing tests: real distributions from PyPI (cached), page parsing,
-S3 request counting.
-
-Import the fixtures into a test module with ``from publish_helpers import real_dists``.
+"""Helpers for the publishing tests: real distributions from PyPI (cached, the
+``real_dists`` fixture, registered in tests/conftest.py), page parsing, S3 request counting.
 """
 
 from __future__ import annotations
@@ -16,7 +14,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from serve_helpers import isolated_pip_env
+
+from tests.support.serve import isolated_pip_env
 
 CACHE = Path.home() / ".cache" / "privpi-tests" / "pypi"
 
