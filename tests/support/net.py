@@ -49,7 +49,9 @@ def start_script(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, proc)
+        # moto's imports alone took 50 s on a loaded 2-core machine (every backend, for the
+        # CloudFormation server): a start that slow is not a failure of the code under test
+        wait_for_port(port, proc, timeout=180)
     except BaseException:
         stop_script(proc)
         raise
