@@ -1,4 +1,5 @@
-# privpi: `make run` starts a local repository, `make test` runs every test.
+# privpi: `make run` starts a local repository, `make test` runs every test,
+# `make test-fast` the quick ones (no browser, end-to-end or slow tests; few hypothesis examples).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -6,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PYTEST_WORKERS ?= 4
 
-.PHONY: run test lint chromium clean
+.PHONY: run test test-fast lint chromium clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -38,6 +39,10 @@ lint: $(DEV_STAMP)
 
 test: $(DEV_STAMP) chromium lint
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --timeout 600 tests
+
+test-fast: $(DEV_STAMP)
+	$(VENV)/bin/pytest -n 2 --timeout 120 -m "not browser and not e2e and not slow" \
+	  --hypothesis-profile=fast tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

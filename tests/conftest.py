@@ -7,12 +7,14 @@ import uuid
 
 import boto3
 import pytest
+from hypothesis import settings
 
 # Before the first import of a support module: pytest rewrites its asserts too (clear
 # failure messages).
 pytest.register_assert_rewrite("tests.support")
 
 from privpi.storage import FolderStorage, open_storage  # noqa: E402
+from tests.support.examples import PROFILES  # noqa: E402
 from tests.support.net import moto  # noqa: E402
 
 # Fixtures that live next to their helpers, available to every test module.
@@ -22,6 +24,11 @@ pytest_plugins = (
     "tests.support.faults",
     "tests.support.publish",
 )
+
+# Hypothesis: `ci` unless `--hypothesis-profile=fast` (make test-fast) picks the small one.
+for _name, _count in PROFILES.items():
+    settings.register_profile(_name, max_examples=_count)
+settings.load_profile("ci")
 
 TEST_ROUNDS = "1000"  # PBKDF2 rounds in tests: fast, still the real algorithm
 

@@ -90,6 +90,7 @@ def cli(*args, **kw):
     )
 
 
+@pytest.mark.slow
 def test_real_process_errors_have_no_traceback(tmp_path, moto_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     r = cli("--storage", "s3://missing-bucket-abc", "users", "list")

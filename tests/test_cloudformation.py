@@ -29,6 +29,7 @@ def resources(template: dict, kind: str) -> dict:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
+@pytest.mark.slow
 def test_every_template_passes_cfn_lint_without_warnings():
     assert [t.stem for t in TEMPLATES] == ["authenticator", "bucket", "distribution"]
     cfn_lint = Path(sys.executable).with_name("cfn-lint")

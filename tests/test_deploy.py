@@ -24,6 +24,9 @@ from tests.support.deploy import (
     template_dir,
 )
 
+# moto with every backend (for CloudFormation) takes seconds to start, before the first test
+pytestmark = pytest.mark.slow
+
 REGION = "eu-west-1"
 EDGE = "us-east-1"
 

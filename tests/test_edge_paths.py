@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from edge import paths, viewer_request
 from edge.userstore import UserCache
 from tests.support.edge import ALICE_PASSWORD, Clock, MemorySource, default_doc, request_event
+from tests.support.examples import examples
 
 AUTH = "Basic " + base64.b64encode(f"alice:{ALICE_PASSWORD}".encode()).decode()
 
@@ -262,7 +263,7 @@ URIS = st.one_of(
 )
 
 
-@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(2500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(uri=URIS, method=st.sampled_from(["GET", "HEAD"]))
 def test_no_accepted_uri_leaves_packages(uri, method):
     viewer_request.configure(_CACHE)  # one warm cache: the paths are under test, not PBKDF2

@@ -62,6 +62,7 @@ def test_absorbed_faults_leave_no_trace(faulty, arrived):
     print(f"finalize: {len(faulty.proxy.faults())} faults absorbed by retries")
 
 
+@pytest.mark.slow
 def test_finalize_retry_after_the_reopen_also_failed(faulty, arrived, monkeypatch):
     faulty.proxy.add_rule("PUT", "/packages/simple/demo/index.json", action="503", times=EXHAUST)
     # the ticket's first write is the claim (passes), the second the reopen (fails)

@@ -34,6 +34,7 @@ def run_cli(faulty, monkeypatch, *args, stdin=None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
+@pytest.mark.slow
 def test_concurrent_adds_survive_503s_on_every_put(faulty):
     """Eight admins add users at once; every store PUT first answers 503 (boto3 retries)."""
     UserStore(faulty.storage).add("root", PASSWORD, "admin")

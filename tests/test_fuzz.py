@@ -4,8 +4,9 @@ stored unvalidated.
 Targets: the whole viewer-request handler (method, URI, Authorization, Accept, event shape),
 the Basic-auth parser, the WSGI read path of ``privpi serve`` over a folder holding secrets
 outside ``packages/``, distribution filename and metadata parsing, and the twine form
-parser at ``/legacy/`` through Flask's test client. Example counts are fixed per property
-(see EXAMPLES) so the file stays within about a minute; the run prints them.
+parser at ``/legacy/`` through Flask's test client. Example counts are set per property
+(EXAMPLES: the ci profile's, so the file stays within about a minute; the fast profile runs
+a twentieth of each, tests/support/examples.py); the run prints them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from privpi.storage import FolderStorage
 from privpi.storage.base import check_key
 from tests.support.distfactory import make_wheel, metadata_text
 from tests.support.edge import ALICE_PASSWORD, Clock, MemorySource, default_doc, request_event
+from tests.support.examples import examples
 
 EXAMPLES = {
     "handler": 1500,
@@ -55,7 +57,7 @@ def basic_header(user: str, password: str = "correct horse battery") -> str:
 
 
 def fuzz(name: str):
-    return settings(max_examples=EXAMPLES[name], **FUZZ)
+    return settings(max_examples=examples(EXAMPLES[name]), **FUZZ)
 
 
 # -- building blocks ---------------------------------------------------------------------

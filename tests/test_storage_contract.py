@@ -80,6 +80,7 @@ def test_list_by_prefix_in_key_order(storage):
     assert sizes["q/c"] == 3
 
 
+@pytest.mark.slow
 def test_list_is_lazy_and_paginated(storage):
     for i in range(1005):  # more than one S3 page of 1000
         storage.write(f"many/{i:05d}", b"")

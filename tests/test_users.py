@@ -144,6 +144,7 @@ UserStore(open_storage(sys.argv[1])).add(sys.argv[2], "a password long enough")
 """
 
 
+@pytest.mark.slow
 def test_concurrent_processes_all_keep_their_user(storage_url):
     """12 processes add a user each at the same moment: every one of them survives."""
     names = [f"user{i}" for i in range(12)]
