@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from privpi import publish
+from privpi import keys, publish
+from privpi.users import UserStore
 from tests.support.console import (
     login,
     make_console,
@@ -26,12 +27,11 @@ def test_dashboard_counts_and_events(as_role, repo, tmp_path):
 def test_user_changes_are_for_admins_only(as_role):
     page = text(as_role("publisher").get("/"))
     assert "Latest uploads" in page
-    assert "Latest user changes" not in page and "added reader" not in page
+    assert "Latest user changes" not in page
+    assert "added reader" not in page
 
 
 def test_dashboard_describes_every_kind_of_event(as_role, repo, tmp_path):
-    from privpi.users import UserStore
-
     publish.publish(repo, make_wheel(tmp_path, "gamma", "1.0"), uploader="publisher")
     publish.yank(repo, "gamma", "1.0", reason="<i>bad</i>", actor="publisher")
     publish.unyank(repo, "gamma", "1.0", actor="publisher")
@@ -74,18 +74,14 @@ def test_connect_page_uses_configured_repository(repo):
 def test_nav_shows_what_the_role_may_use(as_role):
     reader = text(as_role("reader").get("/"))
     admin = text(as_role("admin").get("/"))
-    assert 'href="/users"' not in reader and 'href="/users"' in admin
-    assert 'href="/projects"' in reader and 'href="/connect"' in reader
+    assert 'href="/users"' not in reader
+    assert 'href="/users"' in admin
+    assert 'href="/projects"' in reader
+    assert 'href="/connect"' in reader
 
 
-def test_upload_link_for_publishers_when_the_upload_page_exists(repo):
-    from flask import Blueprint
-
+def test_upload_link_for_publishers(repo):
     app = make_console(repo)
-    if "upload.upload_page" not in app.view_functions:  # the uploads area not registered
-        bp = Blueprint("upload", __name__)
-        bp.add_url_rule("/upload", "upload_page", lambda: "upload")
-        app.register_blueprint(bp)
     reader, publisher = app.test_client(), app.test_client()
     login(reader, "reader")
     login(publisher, "publisher")
@@ -94,10 +90,8 @@ def test_upload_link_for_publishers_when_the_upload_page_exists(repo):
 
 
 def test_corrupt_user_store_is_a_clear_error_page(as_role, repo, app):
-    from privpi.keys import USERS_KEY
-
     c = as_role("admin")
-    repo.write(USERS_KEY, b"{not json")
+    repo.write(keys.USERS_KEY, b"{not json")
     assert c.get("/users").status_code == 302  # fail closed: nobody is signed in
     r = login(app.test_client(), "admin")
     assert r.status_code == 500
@@ -105,8 +99,6 @@ def test_corrupt_user_store_is_a_clear_error_page(as_role, repo, app):
 
 
 def test_damaged_root_index_is_a_clear_error_page(as_role, repo):
-    from privpi import keys
-
     c = as_role("reader")
     repo.write(keys.ROOT_JSON, b"<html>not json</html>")
     r = c.get("/projects")

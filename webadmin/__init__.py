@@ -7,31 +7,15 @@ configured ``PRIVPI_STORAGE``. ``webadmin.wsgi:app`` is the entry Zappa names.
 
 from __future__ import annotations
 
-import importlib
 import secrets
 
 from flask import Flask
 
 from privpi.storage import Storage, open_storage
 
+from . import account, auth, connect, dashboard, projects, security, upload, users, views
 from . import config as settings
 from .extensions import STORAGE, csrf
-
-# Every area's blueprint as "module:attribute"; another area registers with one added line.
-BLUEPRINTS = [
-    "webadmin.auth:bp",
-    "webadmin.dashboard:bp",
-    "webadmin.projects:bp",
-    "webadmin.users:bp",
-    "webadmin.connect:bp",
-    "webadmin.account:bp",
-    "webadmin.upload:bp",
-]
-
-
-def _blueprint(spec: str):
-    module, _, attribute = spec.partition(":")
-    return getattr(importlib.import_module(module), attribute)
 
 
 def create_app(config: dict | None = None, storage: Storage | None = None) -> Flask:
@@ -47,12 +31,10 @@ def create_app(config: dict | None = None, storage: Storage | None = None) -> Fl
         app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
     app.extensions[STORAGE] = storage or open_storage(app.config["PRIVPI_STORAGE"])
 
-    from . import auth, security, views
-
     csrf.init_app(app)
     auth.init_app(app)
     security.init_app(app)
     views.init_app(app)
-    for spec in BLUEPRINTS:
-        app.register_blueprint(_blueprint(spec))
+    for area in (auth, dashboard, projects, users, connect, account, upload):
+        app.register_blueprint(area.bp)
     return app

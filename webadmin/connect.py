@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 
 from .auth import role_required
 from .views import repository_url
 
 bp = Blueprint("connect", __name__)
-
-
-def _upload_url() -> str | None:
-    """The twine endpoint, when the uploads area is installed."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == "/legacy/":
-            return url_for(rule.endpoint, _external=True)
-    return None
 
 
 @bp.route("/connect")
@@ -30,5 +22,7 @@ def page():
         index=index,
         host=urlsplit(index).hostname or "",
         user=current_user.name,
-        upload_url=_upload_url() if current_user.has_role("publisher") else None,
+        upload_url=url_for("upload.legacy", _external=True)
+        if current_user.has_role("publisher")
+        else None,
     )

@@ -1,6 +1,6 @@
 """Objects shared by every blueprint: extensions bound in create_app, and the storage.
 
-Other blueprints (uploads) use these too: ``csrf.exempt(view)`` for an endpoint that
+The uploads area uses these too: ``csrf.exempt(view)`` for an endpoint that
 authenticates with HTTP Basic instead of a session, ``storage()`` for the repository.
 """
 

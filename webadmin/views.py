@@ -7,10 +7,6 @@ from flask import current_app, render_template, request, url_for
 from privpi.units import human_size
 
 
-def has_endpoint(name: str) -> bool:
-    return name in current_app.view_functions
-
-
 def repository_url() -> str:
     """The index URL pip uses: configured, or /simple/ on this host (privpi serve)."""
     configured = current_app.config.get("REPOSITORY_URL")
@@ -95,6 +91,5 @@ def init_app(app) -> None:
     app.jinja_env.filters["filesize"] = human_size
     app.jinja_env.filters["shorttime"] = shorttime
     app.jinja_env.filters["describe_event"] = describe_event
-    app.jinja_env.globals["has_endpoint"] = has_endpoint
     app.jinja_env.globals["repository_url"] = repository_url
     app.jinja_env.globals["is_http_url"] = is_http_url
