@@ -20,10 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PRIVPI_PBKDF2_ROUNDS", "1000")
 
-from privpi import keys  # noqa: E402
-from privpi.storage import FolderStorage  # noqa: E402
-from privpi.users import UserStore  # noqa: E402
-from webadmin import create_app  # noqa: E402
+import re
+
+from privpi import keys
+from privpi.storage import FolderStorage
+from privpi.users import UserStore
+from webadmin import create_app
 
 PASSWORD = "bench password 1234"
 REPEAT = 50
@@ -41,8 +43,6 @@ def seeded(root: Path, n: int) -> FolderStorage:
 
 
 def signed_in_client(storage):
-    import re
-
     app = create_app({"TESTING": True, "SECRET_KEY": "b" * 40}, storage)
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)

@@ -104,13 +104,12 @@ class UserCache:
         now = self.clock()
         if self.background and self._users is not None:
             self._start_refresher()
-        elif now >= self._next_check:
-            # With a copy at hand, a thread never waits for another one's refresh.
-            if self._lock.acquire(blocking=self._users is None):
-                try:
-                    self._refresh(now)
-                finally:
-                    self._lock.release()
+        # With a copy at hand, a thread never waits for another one's refresh.
+        elif now >= self._next_check and self._lock.acquire(blocking=self._users is None):
+            try:
+                self._refresh(now)
+            finally:
+                self._lock.release()
         users = self._users
         if users is None:
             raise Unavailable("the user store cannot be read")

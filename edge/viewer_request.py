@@ -80,7 +80,7 @@ def handler(event: dict, context: object = None) -> dict:
     try:
         return decide(request)
     except Exception:  # never let CloudFront see an exception: refuse instead
-        import traceback  # only on this rare path: it costs cold-start time
+        import traceback  # noqa: PLC0415 - only on this rare path: it costs cold-start time
 
         log("viewer-request handler failed: " + traceback.format_exc().replace("\n", " | "))
         return respond("503", {"retry-after": "5"})

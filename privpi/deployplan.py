@@ -79,5 +79,5 @@ def _bucket_exists(s3, name: str) -> bool:
     try:
         s3.head_bucket(Bucket=name)
         return True
-    except Exception:  # noqa: BLE001 - any refusal means deploy would have to create it
+    except Exception:  # any refusal means deploy would have to create it
         return False

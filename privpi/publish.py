@@ -22,6 +22,7 @@ from packaging.version import Version
 from . import audit, index, keys
 from .distributions import Distribution, inspect, parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
+from .reindex import reindex as _reindex
 from .storage import Storage
 
 EXISTING = ("refuse", "skip", "overwrite")
@@ -329,6 +330,4 @@ def _what(version, filename) -> str:
 
 def reindex(storage: Storage, progress=None):
     """Rebuild every page from the stored files (see privpi.reindex)."""
-    from .reindex import reindex as _reindex
-
     return _reindex(storage, progress)

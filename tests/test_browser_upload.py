@@ -119,7 +119,8 @@ def test_drop_two_wheels_then_find_them(page, served, tmp_path):
     expect(page.locator("main")).to_contain_text(wheels[1].name)
     for name, wheel in zip(names, wheels, strict=True):
         (entry,) = index.read_project(storage, name)["files"]
-        assert entry["filename"] == wheel.name and entry["_uploader"] == USER
+        assert entry["filename"] == wheel.name
+        assert entry["_uploader"] == USER
     leftovers = [i.key for i in storage.list("incoming/") if not i.key.endswith(".ticket.json")]
     assert leftovers == []
 

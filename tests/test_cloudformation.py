@@ -65,10 +65,12 @@ def test_bucket_policy_denies_plain_http_and_lets_only_the_distribution_read_pac
     t = load("bucket")
     statements = t["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     deny, conditional = statements
-    assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
+    assert deny["Effect"] == "Deny"
+    assert deny["Action"] == "s3:*"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     condition, allow, otherwise = conditional["Fn::If"]
-    assert condition == "HasDistribution" and otherwise == {"Ref": "AWS::NoValue"}
+    assert condition == "HasDistribution"
+    assert otherwise == {"Ref": "AWS::NoValue"}
     assert allow == {
         "Sid": "AllowCloudFrontReadPackages",
         "Effect": "Allow",
@@ -118,7 +120,9 @@ def test_authenticator_meets_the_lambda_at_edge_rules():
     assert fn["Runtime"] in LAMBDA_EDGE_PYTHON
     assert fn["Handler"] == f"{edgebuild.HANDLER}.handler"  # what privpi edge build zips
     assert (fn["MemorySize"], fn["Timeout"]) == (128, 5)
-    assert "Environment" not in fn and "Layers" not in fn and "VpcConfig" not in fn
+    assert "Environment" not in fn
+    assert "Layers" not in fn
+    assert "VpcConfig" not in fn
     assert fn["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
     trust = t["Resources"]["Role"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust[0]["Principal"]["Service"] == ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
@@ -220,7 +224,8 @@ def test_every_request_goes_through_the_authenticator_and_no_header_reaches_the_
                 "IncludeBody": False,
             }
         ]
-        assert "ForwardedValues" not in b and "OriginRequestPolicyId" not in b
+        assert "ForwardedValues" not in b
+        assert "OriginRequestPolicyId" not in b
         policy = t["Resources"][b["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
         key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
         assert key["HeadersConfig"] == {"HeaderBehavior": "none"}  # no Authorization to S3
@@ -287,8 +292,10 @@ def test_outputs_feed_the_next_stack():
     )
     assert "BucketName" in auth["Parameters"]
     assert "VersionArn" in auth["Outputs"]
-    assert "WebAclArn" in auth["Outputs"] and "WebAclArn" in dist["Parameters"]
-    assert "DistributionArn" in dist["Outputs"] and "DistributionArn" in bucket["Parameters"]
+    assert "WebAclArn" in auth["Outputs"]
+    assert "WebAclArn" in dist["Parameters"]
+    assert "DistributionArn" in dist["Outputs"]
+    assert "DistributionArn" in bucket["Parameters"]
     assert "RepositoryUrl" in dist["Outputs"]
 
 

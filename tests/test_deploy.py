@@ -246,7 +246,7 @@ def test_failure_message_names_the_cause_not_the_cancellations():
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--name", "Bad_Name"], "invalid name 'Bad_Name'"),
         (["--name", "ok", "--region", "mars"], "invalid AWS region 'mars'"),

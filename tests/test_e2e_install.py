@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -194,10 +195,12 @@ def test_file_headers_conditional_get_and_head(repo):
     wheel = repo["dists"]["1.0"]
     path = f"/files/{repo['name']}/{wheel.name}"
     status, headers, body = fetch(repo, path)
-    assert status == 200 and body == wheel.read_bytes()
+    assert status == 200
+    assert body == wheel.read_bytes()
     assert headers["Content-Length"] == str(wheel.stat().st_size)
     assert headers["Content-Type"] == "application/zip"
-    assert headers["ETag"] and headers["Last-Modified"].endswith("GMT")
+    assert headers["ETag"]
+    assert headers["Last-Modified"].endswith("GMT")
     status, h304, body = fetch(repo, path, **{"If-None-Match": headers["ETag"]})
     assert (status, body, h304["ETag"]) == (304, b"", headers["ETag"])
     status, hhead, body = fetch(repo, path, method="HEAD")
@@ -233,8 +236,6 @@ def test_cli_user_changes_picked_up(repo):
 
 
 def _eventually(check, timeout=10.0) -> bool:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

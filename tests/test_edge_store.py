@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import boto3
 import pytest
@@ -183,7 +184,6 @@ def test_s3_source_missing_store_fails_closed(s3_bucket):
 
 def test_requests_do_not_wait_for_another_threads_refresh(source, clock):
     """privpi serve has many threads: one refreshes, the others answer from the copy."""
-    import threading
 
     cache = UserCache(source, clock=clock)
     assert cache.check("alice", ALICE_PASSWORD) == OK

@@ -74,4 +74,5 @@ def test_finalize_retry_after_the_reopen_also_failed(faulty, arrived, monkeypatc
     assert listed(faulty.direct) == []
     monkeypatch.setattr(uploads, "FINALIZE_LEASE", 0)  # the lease has ended
     result = uploads.finalize(faulty.storage, arrived.id, "pub")
-    assert listed(faulty.direct) == [WHEEL] and result["filename"] == WHEEL
+    assert listed(faulty.direct) == [WHEEL]
+    assert result["filename"] == WHEEL

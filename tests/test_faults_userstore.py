@@ -88,7 +88,9 @@ def test_failed_cli_add_is_one_clear_line_and_the_retry_completes(faulty, monkey
     result = run_cli(faulty, monkeypatch, *add, stdin=PASSWORD + "\n")
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "users.json" in lines[0]
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: ")
+    assert "users.json" in lines[0]
     assert "Traceback" not in result.output
     assert faulty.direct.read(USERS_KEY).body == before
     assert "bob" not in stored_users(faulty.direct)
@@ -133,7 +135,8 @@ def test_audit_failure_after_the_store_write_loses_no_user(faulty, caplog):
     faulty.proxy.add_rule("PUT", "config/audit/", action="503", times=EXHAUST)
     assert store.add("bob", PASSWORD).name == "bob"
     assert "bob" in stored_users(faulty.direct)
-    assert "its audit event" in caplog.text and "'user.add'" in caplog.text
+    assert "its audit event" in caplog.text
+    assert "'user.add'" in caplog.text
     assert [e["user"] for e in audit.latest(faulty.direct, 5)] == ["root"]
 
 

@@ -54,14 +54,16 @@ def test_upload_existing_needs_a_flag(run, storage, tmp_path):
     )
     changed = make_wheel(tmp_path / "b", "demo", "1.0", summary="changed")
     r = run("upload", "--skip-existing", str(changed))
-    assert r.exit_code == 1 and "with different contents (use --overwrite" in r.output
+    assert r.exit_code == 1
+    assert "with different contents (use --overwrite" in r.output
     r = run("upload", "--overwrite", str(changed))
     assert (r.exit_code, r.output.splitlines()[-1]) == (
         0,
         "Replaced demo-1.0-py3-none-any.whl (demo 1.0).",
     )
     r = run("upload", "--overwrite", "--skip-existing", str(changed))
-    assert r.exit_code == 2 and "exclude each other" in r.output
+    assert r.exit_code == 2
+    assert "exclude each other" in r.output
 
 
 def test_upload_size_limit_option(run, tmp_path):
@@ -93,7 +95,8 @@ def test_yank_unyank_delete_projects(run, storage, tmp_path):
     assert (r.exit_code, r.output) == (1, "Error: project demo has no version 7.0\n")
 
     r = run("delete", "demo", "1.0", input="n\n")
-    assert r.exit_code == 1 and "Aborted" in r.output
+    assert r.exit_code == 1
+    assert "Aborted" in r.output
     assert "demo-1.0.tar.gz" in r.output  # the list of what would go
     assert len(index.read_project(storage, "demo")["files"]) == 2
     r = run("delete", "demo", "--file", "demo-1.0.tar.gz", input="y\n")

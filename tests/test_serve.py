@@ -175,7 +175,8 @@ def test_index_served_with_vary_and_etag(app):
     status, again, body = call(app, "/simple/inproc/", IF_NONE_MATCH=headers["ETag"])
     assert (status, body) == ("304 Not Modified", b"")
     status, _, body = call(app, "/simple/inproc/", IF_NONE_MATCH='"other"')
-    assert status == "200 OK" and body
+    assert status == "200 OK"
+    assert body
 
 
 def test_event_is_shaped_like_cloudfront():

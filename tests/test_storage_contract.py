@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from privpi.errors import NotFound, PreconditionFailed, StorageError
+from privpi.storage import open_storage
 
 
 def test_write_then_read_returns_body_and_etag(storage):
@@ -172,8 +173,6 @@ def test_folder_is_a_browsable_mirror(folder_storage):
 
 
 def test_missing_bucket_is_reported(moto_endpoint, monkeypatch):
-    from privpi.storage import open_storage
-
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     s = open_storage("s3://no-such-bucket-here")
     with pytest.raises(StorageError, match="bucket no-such-bucket-here does not exist"):
@@ -183,16 +182,12 @@ def test_missing_bucket_is_reported(moto_endpoint, monkeypatch):
 
 
 def test_unreachable_endpoint_is_reported(monkeypatch):
-    from privpi.storage import open_storage
-
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     with pytest.raises(StorageError, match="cannot reach bucket some-bucket"):
         open_storage("s3://some-bucket").read("config/users.json")
 
 
 def test_s3_prefix_keeps_keys_relative(s3_bucket):
-    from privpi.storage import open_storage
-
     s = open_storage(f"s3://{s3_bucket}/team-a")
     s.write("packages/x", b"1")
     assert [o.key for o in s.list("packages/")] == ["packages/x"]
@@ -208,8 +203,6 @@ def test_s3_prefix_keeps_keys_relative(s3_bucket):
     ],
 )
 def test_bad_storage_urls(url, message):
-    from privpi.storage import open_storage
-
     with pytest.raises(StorageError, match=message):
         open_storage(url)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -28,9 +31,12 @@ def test_anonymous_is_sent_to_login(client):
 
 def test_login_and_logout(client):
     r = login(client, "admin")
-    assert r.status_code == 303 and r.location == "/"
+    assert r.status_code == 303
+    assert r.location == "/"
     page = client.get("/")
-    assert page.status_code == 200 and "admin" in text(page) and "Dashboard" in text(page)
+    assert page.status_code == 200
+    assert "admin" in text(page)
+    assert "Dashboard" in text(page)
     r = post(client, "/logout")
     assert r.status_code == 303
     assert client.get("/").status_code == 302
@@ -87,14 +93,13 @@ def test_role_change_applies_on_next_request(repo, as_role):
 
 
 def test_expired_session_asks_to_sign_in_again(repo):
-    from datetime import timedelta
-
     app = make_console(repo, PERMANENT_SESSION_LIFETIME=timedelta(seconds=1))
     c = app.test_client()
     assert login(c, "admin").status_code == 303
     time.sleep(2.1)
     r = c.get("/users")
-    assert r.status_code == 302 and "/login" in r.location
+    assert r.status_code == 302
+    assert "/login" in r.location
     page = c.get(r.location)
     assert "Please sign in" in text(page)
 
@@ -144,7 +149,9 @@ def test_csrf_token_of_another_session_is_refused(app, as_role, repo):
 def test_session_cookie_flags(client):
     r = login(client, "reader")
     cookie = r.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "SameSite=Lax" in cookie
 
 
 def test_plain_http_serving_drops_secure_flag(repo):
@@ -155,7 +162,8 @@ def test_plain_http_serving_drops_secure_flag(repo):
 def test_security_headers(client):
     r = client.get("/login")
     csp = r.headers["Content-Security-Policy"]
-    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["X-Frame-Options"] == "DENY"
@@ -169,7 +177,9 @@ def test_pages_have_no_inline_script_or_style(as_role):
     c = as_role("admin")
     for path in ("/", "/projects", "/users", "/users/admin", "/connect", "/login"):
         body = text(c.get(path))
-        assert "<script>" not in body and "<style" not in body and " style=" not in body
+        assert "<script>" not in body
+        assert "<style" not in body
+        assert " style=" not in body
 
 
 @pytest.mark.parametrize("key", [None, "", "dev", "changeme", "short"])
@@ -204,9 +214,6 @@ def test_storage_defaults_to_the_configured_url(tmp_path, monkeypatch):
 
 
 def test_wsgi_module_exposes_the_app(tmp_path, monkeypatch):
-    import importlib
-    import sys
-
     monkeypatch.setenv("PRIVPI_SECRET_KEY", "w" * 40)
     monkeypatch.setenv("PRIVPI_STORAGE", str(tmp_path / "wsgi"))
     sys.modules.pop("webadmin.wsgi", None)

@@ -111,7 +111,8 @@ def test_handler_imports_the_app_and_serves_the_sign_in_page(console_zip, tmp_pa
     extracted = tmp_path / "lambda"
     zipfile.ZipFile(console_zip).extractall(extracted)
     settings = (extracted / "zappa_settings.py").read_text()
-    assert "APP_MODULE='webadmin.wsgi'" in settings and "APP_FUNCTION='app'" in settings
+    assert "APP_MODULE='webadmin.wsgi'" in settings
+    assert "APP_FUNCTION='app'" in settings
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     env = {

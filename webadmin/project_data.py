@@ -15,6 +15,7 @@ from email.message import Message
 from markupsafe import Markup
 from packaging.metadata import parse_email
 
+from privpi import index as repo_index
 from privpi.errors import PrivpiError
 from privpi.index import version_key
 
@@ -60,8 +61,10 @@ def current(versions: list[VersionInfo]) -> VersionInfo | None:
 
 def render_description(text: str, content_type: str | None) -> Markup:
     """Sanitized HTML for a description, whatever markup it was written in."""
-    import readme_renderer.rst
-    import readme_renderer.txt
+
+    # the console's Lambda cold start and every other page skip it.
+    import readme_renderer.rst  # noqa: PLC0415
+    import readme_renderer.txt  # noqa: PLC0415
 
     msg = Message()
     msg["Content-Type"] = content_type or "text/x-rst"
@@ -70,7 +73,7 @@ def render_description(text: str, content_type: str | None) -> Markup:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # docutils and renderers warn about the input
         if kind == "text/markdown":
-            import readme_renderer.markdown
+            import readme_renderer.markdown  # noqa: PLC0415 - as above, only when asked for
 
             variant = msg.get_param("variant") or "GFM"
             html = readme_renderer.markdown.render(text, variant=str(variant))
@@ -83,7 +86,6 @@ def render_description(text: str, content_type: str | None) -> Markup:
 
 def describe(storage, project: str, versions: list[VersionInfo]) -> dict:
     """Summary, author, links and rendered description of the current version."""
-    from privpi import index as repo_index
 
     chosen = current(versions)
     if chosen is None or not chosen.files:

@@ -48,7 +48,7 @@ def open_storage(url: str | None = None) -> Storage:
 
 
 def _s3(url: str) -> Storage:
-    from .s3 import S3Config, S3Storage
+    from .s3 import S3Config, S3Storage  # noqa: PLC0415 - boto3 costs startup; folders skip it
 
     parts = urlsplit(url)
     bucket, prefix = parts.netloc, parts.path.strip("/")

@@ -39,15 +39,22 @@ def start_server(
     """``privpi serve`` as a subprocess on a free loopback port; output in a temp file."""
     port = free_port()
     full_env = {**os.environ, "PRIVPI_ADMIN_PASSWORD": ADMIN_PASSWORD, **(env or {})}
-    log = tempfile.NamedTemporaryFile(prefix="privpi-serve-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "privpi"), "--storage", storage_url, "serve", "--port", str(port), *args],
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with tempfile.NamedTemporaryFile(prefix="privpi-serve-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "privpi"),
+                "--storage",
+                storage_url,
+                "serve",
+                "--port",
+                str(port),
+                *args,
+            ],
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     proc.log_path = log.name
-    log.close()
     try:
         wait_for_port(port, proc)
     except RuntimeError:
