@@ -65,7 +65,6 @@ from tests.support.distfactory import make_sdist, make_wheel
         ("ruamel.yaml.clib-0.2.8.tar.gz", "ruamel-yaml-clib", "0.2.8", "sdist"),
         ("foo_bar-2024.1.1-py3-none-any.whl", "foo-bar", "2024.1.1", "wheel"),
         ("foo_bar-1.0.tar.gz", "foo-bar", "1.0", "sdist"),
-        ("a-1-py3-none-any.whl", "a", "1", "wheel"),
         ("cffi-1.16.0-cp312-cp312-win32.whl", "cffi", "1.16.0", "wheel"),
     ],
 )

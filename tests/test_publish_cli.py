@@ -115,7 +115,9 @@ def test_delete_removes_a_stored_file_whose_pages_are_gone(run, storage, tmp_pat
     for key in (keys.project_json("demo"), keys.project_html("demo")):
         storage.delete(key)
     r = run("delete", "demo", "2.0", input="n\n")
-    assert r.exit_code == 1 and "  demo-2.0.tar.gz\n" in r.output and "Aborted" in r.output
+    assert r.exit_code == 1
+    assert "  demo-2.0.tar.gz\n" in r.output
+    assert "Aborted" in r.output
     assert storage.exists(keys.file_key("demo", "demo-2.0.tar.gz"))
     r = run("delete", "demo", "--yes")
     assert (r.exit_code, r.output) == (0, "Deleted 2 file(s) from demo.\n")

@@ -12,6 +12,7 @@ import pytest
 from privpi import audit
 from privpi.errors import UserStoreError
 from privpi.keys import USERS_KEY
+from privpi.storage import open_storage
 from privpi.users import UserStore
 
 PASSWORD = "correct horse battery"
@@ -35,8 +36,11 @@ def test_roles_are_ordered(storage):
     s.add("r", PASSWORD)
     s.add("a", PASSWORD, "admin")
     r, a = s.get("r"), s.get("a")
-    assert r.has_role("reader") and not r.has_role("publisher")
-    assert a.has_role("reader") and a.has_role("publisher") and a.has_role("admin")
+    assert r.has_role("reader")
+    assert not r.has_role("publisher")
+    assert a.has_role("reader")
+    assert a.has_role("publisher")
+    assert a.has_role("admin")
 
 
 @pytest.mark.parametrize(
@@ -153,6 +157,4 @@ def test_concurrent_processes_all_keep_their_user(storage_url):
         for n in names
     ]
     assert [p.wait(timeout=120) for p in procs] == [0] * len(names)
-    from privpi.storage import open_storage
-
     assert sorted(u.name for u in UserStore(open_storage(storage_url)).list()) == sorted(names)

@@ -11,7 +11,8 @@ import json
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from packaging.utils import canonicalize_name
 
-from privpi import keys
+from privpi import index as repo_index
+from privpi import keys, publish
 from privpi.distributions import valid_project_name
 from privpi.errors import NotFound, PrivpiError, ValidationError
 
@@ -85,7 +86,6 @@ def index():
 def _load(name: str, missing_ok: bool = False):
     """(canonical name, project JSON dict); 404 for other names and (unless missing_ok,
     then an empty page) for a project without pages."""
-    from privpi import index as repo_index
 
     if not valid_project_name(name):
         abort(404, f"There is no project named {name!r}.")
@@ -147,8 +147,6 @@ def _act(project, data, form, question, label, action, done, danger=True):
 @bp.route("/<name>/yank", methods=["POST"])
 @role_required("publisher")
 def yank(name):
-    from privpi import publish
-
     project, data = _load(name)
     form = YankForm()
     version, reason = form.version.data or "", (form.reason.data or "").strip()
@@ -169,8 +167,6 @@ def yank(name):
 @bp.route("/<name>/unyank", methods=["POST"])
 @role_required("publisher")
 def unyank(name):
-    from privpi import publish
-
     project, data = _load(name)
     form = VersionForm()
     version = form.version.data or ""
@@ -191,8 +187,6 @@ def unyank(name):
 @bp.route("/<name>/delete", methods=["POST"])
 @role_required("admin")
 def delete(name):
-    from privpi import publish
-
     project, data = _load(name, missing_ok=True)  # files whose pages are gone can go too
     form = DeleteForm()
     version, filename = form.version.data or None, form.filename.data or None
