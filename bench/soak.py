@@ -16,7 +16,7 @@ from pathlib import Path
 # Run as ``python bench/soak.py``: the repository root on sys.path for tests.support.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.soak import run  # noqa: E402
+from tests.support.soak import run
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ import threading
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from privpi import audit, index, uploads
+from privpi.cli import main
 from privpi.errors import NotFound, ValidationError
 from tests.support.distfactory import make_sdist, make_wheel
 
@@ -31,11 +33,12 @@ def test_ticket_key_expiry_and_state_are_stored(storage):
     loaded, _ = uploads.load(storage, t.id)
     assert loaded == t
     assert 59 <= loaded.expires - time.time() <= 60
-    assert loaded.state == "open" and loaded.max_size == 1000
+    assert loaded.state == "open"
+    assert loaded.max_size == 1000
 
 
 @pytest.mark.parametrize(
-    "filename, message",
+    ("filename", "message"),
     [
         ("notes.txt", "is not a distribution"),
         ("../evil-1.0-py3-none-any.whl", "is not a plain filename"),
@@ -228,9 +231,6 @@ def test_sweep_removes_expired_and_orphaned_uploads(storage, tmp_path):
 
 
 def test_sweep_incoming_command(folder_storage):
-    from click.testing import CliRunner
-
-    from privpi.cli import main
 
     stale = uploads.create(folder_storage, "alice", "cli-1.0-py3-none-any.whl", ttl=-1)
     folder_storage.write(stale.key, b"abandoned")

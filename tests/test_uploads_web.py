@@ -33,8 +33,10 @@ def test_upload_page_for_publishers_only(storage):
     page = Browser(storage).client.get("/upload")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'id="drop-zone"' in html and 'type="file" multiple' in html
-    assert "upload.js" in html and "<script>" not in html  # CSP: no inline script
+    assert 'id="drop-zone"' in html
+    assert 'type="file" multiple' in html
+    assert "upload.js" in html
+    assert "<script>" not in html
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     if storage.url.startswith("s3://"):  # the page's script must reach the bucket
@@ -52,10 +54,12 @@ def test_browser_flow_publishes_and_cleans_up(storage, browser, tmp_path):
     wheel = make_wheel(tmp_path, "web-demo", "2.0")
     result = browser.upload(wheel)
     assert result["status"] == "published"
-    assert result["project"] == "web-demo" and result["version"] == "2.0"
+    assert result["project"] == "web-demo"
+    assert result["version"] == "2.0"
     assert result["project_url"].endswith("/projects/web-demo")
     (entry,) = index.read_project(storage, "web-demo")["files"]
-    assert entry["filename"] == wheel.name and entry["_uploader"] == "publisher"
+    assert entry["filename"] == wheel.name
+    assert entry["_uploader"] == "publisher"
     assert leftovers(storage) == []
     again = browser.upload(wheel)
     assert again["status"] == "skipped"
@@ -65,7 +69,8 @@ def test_s3_ticket_is_a_presigned_post_limited_in_size(s3_storage, moto_endpoint
     browser = Browser(seeded(s3_storage), MAX_BROWSER_UPLOAD_BYTES=5000)
     ticket = browser.ticket("limit-1.0-py3-none-any.whl", 100).get_json()
     upload = ticket["upload"]
-    assert upload["method"] == "POST" and upload["url"].startswith(moto_endpoint)
+    assert upload["method"] == "POST"
+    assert upload["url"].startswith(moto_endpoint)
     assert upload["fields"]["key"] == f"incoming/{ticket['id']}/limit-1.0-py3-none-any.whl"
     policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
     assert ["content-length-range", 1, 5000] in policy["conditions"]
@@ -87,7 +92,8 @@ def test_folder_upload_url_is_signed_and_expires(folder_storage, tmp_path):
     wheel = make_wheel(tmp_path, "signed", "1.0")
     ticket = browser.ticket(wheel.name).get_json()
     url = ticket["upload"]["url"]
-    assert ticket["upload"]["method"] == "PUT" and "sig=" in url
+    assert ticket["upload"]["method"] == "PUT"
+    assert "sig=" in url
     forged = url[: url.index("sig=") + 4] + "0" * 64
     anonymous = make_anonymous(folder_storage)
     for bad in (forged, url.split("?")[0]):
@@ -99,7 +105,8 @@ def test_folder_upload_url_is_signed_and_expires(folder_storage, tmp_path):
     old = uploads.create(folder_storage, "publisher", wheel.name, ttl=-1)
     sig = uploads.signature(browser.app.secret_key, old)
     r = anonymous.put(f"/upload/incoming/{old.id}?sig={sig}", data=wheel.read_bytes())
-    assert r.status_code == 410 and "expired" in r.get_json()["error"]
+    assert r.status_code == 410
+    assert "expired" in r.get_json()["error"]
     assert leftovers(folder_storage) == []
 
 
@@ -111,17 +118,19 @@ def test_folder_upload_over_the_limit_is_refused(folder_storage, tmp_path):
     assert r.get_json()["error"] == f"{wheel.name} is larger than the upload limit of 1.95 KiB"
     ticket = browser.ticket(wheel.name, 10).get_json()  # a size that lies
     status, body = browser.send(ticket["upload"], wheel)
-    assert status == 413 and "larger than the upload limit" in body
+    assert status == 413
+    assert "larger than the upload limit" in body
     assert leftovers(folder_storage) == []
 
 
 @pytest.mark.parametrize(
-    "filename, message",
+    ("filename", "message"),
     [("setup.py", "is not a distribution"), ("../x-1.0.tar.gz", "is not a plain filename")],
 )
 def test_ticket_for_a_non_distribution_is_refused(folder_storage, filename, message):
     r = Browser(seeded(folder_storage)).ticket(filename)
-    assert r.status_code == 400 and message in r.get_json()["error"]
+    assert r.status_code == 400
+    assert message in r.get_json()["error"]
     assert list(folder_storage.list("incoming/")) == []
 
 
@@ -130,17 +139,20 @@ def test_bad_finalizes(storage, browser, tmp_path):
     ticket = browser.ticket(wheel.name).get_json()
     # never arrived
     r = browser.finalize(ticket)
-    assert r.status_code == 409 and "has not arrived" in r.get_json()["error"]
+    assert r.status_code == 409
+    assert "has not arrived" in r.get_json()["error"]
     status, _ = browser.send(ticket["upload"], wheel)
     assert status in (201, 204)
     # another user's ticket
     admin = Browser(storage, "admin")
     r = admin.finalize(ticket)
-    assert r.status_code == 403 and "belongs to another user" in r.get_json()["error"]
+    assert r.status_code == 403
+    assert "belongs to another user" in r.get_json()["error"]
     assert browser.finalize(ticket).status_code == 200
     # a second finalize
     r = browser.finalize(ticket)
-    assert r.status_code == 409 and "already finalized" in r.get_json()["error"]
+    assert r.status_code == 409
+    assert "already finalized" in r.get_json()["error"]
     # an unknown one
     r = browser.post_json(f"/upload/{'0' * 32}/finalize")
     assert r.status_code == 404
@@ -152,7 +164,8 @@ def test_expired_upload_is_refused_and_removed(storage, browser, tmp_path):
     t = uploads.create(storage, "publisher", wheel.name, ttl=-1)
     storage.write(t.key, wheel.read_bytes())
     r = browser.post_json(f"/upload/{t.id}/finalize")
-    assert r.status_code == 410 and "expired" in r.get_json()["error"]
+    assert r.status_code == 410
+    assert "expired" in r.get_json()["error"]
     assert leftovers(storage) == []
     with pytest.raises(NotFound):
         index.read_project(storage, "expired")
@@ -165,7 +178,8 @@ def test_invalid_wheel_is_refused_with_the_reason(storage, browser, tmp_path):
     r = browser.finalize(ticket)
     assert r.status_code == 400
     body = r.get_json()
-    assert body["status"] == "refused" and "someone-else" in body["error"]
+    assert body["status"] == "refused"
+    assert "someone-else" in body["error"]
     with pytest.raises(NotFound):
         index.read_project(storage, "liar")
     assert leftovers(storage) == []
@@ -199,7 +213,8 @@ def test_legacy_failures_count_against_the_sign_in_throttle(folder_storage):
 
     assert [attempt("wrong-password!").status_code for _ in range(3)] == [401] * 3
     r = attempt(PASSWORD)  # even the right password waits now
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) > 0
     assert "Too many failed sign-ins" in r.get_data(as_text=True)
 
 
@@ -213,7 +228,8 @@ def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
         "content": (io.BytesIO(wheel.read_bytes()), wheel.name),
     }
     r = client.post("/legacy/", data=form, headers={"Authorization": f"Basic {auth}"})
-    assert r.status_code == 400 and "the form says" in r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "the form says" in r.get_data(as_text=True)
     assert list(folder_storage.list("packages/")) == []
 
 
@@ -224,7 +240,8 @@ def test_finalize_refuses_an_object_over_the_ticket_limit(storage, tmp_path):
     ticket = browser.ticket(wheel.name, 100).get_json()
     storage.write(f"incoming/{ticket['id']}/{wheel.name}", wheel.read_bytes())
     r = browser.finalize(ticket)
-    assert r.status_code == 413 and "larger than the upload limit" in r.get_json()["error"]
+    assert r.status_code == 413
+    assert "larger than the upload limit" in r.get_json()["error"]
     assert leftovers(storage) == []
     with pytest.raises(NotFound):
         index.read_project(storage, "sneaky")

@@ -8,6 +8,8 @@ import pytest
 
 from privpi import audit, index, keys, publish
 from tests.support.console import (
+    login,
+    make_console,
     post,
     seed_root_index,
     snapshot,
@@ -43,13 +45,18 @@ def test_search_and_pagination(as_role, repo):
     seed_root_index(repo, [f"pkg-{i:04d}" for i in range(120)] + ["Zeta_Thing"])
     c = as_role("reader")
     first = text(c.get("/projects"))
-    assert "Page 1 of 3" in first and "pkg-0049" in first and "pkg-0050" not in first
+    assert "Page 1 of 3" in first
+    assert "pkg-0049" in first
+    assert "pkg-0050" not in first
     third = text(c.get("/projects?page=3"))
-    assert "pkg-0100" in third and "zeta-thing" in third
+    assert "pkg-0100" in third
+    assert "zeta-thing" in third
     found = text(c.get("/projects?q=Zeta.thing"))  # normalized like a project name
-    assert "1 of 121 projects match" in found and "/projects/zeta-thing" in found
+    assert "1 of 121 projects match" in found
+    assert "/projects/zeta-thing" in found
     exact = text(c.get("/projects?q=pkg-0007"))
-    assert "/projects/pkg-0007" in exact and "/projects/pkg-0008" not in exact
+    assert "/projects/pkg-0007" in exact
+    assert "/projects/pkg-0008" not in exact
     none = text(c.get("/projects?q=zzz"))
     assert "No project matches" in none
 
@@ -76,17 +83,17 @@ def test_project_page_shows_versions_and_files(as_role, demo):
         assert f["hashes"]["sha256"] in page
     assert page.index("2.0") < page.index("demo_pkg-1.0.tar.gz")  # newest first
     assert "Python &gt;=3.9" in page
-    assert "<td>publisher</td>" in page and "<td>admin</td>" in page
+    assert "<td>publisher</td>" in page
+    assert "<td>admin</td>" in page
     assert "Demo summary" in page
-    assert '<h1 id="user-content-demo">' in page and "<em>demo</em>" in page
+    assert '<h1 id="user-content-demo">' in page
+    assert "<em>demo</em>" in page
     assert "pip install --index-url http://localhost/simple/ demo-pkg==2.0" in page
     assert re.search(r"\d+ bytes", page)
     assert "UTC" in page  # upload time
 
 
 def test_project_page_uses_the_configured_repository_url(repo, demo):
-    from tests.support.console import login, make_console
-
     c = make_console(repo, REPOSITORY_URL="https://pypi.example.com/simple").test_client()
     login(c, "reader")
     assert "--index-url https://pypi.example.com/simple/ demo-pkg" in text(
@@ -96,7 +103,8 @@ def test_project_page_uses_the_configured_repository_url(repo, demo):
 
 def test_non_normalized_name_redirects(as_role, demo):
     r = as_role("reader").get("/projects/Demo_Pkg")
-    assert r.status_code == 301 and r.location == "/projects/demo-pkg"
+    assert r.status_code == 301
+    assert r.location == "/projects/demo-pkg"
 
 
 @pytest.mark.parametrize("name", ["nothing-here", "bad..name", "-x-"])
@@ -108,18 +116,21 @@ def test_unknown_project_is_404(as_role, demo, name):
 
 def test_reader_sees_no_buttons(as_role, demo):
     page = text(as_role("reader").get("/projects/demo-pkg"))
-    assert "Yank" not in page and "Delete" not in page
+    assert "Yank" not in page
+    assert "Delete" not in page
 
 
 def test_publisher_sees_yank_but_not_delete(as_role, demo):
     page = text(as_role("publisher").get("/projects/demo-pkg"))
-    assert ">Yank</button>" in page and "Delete" not in page
+    assert ">Yank</button>" in page
+    assert "Delete" not in page
 
 
 def test_yank_confirm_then_unyank(as_role, demo):
     c = as_role("publisher")
     r = post(c, "/projects/demo-pkg/yank", {"version": "1.0", "reason": "broken <b>build</b>"})
-    assert r.status_code == 200 and "Yank demo-pkg 1.0?" in text(r)
+    assert r.status_code == 200
+    assert "Yank demo-pkg 1.0?" in text(r)
     assert not any(f["yanked"] for f in _files(demo).values())
     r = post(
         c, "/projects/demo-pkg/yank", {"version": "1.0", "reason": "broken build", "confirm": "yes"}
@@ -129,9 +140,11 @@ def test_yank_confirm_then_unyank(as_role, demo):
     assert files["demo_pkg-1.0-py3-none-any.whl"]["yanked"] == "broken build"
     assert files["demo_pkg-2.0-py3-none-any.whl"]["yanked"] is False
     page = text(c.get("/projects/demo-pkg"))
-    assert "yanked</span>" in page and "Reason: broken build" in page
+    assert "yanked</span>" in page
+    assert "Reason: broken build" in page
     event = audit.latest(demo, 1)[0]
-    assert event["action"] == "yank" and event["actor"] == "publisher"
+    assert event["action"] == "yank"
+    assert event["actor"] == "publisher"
     r = post(c, "/projects/demo-pkg/unyank", {"version": "1.0", "confirm": "yes"})
     assert r.status_code == 303
     assert not any(f["yanked"] for f in _files(demo).values())
@@ -140,14 +153,16 @@ def test_yank_confirm_then_unyank(as_role, demo):
 def test_yank_unknown_version_is_404(as_role, demo):
     before = snapshot(demo)
     r = post(as_role("publisher"), "/projects/demo-pkg/yank", {"version": "9.9", "confirm": "yes"})
-    assert r.status_code == 404 and "has no version" in text(r)
+    assert r.status_code == 404
+    assert "has no version" in text(r)
     assert snapshot(demo) == before
 
 
 def test_yank_without_version_is_400(as_role, demo):
     before = snapshot(demo)
     r = post(as_role("publisher"), "/projects/demo-pkg/yank", {"confirm": "yes"})
-    assert r.status_code == 400 and "Nothing was changed" in text(r)
+    assert r.status_code == 400
+    assert "Nothing was changed" in text(r)
     assert snapshot(demo) == before
 
 
@@ -170,14 +185,16 @@ def test_publisher_cannot_delete(as_role, demo):
 def test_delete_file_version_and_project(as_role, demo):
     c = as_role("admin")
     r = post(c, "/projects/demo-pkg/delete", {"filename": "demo_pkg-1.0.tar.gz"})
-    assert r.status_code == 200 and "Delete demo_pkg-1.0.tar.gz?" in text(r)
+    assert r.status_code == 200
+    assert "Delete demo_pkg-1.0.tar.gz?" in text(r)
     assert "demo_pkg-1.0.tar.gz" in _files(demo)
     post(c, "/projects/demo-pkg/delete", {"filename": "demo_pkg-1.0.tar.gz", "confirm": "yes"})
     assert "demo_pkg-1.0.tar.gz" not in _files(demo)
     post(c, "/projects/demo-pkg/delete", {"version": "1.0", "confirm": "yes"})
     assert set(_files(demo)) == {"demo_pkg-2.0-py3-none-any.whl"}
     r = post(c, "/projects/demo-pkg/delete", {"confirm": "yes"})
-    assert r.status_code == 303 and r.location == "/projects"
+    assert r.status_code == 303
+    assert r.location == "/projects"
     assert "Deleted the whole project demo-pkg" in text(c.get("/projects"))
     assert c.get("/projects/demo-pkg").status_code == 404
 
@@ -185,7 +202,8 @@ def test_delete_file_version_and_project(as_role, demo):
 def test_delete_unknown_file_is_404(as_role, demo):
     before = snapshot(demo)
     r = post(as_role("admin"), "/projects/demo-pkg/delete", {"filename": "x.whl", "confirm": "yes"})
-    assert r.status_code == 404 and "nothing in project demo-pkg matches file x.whl" in text(r)
+    assert r.status_code == 404
+    assert "nothing in project demo-pkg matches file x.whl" in text(r)
     assert snapshot(demo) == before
 
 
@@ -198,10 +216,12 @@ def test_delete_removes_stored_files_whose_pages_are_gone(as_role, demo):
     assert not demo.exists(keys.file_key("demo-pkg", "demo_pkg-1.0.tar.gz"))
     assert demo.exists(keys.file_key("demo-pkg", "demo_pkg-2.0-py3-none-any.whl"))
     r = post(c, "/projects/demo-pkg/delete", {"confirm": "yes"})
-    assert r.status_code == 303 and r.location == "/projects"
+    assert r.status_code == 303
+    assert r.location == "/projects"
     assert not demo.exists(keys.file_key("demo-pkg", "demo_pkg-2.0-py3-none-any.whl"))
     r = post(c, "/projects/demo-pkg/delete", {"confirm": "yes"})
-    assert r.status_code == 404 and "there is no project named demo-pkg" in text(r)
+    assert r.status_code == 404
+    assert "there is no project named demo-pkg" in text(r)
 
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"

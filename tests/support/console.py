@@ -3,13 +3,19 @@ role, a client signed in as any of them, and CSRF tokens read from the pages the
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from privpi import keys
 from privpi.storage import FolderStorage
 from privpi.users import UserStore
+from tests.support.distfactory import wheel_filename
 from webadmin import create_app
 
 PASSWORD = "correct horse battery"
@@ -90,22 +96,12 @@ def as_role_fixture(app):
 
 def seed_root_index(storage, names) -> None:
     """A root index listing names, written directly (projects pages are not needed)."""
-    import json
-
-    from privpi import keys
-
     doc = {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
     storage.write(keys.ROOT_JSON, json.dumps(doc).encode(), content_type=keys.JSON_TYPE)
 
 
 def wheel_with_metadata(directory: Path, name: str, version: str, headers: dict, body: str):
     """A real wheel whose METADATA carries the given headers and description body."""
-    import base64
-    import hashlib
-    import zipfile
-
-    from tests.support.distfactory import wheel_filename
-
     module = name.replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
