@@ -126,6 +126,33 @@ def test_drop_two_wheels_then_find_them(page, served, tmp_path):
 
 
 @pytest.mark.parametrize("served", ["folder"], indirect=True)  # same script on S3
+def test_drop_zone_from_the_keyboard(page, served, tmp_path):
+    name = f"keys-{uuid.uuid4().hex[:6]}"
+    wheel = make_wheel(tmp_path, name, "1.0")
+    page.goto("/upload")
+    zone = page.get_by_role("button", name="Choose files to upload, or drop them here")
+    for _ in range(30):  # Tab through the header's links to the zone, as a user would
+        page.keyboard.press("Tab")
+        if zone.evaluate("z => z === document.activeElement"):
+            break
+    expect(zone).to_be_focused()
+    outline = zone.evaluate(
+        "z => getComputedStyle(z).outlineStyle + ' ' + getComputedStyle(z).outlineWidth"
+    )
+    assert outline == "solid 3px"  # the focus ring shows where the keyboard is
+    shot(page, "upload-focused")
+    for key in ("Enter", " "):
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press(key)
+        assert chooser.value.is_multiple()
+    chooser.value.set_files(str(wheel))
+    expect(item(page, wheel.name)).to_have_attribute("data-state", "published", timeout=30_000)
+    page.keyboard.press("Tab")  # the hidden input is no second, invisible tab stop
+    expect(zone).not_to_be_focused()
+    expect(page.locator("#file-picker")).not_to_be_focused()
+
+
+@pytest.mark.parametrize("served", ["folder"], indirect=True)  # same script on S3
 def test_picker_and_per_file_results(page, served, tmp_path):
     base_url, storage, backend = served
     name = f"pick-{uuid.uuid4().hex[:6]}"

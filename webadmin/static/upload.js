@@ -161,6 +161,15 @@
     zone.classList.remove("dragging");
     if (e.dataTransfer && e.dataTransfer.files.length) uploadAll(e.dataTransfer.files);
   });
+  // The zone is one button: a click on it, Enter or Space opens the file chooser.
+  zone.addEventListener("click", function (e) {
+    if (!e.target.closest("label")) picker.click(); // the label opens it by itself
+  });
+  zone.addEventListener("keydown", function (e) {
+    if (e.target !== zone || (e.key !== "Enter" && e.key !== " ")) return;
+    e.preventDefault();
+    picker.click();
+  });
   picker.addEventListener("change", function () {
     uploadAll(picker.files);
     picker.value = "";
