@@ -35,7 +35,7 @@ chromium:
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@if ls cloudformation/*.yaml >/dev/null 2>&1; then $(VENV)/bin/cfn-lint cloudformation/*.yaml; fi
+	$(VENV)/bin/cfn-lint privpi/aws/templates/*.yaml
 
 test: $(DEV_STAMP) chromium lint
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --timeout 600 tests

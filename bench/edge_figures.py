@@ -23,7 +23,7 @@ from passlib.hash import pbkdf2_sha256
 
 from edge import viewer_request
 from edge.userstore import UserCache
-from privpi.edgebuild import build_zip
+from privpi.aws.edgebuild import build_zip
 from privpi.users import DEFAULT_ROUNDS
 
 PASSWORD = "a-long-enough-password"

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
-from privpi import edgebuild
-from privpi.deploy import Deployer, Settings
+from privpi.aws import edgebuild
+from privpi.aws.deploy import TEMPLATES as TEMPLATE_DIR
+from privpi.aws.deploy import Deployer, Settings
 
-REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = sorted((REPO / "cloudformation").glob("*.yaml"))
+TEMPLATES = sorted(Path(TEMPLATE_DIR).glob("*.yaml"))
 LAMBDA_EDGE_PYTHON = {"python3.9", "python3.10", "python3.11", "python3.12", "python3.13"}
 
 
 def load(name: str) -> dict:
-    template, problems = decode(str(REPO / "cloudformation" / f"{name}.yaml"))
+    template, problems = decode(str(Path(TEMPLATE_DIR) / f"{name}.yaml"))
     assert not problems, problems
     return template
 
@@ -301,7 +301,7 @@ def test_outputs_feed_the_next_stack():
 
 def test_the_moto_stand_in_has_the_real_distribution_interface():
     real = load("distribution")
-    standin, problems = decode(str(REPO / "tests" / "deploy_standins" / "distribution.yaml"))
+    standin, problems = decode(str(Path(__file__).parent / "deploy_standins" / "distribution.yaml"))
     assert not problems
     assert set(standin["Parameters"]) == set(real["Parameters"])
     assert set(standin["Outputs"]) == set(real["Outputs"])

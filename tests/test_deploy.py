@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
-from privpi import deploy as core
-from privpi import stacks
+from privpi.aws import deploy as core
+from privpi.aws import stacks
 from privpi.cli import main
 from privpi.commands.deploy import run
 from tests.support.deploy import (
@@ -137,7 +137,7 @@ def authenticator_with_standin_web_acl() -> str:
     """The real authenticator template with its WAF web ACL swapped for an SSM parameter:
     moto's CloudFormation cannot create AWS::WAFv2::WebACL. The condition, the parameter and
     the output's shape stay; the stand-in keeps the limit it was given, to be read back."""
-    real = (REPO / "cloudformation" / "authenticator.yaml").read_text()
+    real = (core.TEMPLATES / "authenticator.yaml").read_text()
     start, end = real.index("  WebAcl:\n"), real.index("\nOutputs:\n")
     standin = (
         "  WebAcl:\n"
@@ -210,7 +210,7 @@ def test_failed_stack_is_reported_as_its_resource_and_reason(aws, tmp_path):
     boto3.client("s3", region_name=REGION).create_bucket(
         Bucket=taken, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
-    real = (REPO / "cloudformation" / "bucket.yaml").read_text()
+    real = (core.TEMPLATES / "bucket.yaml").read_text()
     anchor = "    Properties:\n      PublicAccessBlockConfiguration:"
     assert anchor in real
     named = anchor.replace("Properties:\n", f"Properties:\n      BucketName: {taken}\n")

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
+from privpi.aws.edgebuild import build_zip
 from privpi.cli import main
-from privpi.edgebuild import build_zip
 from privpi.keys import USERS_KEY
 from tests.support.edge import default_doc, load_event
 
@@ -147,7 +147,7 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
 
 
 def test_zip_over_the_limit_is_refused(monkeypatch, tmp_path):
-    monkeypatch.setattr("privpi.edgebuild.MAX_ZIP", 1000)
+    monkeypatch.setattr("privpi.aws.edgebuild.MAX_ZIP", 1000)
     out = tmp_path / "edge.zip"
     args = ["edge", "build", "--bucket", "my-bucket", "--region", "us-east-1", "-o", str(out)]
     result = CliRunner().invoke(main, args)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .. import deploy as core
-from .. import deployplan, teardown, zappaconf
+from ..aws import deploy as core
+from ..aws import deployplan, teardown, zappaconf
 
 name_option = click.option(
     "--name", required=True, help="Names the stacks NAME-bucket, NAME-authenticator, ..."

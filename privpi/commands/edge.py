@@ -7,7 +7,7 @@ import os
 
 import click
 
-from ..edgebuild import build_zip
+from ..aws.edgebuild import build_zip
 from ..errors import PrivpiError
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from privpi.aws.deploy import TEMPLATES
 from tests.support.net import moto
 
 TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
-TEMPLATES = REPO / "cloudformation"
 STANDINS = TESTS / "deploy_standins"
 READ_ONLY = ("Describe", "Get", "List", "Head")
 

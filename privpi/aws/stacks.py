@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from .errors import PrivpiError
+from ..errors import PrivpiError
 
 Echo = Callable[[str], None]
 SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"}

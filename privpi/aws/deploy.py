@@ -24,16 +24,17 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
+from ..errors import PrivpiError, ValidationError
+from ..keys import CONSOLE_ENV_KEY
 from . import edgebuild, stacks
-from .errors import PrivpiError, ValidationError
-from .keys import CONSOLE_ENV_KEY
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "cloudformation"
+TEMPLATES = resources.files(__package__) / "templates"  # package data, in the wheel too
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions and CloudFront certificates live here
 NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$")
 CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")

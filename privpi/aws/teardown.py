@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from ..errors import PrivpiError
 from . import stacks
 from .deploy import EDGE_REGION, Deployer
-from .errors import PrivpiError
 
 REPLICAS_NOTE = (
     "CloudFront is still removing the authenticator's Lambda@Edge replicas (this takes up "

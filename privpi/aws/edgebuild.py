@@ -13,13 +13,13 @@ import io
 import json
 import re
 import zipfile
-from pathlib import Path
+from importlib import resources
 
-from .errors import ValidationError
-from .keys import USERS_KEY
-from .storage import BUCKET_NAME
+from ..errors import ValidationError
+from ..keys import USERS_KEY
+from ..storage import BUCKET_NAME
 
-EDGE_DIR = Path(__file__).resolve().parent.parent / "edge"
+EDGE_DIR = resources.files("edge")  # the installed package's sources are the zip's
 HANDLER = "viewer_request"
 MAX_ZIP = 1024 * 1024  # the Lambda@Edge viewer-request limit
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")

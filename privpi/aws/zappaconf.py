@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
+from ..errors import PrivpiError
+from ..keys import CONSOLE_ENV_KEY
 from .deploy import Result, Settings
-from .errors import PrivpiError
-from .keys import CONSOLE_ENV_KEY
 
 STAGE = "production"
 

@@ -7,14 +7,19 @@ as "update if anything changed" with the parameters it would get.
 
 from __future__ import annotations
 
+from ..keys import CONSOLE_ENV_KEY
 from .deploy import EDGE_REGION, Deployer, object_exists
-from .keys import CONSOLE_ENV_KEY
+
+PARTS = ("bucket", "authenticator", "distribution")
 
 
 def plan(d: Deployer) -> list[str]:
     now = d.current()
     s = d.s
     lines = [f"Plan for privpi repository {s.name!r} (dry run: nothing is changed)"]
+    for part in PARTS:
+        d.template(part)  # a template missing from the install fails here, not mid-deploy
+    lines.append(f"Templates: {', '.join(p + '.yaml' for p in PARTS)} in {s.template_dir}")
     bucket_out = now["bucket"].outputs if now["bucket"] else {}
     auth_out = now["authenticator"].outputs if now["authenticator"] else {}
 
