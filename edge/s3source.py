@@ -12,8 +12,9 @@ match S3's wildcard certificate there, so it is addressed path-style on the regi
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
 ``AWS_ENDPOINT_URL`` (tests, benches) points it at another S3 API server, path-style.
 
-Time bound: two attempts of at most 1 s each, then the cache answers from its last good
-copy or refuses (503). 5xx and network failures are retried; 403/404 are not.
+Time bound: two attempts of 1 s each (a trickling answer may take up to 1 s more), then the
+cache answers from its last good copy or refuses (503), inside the 5 s viewer-request
+limit. 5xx and network failures are retried; 403/404 are not.
 """
 
 from __future__ import annotations
@@ -92,10 +93,9 @@ class S3Source:
             conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
         try:
             conn.request("GET", self.path, headers=headers)
-            sock = conn.sock  # getresponse may hand it to the answer and forget it
-            sock.settimeout(_left(deadline))
+            conn.sock.settimeout(_left(deadline))  # what connecting left of the attempt
             answer = conn.getresponse()
-            body = _read(sock, answer, deadline)
+            body = _read(answer, deadline)
         except (OSError, http.client.HTTPException) as e:  # timeouts, resets, bad answers
             raise S3Error(f"GET {self.path}: {type(e).__name__}: {e}", retry=True) from None
         finally:
@@ -109,11 +109,16 @@ class S3Source:
         raise S3Error(f"GET {self.path}: {answer.status} {name}", retry=answer.status in RETRIED)
 
 
-def _read(sock, answer: http.client.HTTPResponse, deadline: float) -> bytes:
-    """The whole body, or TimeoutError once the attempt's time is up (a trickling answer)."""
+def _read(answer: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The whole body, or TimeoutError once the attempt's time is up (a trickling answer).
+
+    Each read waits at most the socket timeout set before the answer began, so a trickle
+    ends within that much past the deadline. (The socket cannot be touched here: the
+    connection may have handed it to the answer and closed its own reference.)
+    """
     parts = []
     while True:
-        sock.settimeout(_left(deadline))
+        _left(deadline)
         part = answer.read1(CHUNK)
         if not part:
             return b"".join(parts)
