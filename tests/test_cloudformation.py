@@ -14,9 +14,9 @@ from cfnlint.decode import decode
 from privpi.aws import edgebuild
 from privpi.aws.deploy import TEMPLATES as TEMPLATE_DIR
 from privpi.aws.deploy import Deployer, Settings
+from privpi.aws.runtime import LAMBDA_PYTHON
 
 TEMPLATES = sorted(Path(TEMPLATE_DIR).glob("*.yaml"))
-LAMBDA_EDGE_PYTHON = {"python3.9", "python3.10", "python3.11", "python3.12", "python3.13"}
 
 
 def load(name: str) -> dict:
@@ -117,7 +117,7 @@ def test_cors_only_for_the_console_origin():
 def test_authenticator_meets_the_lambda_at_edge_rules():
     t = load("authenticator")
     fn = t["Resources"]["Function"]["Properties"]
-    assert fn["Runtime"] in LAMBDA_EDGE_PYTHON
+    assert fn["Runtime"] == LAMBDA_PYTHON  # tests/test_runtime.py: the product's one Python
     assert fn["Handler"] == f"{edgebuild.HANDLER}.handler"  # what privpi edge build zips
     assert (fn["MemorySize"], fn["Timeout"]) == (128, 5)
     assert "Environment" not in fn

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import uuid
 
 import boto3
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 
 from privpi.aws import deploy as core
 from privpi.aws import stacks
+from privpi.aws.runtime import LAMBDA_PYTHON
 from privpi.cli import main
 from privpi.commands.deploy import run
 from tests.support.deploy import (
@@ -272,8 +272,10 @@ def test_bad_options_are_refused_before_any_change(aws, args, message):
 def test_zappa_settings_get_the_bucket_stack_outputs(aws, tmp_path):
     name = fresh_name()
     settings_file = tmp_path / "zappa_settings.json"
-    shutil.copy(REPO / "zappa_settings.json", settings_file)
-    before = json.loads(settings_file.read_text())["production"]
+    older = json.loads((REPO / "zappa_settings.json").read_text())
+    older["production"]["runtime"] = "python3.11"  # deploy sets the product's one runtime
+    settings_file.write_text(json.dumps(older))
+    before = older["production"]
     deploy(tmp_path, name, zappa=settings_file)
 
     bucket, _ = stack(f"{name}-bucket", REGION)
@@ -281,6 +283,7 @@ def test_zappa_settings_get_the_bucket_stack_outputs(aws, tmp_path):
     assert stage["role_arn"] == bucket["ConsoleRoleArn"]
     assert stage["manage_roles"] is False
     assert stage["aws_region"] == REGION
+    assert stage["runtime"] == LAMBDA_PYTHON
     assert stage["environment_variables"]["PRIVPI_STORAGE"] == bucket["StorageUrl"]
     assert stage["app_function"] == before["app_function"] == "webadmin.wsgi.app"
     assert stage["exclude"] == before["exclude"]

@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from deploy_helpers import aws_fixture, cfn_endpoint_fixture  # noqa: F401 - the fixtures
 
 from privpi.aws.edgebuild import build_zip
 
@@ -46,7 +45,10 @@ def installed(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_edge_build_and_deploy_dry_run_from_the_installed_package(installed, aws, tmp_path):
+def test_edge_build_and_deploy_dry_run_from_the_installed_package(
+    installed, moto_endpoint, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)  # every AWS call of the dry run
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "UV_", "VIRTUAL"))}
     probe = "import edge, privpi; print(privpi.__file__, edge.__file__)"
     where = sh(str(installed / "python"), "-c", probe, cwd=tmp_path, env=env)

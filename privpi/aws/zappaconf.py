@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import PrivpiError
 from ..keys import CONSOLE_ENV_KEY
 from .deploy import Result, Settings
+from .runtime import LAMBDA_PYTHON
 
 STAGE = "production"
 
@@ -23,6 +24,7 @@ def console_settings(s: Settings, result: Result) -> dict:
     bucket = result.outputs["bucket"]
     return {
         "aws_region": s.region,
+        "runtime": LAMBDA_PYTHON,  # the authenticator's too: one Python for the product
         "project_name": f"privpi-{s.name}",  # the function privpi-NAME-production
         "manage_roles": False,
         "role_arn": bucket["ConsoleRoleArn"],
