@@ -34,10 +34,10 @@ MIN_PASSWORD = 12
 # own copies of these limits and of is_enabled: tests/test_edge_agreement.py holds them equal.
 MAX_PASSWORD = 1024
 
-# 100,000 rounds: the same hash is verified by the Lambda@Edge authenticator at 128 MB,
-# which gets a small CPU share; there a cold verification stays around a tenth of a
-# second, far inside the 5 s viewer-request timeout, while an offline guess costs 3.4x
-# passlib's default of 29,000. Warm requests never hash (the edge caches verifications).
+# 100,000 rounds: the same hash is verified by the Lambda@Edge authenticator at 128 MB
+# (7.2 % of one CPU), where a cold start's init plus one verification must stay within
+# 2.5 s (bench/edge_coldstart.py; the reasoning against OWASP's 600,000 is in
+# docs/security.md). Warm requests never hash (the edge caches verifications).
 DEFAULT_ROUNDS = 100_000
 MAX_RETRIES = 20
 JSON = "application/json"
