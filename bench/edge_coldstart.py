@@ -31,16 +31,17 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+# Run as ``python bench/x.py``: the repository root on sys.path for tests.support.
+sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
-from net_helpers import FAKE_AWS, moto  # noqa: E402
 from passlib.hash import pbkdf2_sha256  # noqa: E402
 
 from privpi.aws.edgebuild import build_zip  # noqa: E402
 from privpi.aws.runtime import LAMBDA_PYTHON, local_python  # noqa: E402
 from privpi.keys import USERS_KEY  # noqa: E402
 from privpi.users import DEFAULT_ROUNDS  # noqa: E402
+from tests.support.net import FAKE_AWS, moto  # noqa: E402
 
 CPU_SHARE = 128 / 1769  # 7.2 %: Lambda's CPU grows with memory, one vCPU at 1,769 MB
 MEMORY = 128 * 1024 * 1024
