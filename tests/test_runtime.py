@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_runtime_is_a_current_python():
     assert re.fullmatch(r"python3\.1[2-9]", LAMBDA_PYTHON)
-    assert VERSION == tuple(int(n) for n in LAMBDA_PYTHON[6:].split("."))
+    assert tuple(int(n) for n in LAMBDA_PYTHON[6:].split(".")) == VERSION
 
 
 def test_authenticator_template_names_the_runtime():
@@ -40,4 +40,5 @@ def test_readme_builds_the_console_with_the_runtime_python():
     """Zappa packages the compiled parts of the Python it runs in: the console's
     virtualenv must be made with the runtime's Python."""
     venvs = re.findall(r"(python3\.\d+) -m venv", (REPO / "README.md").read_text())
-    assert venvs and set(venvs) == {LAMBDA_PYTHON}
+    assert venvs
+    assert set(venvs) == {LAMBDA_PYTHON}
