@@ -23,6 +23,8 @@ RESET = ("/users/bob/password", {"password": NEW, "repeat": NEW})
 ROLE = ("/users/bob/role", {"role": "publisher", "confirm": "yes"})
 ADD = ("/users/add", {"username": "carol", "role": "reader", "password": NEW, "repeat": NEW})
 ADD_TOO = ("/users/add", {**ADD[1], "password": NEW + "!", "repeat": NEW + "!"})
+DEMOTE_BEN = ("/users/ben/role", {"role": "reader", "confirm": "yes"})
+DISABLE_ANN = ("/users/ann/enabled", {"enabled": "0", "confirm": "yes"})
 
 
 @pytest.fixture
@@ -64,10 +66,19 @@ def held_while(faulty, slow, first, fast, second):
         (RESET, DELETE, 409, "The user &#39;bob&#39; no longer exists"),
         (ROLE, DELETE, 409, "The user &#39;bob&#39; no longer exists"),
         (ADD, ADD_TOO, 409, "A user named &#39;carol&#39; already exists."),
+        # ann is disabled while her demotion of ben is in flight: ben is now the last admin
+        (DEMOTE_BEN, DISABLE_ANN, 409, "Not changed: &#39;ben&#39; is the last enabled admin"),
         (DELETE, DELETE, 303, ""),  # both asked for bob to go: he is gone
         (DELETE, RESET, 303, ""),  # the delete retries on the new store and deletes
     ],
-    ids=["reset-vs-delete", "role-vs-delete", "add-vs-add", "delete-vs-delete", "delete-vs-reset"],
+    ids=[
+        "reset-vs-delete",
+        "role-vs-delete",
+        "add-vs-add",
+        "last-admin",
+        "delete-vs-delete",
+        "delete-vs-reset",
+    ],
 )
 def test_racing_admins_get_the_stores_verdict_not_a_500(admins, first, second, status, message):
     faulty, ann, ben = admins

@@ -59,7 +59,7 @@ def _conflict(name: str, e: UserConflict):
     except UserConflict:
         msg = f"The user {name!r} no longer exists: another admin deleted it meanwhile."
         return _list_page(error=msg, status=409)
-    return _user_page(user, f"Not changed: {e.format_message()}.", 409)
+    return _user_page(user, f"Not changed: {e}.", 409)
 
 
 def _change(user, form, refused_for_self, question, label, apply, done, danger=True, then=None):
