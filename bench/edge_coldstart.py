@@ -40,7 +40,7 @@ from passlib.hash import pbkdf2_sha256  # noqa: E402
 from privpi.aws.edgebuild import build_zip  # noqa: E402
 from privpi.aws.runtime import LAMBDA_PYTHON, local_python  # noqa: E402
 from privpi.keys import USERS_KEY  # noqa: E402
-from privpi.users import DEFAULT_ROUNDS  # noqa: E402
+from privpi.settings import DEFAULT_PBKDF2_ROUNDS  # noqa: E402
 from tests.support.net import FAKE_AWS, moto  # noqa: E402
 
 CPU_SHARE = 128 / 1769  # 7.2 %: Lambda's CPU grows with memory, one vCPU at 1,769 MB
@@ -202,7 +202,9 @@ EXTRAS = {  # what the runs against moto (plain HTTP) leave out, and the cost of
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="PBKDF2 rounds of the store")
+    ap.add_argument(
+        "--rounds", type=int, default=DEFAULT_PBKDF2_ROUNDS, help="PBKDF2 rounds of the store"
+    )
     ap.add_argument("--runs", type=int, default=3, help="cold starts per setting (median shown)")
     ap.add_argument("--warm", type=int, default=300, help="warm requests per cold start")
     args = ap.parse_args()

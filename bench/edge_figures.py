@@ -3,7 +3,7 @@
     .venv/bin/python bench/edge_figures.py
 
 Prints figures; never passes or fails. The first verification uses the production PBKDF2
-rounds (privpi.users.DEFAULT_ROUNDS), the warm decisions a verified-credential cache hit.
+rounds (privpi.settings.DEFAULT_PBKDF2_ROUNDS), the warm decisions a verified-credential cache hit.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from passlib.hash import pbkdf2_sha256
 from edge import viewer_request
 from edge.userstore import UserCache
 from privpi.aws.edgebuild import build_zip
-from privpi.users import DEFAULT_ROUNDS
+from privpi.settings import DEFAULT_PBKDF2_ROUNDS
 
 PASSWORD = "a-long-enough-password"
 IMPORT_PROBE = """
@@ -76,7 +76,7 @@ def main() -> None:
     whole = f"python -I -S start+import {total * 1e3:.0f} ms"
     print(f"cold import of handler:   {imp * 1e3:>10.2f} ms  ({whole})")
 
-    digest = pbkdf2_sha256.using(rounds=DEFAULT_ROUNDS).hash(PASSWORD)
+    digest = pbkdf2_sha256.using(rounds=DEFAULT_PBKDF2_ROUNDS).hash(PASSWORD)
     doc = {"version": 1, "users": {"alice": {"hash": digest, "roles": ["reader"], "enabled": True}}}
     viewer_request.configure(UserCache(Source(doc)), realm="bench")
     auth = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
@@ -84,7 +84,7 @@ def main() -> None:
     first = viewer_request.handler(event(auth))
     first_s = time.perf_counter() - t
     assert first["uri"] == "/packages/simple/some-project/index.json", first
-    algo = f"PBKDF2-SHA256, {DEFAULT_ROUNDS:,} rounds"
+    algo = f"PBKDF2-SHA256, {DEFAULT_PBKDF2_ROUNDS:,} rounds"
     print(f"first verification:       {first_s * 1e3:>10.2f} ms  ({algo})")
 
     n = 20000

@@ -14,6 +14,7 @@ import click
 from .commands import deploy, edge, incoming, publish, serve, users
 from .commands.context import AppContext
 from .errors import PrivpiError
+from .settings import Settings
 from .storage import DEFAULT_STORAGE
 
 
@@ -46,9 +47,9 @@ class PrivpiGroup(click.Group):
 @click.option(
     "--storage",
     "storage_url",
-    envvar="PRIVPI_STORAGE",
     metavar="URL",
-    help=f"Folder path, file://PATH or s3://BUCKET[/PREFIX] (default {DEFAULT_STORAGE}).",
+    help="Folder path, file://PATH or s3://BUCKET[/PREFIX] "
+    f"(default PRIVPI_STORAGE, else {DEFAULT_STORAGE}).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(package_name="privpi")
@@ -56,7 +57,7 @@ class PrivpiGroup(click.Group):
 def main(ctx: click.Context, storage_url: str | None, debug: bool) -> None:
     """privpi: a private Python package index in S3 or a local folder."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
-    ctx.obj = AppContext(storage_url, debug)
+    ctx.obj = AppContext(storage_url, debug, Settings.from_environment())
 
 
 for command in (

@@ -14,22 +14,11 @@ import tempfile
 from collections.abc import Iterator
 
 from . import publish
-from .errors import PrivpiError, ValidationError
+from .errors import ValidationError
 from .storage import Storage
 from .units import human_size
 
-DEFAULT_MAX_SIZE = 1024**3  # 1 GiB; PRIVPI_MAX_BROWSER_UPLOAD_BYTES changes it
 CHUNK = 1024 * 1024
-
-
-def max_upload_size() -> int:
-    value = os.environ.get("PRIVPI_MAX_BROWSER_UPLOAD_BYTES")
-    try:
-        return int(value) if value else DEFAULT_MAX_SIZE
-    except ValueError:
-        raise PrivpiError(
-            f"PRIVPI_MAX_BROWSER_UPLOAD_BYTES={value!r} is not a number of bytes"
-        ) from None
 
 
 def too_large(filename: str, limit: int) -> str:

@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 
 from .distributions import parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
-from .intake import local_copy, max_upload_size, publish_new, too_large
+from .intake import local_copy, publish_new, too_large
 from .keys import INCOMING
+from .settings import DEFAULT_MAX_BROWSER_UPLOAD
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def create(
     user: str,
     filename: str,
     *,
-    max_size: int | None = None,
+    max_size: int = DEFAULT_MAX_BROWSER_UPLOAD,
     ttl: int = DEFAULT_TTL,
 ) -> Ticket:
     """A new ticket for user to upload filename; stored before anything is uploaded."""
@@ -119,7 +120,7 @@ def create(
         filename=filename,
         created=now,
         expires=now + ttl,
-        max_size=max_size or max_upload_size(),
+        max_size=max_size,
     )
     storage.write(
         ticket.ticket_key, ticket.to_json(), if_none_match=True, content_type="application/json"

@@ -12,7 +12,6 @@ Format (version 1)::
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from passlib.hash import pbkdf2_sha256
 from . import audit
 from .errors import NotFound, PreconditionFailed, StorageError, UserConflict, UserStoreError
 from .keys import USERS_KEY
+from .settings import pbkdf2_rounds
 from .storage import Storage
 
 FORMAT_VERSION = 1
@@ -34,17 +34,8 @@ MIN_PASSWORD = 12
 # own copies of these limits and of is_enabled: tests/test_edge_agreement.py holds them equal.
 MAX_PASSWORD = 1024
 
-# 100,000 rounds: the same hash is verified by the Lambda@Edge authenticator at 128 MB
-# (7.2 % of one CPU), where a cold start's init plus one verification must stay within
-# 2.5 s (bench/edge_coldstart.py; the reasoning against OWASP's 600,000 is in
-# docs/security.md). Warm requests never hash (the edge caches verifications).
-DEFAULT_ROUNDS = 100_000
 MAX_RETRIES = 20
 JSON = "application/json"
-
-
-def pbkdf2_rounds() -> int:
-    return int(os.environ.get("PRIVPI_PBKDF2_ROUNDS", DEFAULT_ROUNDS))
 
 
 def now() -> str:

@@ -11,19 +11,20 @@ import secrets
 
 from flask import Flask
 
+from privpi.settings import Settings
 from privpi.storage import Storage, open_storage
 
 from . import account, auth, connect, dashboard, projects, security, upload, users, views
-from . import config as settings
+from . import config as configuration
 from .extensions import STORAGE, csrf
 
 
 def create_app(config: dict | None = None, storage: Storage | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(settings.DEFAULTS)
-    app.config.update(settings.from_environment())
+    app.config.from_mapping(configuration.DEFAULTS)
+    app.config.update(configuration.from_settings(Settings.from_environment()))
     app.config.update(config or {})
-    settings.check(app.config)
+    configuration.check(app.config)
     if not app.config["SECRET_KEY"]:  # testing only: check() refuses this elsewhere
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     # a whole upload plus room for the form fields around it

@@ -29,7 +29,6 @@ from privpi.users import UserStore
 from .auth import THROTTLES
 from .extensions import storage
 
-REALM = "privpi"
 LAMBDA_LIMIT = 4 * 1024 * 1024  # Lambda takes 6 MB, base64 of a binary body is 4/3 larger
 FORM_SLACK = 1024 * 1024  # the other form fields (a long description) beside the file
 CHUNK = 1024 * 1024
@@ -41,8 +40,8 @@ DIGESTS = {  # form field -> hashlib constructor; every one the form gives is ch
 
 def legacy_max_size() -> int:
     """The console's request-body limit, and on Lambda no more than its payload allows."""
-    limit = int(current_app.config.get("MAX_UPLOAD_BYTES") or intake.max_upload_size())
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
+    if current_app.config["ON_LAMBDA"]:
         return min(limit, LAMBDA_LIMIT)
     return limit
 
@@ -103,7 +102,7 @@ def _authenticate():
     the rate limit on /login.
     """
     auth = request.authorization
-    challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+    challenge = {"WWW-Authenticate": f'Basic realm="{current_app.config["REALM"]}"'}
     if auth is None or auth.type != "basic" or not auth.username:
         message = "Credentials needed: your privpi user name and password"
         return None, plain(message, 401, **challenge)

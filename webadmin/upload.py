@@ -50,7 +50,7 @@ csrf.exempt(f"{__name__}.receive")
 def max_size() -> int:
     """The browser upload limit. Its bytes skip the console, so the console's limit for
     request bodies (MAX_UPLOAD_BYTES, which /legacy/ obeys) does not bind it."""
-    return int(current_app.config.get("MAX_BROWSER_UPLOAD_BYTES") or intake.max_upload_size())
+    return int(current_app.config["MAX_BROWSER_UPLOAD_BYTES"])
 
 
 def error(e: PrivpiError, status: int | None = None):

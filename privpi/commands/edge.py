@@ -9,6 +9,7 @@ import click
 
 from ..aws.edgebuild import build_zip
 from ..errors import PrivpiError
+from .context import AppContext, pass_app
 
 
 @click.group()
@@ -19,7 +20,7 @@ def edge() -> None:
 @edge.command()
 @click.option("--bucket", required=True, help="The bucket holding config/users.json.")
 @click.option("--region", required=True, help="The bucket's region, e.g. eu-west-1.")
-@click.option("--realm", default="privpi", show_default=True, help="Basic auth realm.")
+@click.option("--realm", help="Basic auth realm (default PRIVPI_REALM, else privpi).")
 @click.option("--prefix", default="", help="Key prefix of the repository in the bucket.")
 @click.option(
     "--output",
@@ -28,9 +29,12 @@ def edge() -> None:
     show_default=True,
     type=click.Path(dir_okay=False, writable=True),
 )
-def build(bucket: str, region: str, realm: str, prefix: str, output: str) -> None:
+@pass_app
+def build(
+    app: AppContext, bucket: str, region: str, realm: str | None, prefix: str, output: str
+) -> None:
     """Build the deployable zip (handler: viewer_request.handler)."""
-    data = build_zip(bucket, region, realm=realm, prefix=prefix)
+    data = build_zip(bucket, region, realm=realm or app.settings.realm, prefix=prefix)
     tmp = f"{output}.part"
     try:  # never leave a half-written zip behind
         with open(tmp, "wb") as f:

@@ -30,12 +30,13 @@ class LocalApp:
         return self.console(environ, start_response)
 
 
-def load_console(storage: Storage, base_url: str):
+def load_console(storage: Storage, base_url: str, realm: str):
     """The console WSGI app, or None (with the reason on stderr) when it cannot start."""
     config = {
         "SECRET_KEY": secrets.token_hex(32),
         "REPOSITORY_URL": f"{base_url}/simple/",
         "SESSION_COOKIE_SECURE": False,
+        "REALM": realm,
     }
     try:
         return webadmin.create_app(config, storage=storage)
@@ -57,5 +58,5 @@ def create_server(
     app = LocalApp(read_path(storage, realm=realm, refresh=refresh))
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="privpi")
     base_url = f"http://{host}:{server.effective_port}"
-    app.console = load_console(storage, base_url)
+    app.console = load_console(storage, base_url, realm)
     return server, base_url

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,13 +11,10 @@ from packaging.utils import canonicalize_name
 
 from .. import index, publish
 from ..errors import NotFound, PrivpiError
-from ..units import human_size
+from ..units import human_size, parse_size
 from .context import AppContext, pass_app
 
-DEFAULT_MAX_SIZE = "100MB"
 VERBS = {"published": "Published", "skipped": "Skipped (already published)", "replaced": "Replaced"}
-UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20}
-UNITS["GIB"] = 2**30
 
 
 class SizeParam(click.ParamType):
@@ -29,10 +25,10 @@ class SizeParam(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, int):
             return value
-        match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", str(value))
-        if not match or match.group(2).upper() not in UNITS:
-            self.fail(f"{value!r} is not a size such as 5000000, 100MB or 1GiB", param, ctx)
-        return int(match.group(1)) * UNITS[match.group(2).upper()]
+        try:
+            return parse_size(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 @click.command()
@@ -42,14 +38,14 @@ class SizeParam(click.ParamType):
 @click.option(
     "--max-size",
     type=SizeParam(),
-    default=DEFAULT_MAX_SIZE,
-    envvar="PRIVPI_MAX_UPLOAD_SIZE",
-    show_default=True,
-    help="Refuse files larger than this.",
+    help="Refuse files larger than this (default PRIVPI_MAX_UPLOAD_BYTES, else 100MiB).",
 )
 @pass_app
-def upload(app: AppContext, files, skip_existing: bool, overwrite: bool, max_size: int) -> None:
+def upload(
+    app: AppContext, files, skip_existing: bool, overwrite: bool, max_size: int | None
+) -> None:
     """Publish wheels and sdists (.whl, .tar.gz, .zip)."""
+    max_size = max_size or app.settings.max_upload_bytes
     if skip_existing and overwrite:
         raise click.UsageError("--skip-existing and --overwrite exclude each other")
     existing = "overwrite" if overwrite else "skip" if skip_existing else "refuse"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import click
@@ -17,7 +16,7 @@ def ensure_admin(app: AppContext) -> None:
     store = UserStore(app.storage, actor="privpi serve")
     if store.list():
         return
-    given = os.environ.get("PRIVPI_ADMIN_PASSWORD")
+    given = app.settings.admin_password
     password = given or secrets.token_urlsafe(18)
     store.add("admin", password, "admin")
     if given:
@@ -30,7 +29,7 @@ def ensure_admin(app: AppContext) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--realm", default="privpi", show_default=True, help="Basic auth realm.")
+@click.option("--realm", help="Basic auth realm (default PRIVPI_REALM, else privpi).")
 @click.option(
     "--refresh",
     default=60.0,
@@ -40,11 +39,11 @@ def ensure_admin(app: AppContext) -> None:
 )
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
 @pass_app
-def serve(app: AppContext, host: str, port: int, realm: str, refresh: float, threads: int):
+def serve(app: AppContext, host: str, port: int, realm: str | None, refresh: float, threads: int):
     """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
     ensure_admin(app)
     server, base_url = create_server(
-        app.storage, host, port, realm=realm, refresh=refresh, threads=threads
+        app.storage, host, port, realm=realm or app.settings.realm, refresh=refresh, threads=threads
     )
     click.echo(f"privpi serving {app.storage.url} at {base_url}/simple/", err=False)
     try:

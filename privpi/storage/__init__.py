@@ -30,7 +30,7 @@ __all__ = [
 
 def open_storage(url: str | None = None) -> Storage:
     """The backend a storage URL names (default: PRIVPI_STORAGE, then ./privpi-data)."""
-    url = url or os.environ.get("PRIVPI_STORAGE") or DEFAULT_STORAGE
+    url = url or DEFAULT_STORAGE
     if url.startswith("s3://"):
         return _s3(url)
     if url.startswith("file://"):
