@@ -11,6 +11,9 @@ Endpoint: the bucket's regional virtual-hosted one, ``https://BUCKET.s3.REGION.a
 match S3's wildcard certificate there, so it is addressed path-style on the regional host
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
 ``AWS_ENDPOINT_URL`` (tests, benches) points it at another S3 API server, path-style.
+Credentials: the role's, from the reserved environment variables Lambda@Edge keeps although
+it refuses custom ones
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html).
 
 Time bound: two attempts of 1 s each (a trickling answer may take up to 1 s more), then the
 cache answers from its last good copy or refuses (503), inside the 5 s viewer-request
