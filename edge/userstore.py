@@ -142,10 +142,10 @@ def log(message: str) -> None:
 
 
 def parse(body: bytes) -> dict:
-    """The users dict of a version-1 store; ValueError when it is anything else."""
+    """The users dict of a version-1 or -2 store; ValueError when it is anything else."""
     doc = json.loads(body)
-    if not isinstance(doc, dict) or doc.get("version") != 1:
-        raise ValueError("not a version 1 user store")
+    if not isinstance(doc, dict) or doc.get("version") not in (1, 2):
+        raise ValueError("not a version 1 or 2 user store")
     users = doc.get("users")
     if not isinstance(users, dict) or not all(isinstance(r, dict) for r in users.values()):
         raise ValueError("the user store has no valid 'users' object")

@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from .commands import deploy, edge, incoming, publish, serve, users
+from .commands import deploy, edge, incoming, publish, serve, tokens, users
 from .commands.context import AppContext
 from .errors import PrivpiError
 from .settings import Settings
@@ -62,6 +62,7 @@ def main(ctx: click.Context, storage_url: str | None, debug: bool) -> None:
 
 for command in (
     users.users,
+    tokens.tokens,
     serve.serve,
     edge.edge,
     incoming.sweep_incoming,

@@ -3,10 +3,15 @@
 Every change is a read-modify-write guarded by If-Match on the ETag that was read, retried
 on conflict, so concurrent admins (CLI, console, several processes) never lose a change.
 
-Format (version 1)::
+Format (version 2)::
 
-    {"version": 1, "users": {"alice": {"hash": "$pbkdf2-sha256$...", "roles": ["publisher"],
-     "enabled": true, "created": "2026-...Z", "updated": "2026-...Z"}}}
+    {"version": 2, "users": {"alice": {"hash": "$pbkdf2-sha256$...", "roles": ["publisher"],
+     "enabled": true, "created": "2026-...Z", "updated": "2026-...Z",
+     "tokens": {"<label>": {...}}, "grants": ["acme-*"]}}}
+
+``tokens`` and ``grants`` are optional (see :mod:`privpi.tokens`). A version-1 store (the
+same without them) is read as it is and written as version 2 by its next change, which
+keeps every field it holds.
 """
 
 from __future__ import annotations
@@ -16,18 +21,20 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from passlib.hash import pbkdf2_sha256
 
-from . import audit
+from . import audit, tokens
 from .errors import NotFound, PreconditionFailed, StorageError, UserConflict, UserStoreError
 from .keys import USERS_KEY
+from .principal import ROLES, Principal, effective_role, record_role, role_rank
 from .settings import pbkdf2_rounds
 from .storage import Storage
+from .tokens import now
+from .usertokens import TokensAndGrants
 
-FORMAT_VERSION = 1
-ROLES = ("reader", "publisher", "admin")  # each role includes the ones before it
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # a version-1 store is upgraded by its next write
 MIN_USERNAME, MAX_USERNAME = 1, 64
 MIN_PASSWORD = 12
 # Bounds PBKDF2 work and the edge's Authorization header. The edge (stdlib only) keeps its
@@ -38,14 +45,14 @@ MAX_RETRIES = 20
 JSON = "application/json"
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def check_username(name: str) -> str:
     if not MIN_USERNAME <= len(name) <= MAX_USERNAME:
         raise UserStoreError(
             f"username {name!r} must be {MIN_USERNAME} to {MAX_USERNAME} characters long"
+        )
+    if name == tokens.TOKEN_USER:
+        raise UserStoreError(
+            f"{name!r} is reserved: it is the user name for signing in with a token"
         )
     if ":" in name or any(ord(c) < 32 or ord(c) == 127 for c in name) or name != name.strip():
         raise UserStoreError(
@@ -74,10 +81,6 @@ def check_role(role: str) -> str:
     return role
 
 
-def role_rank(role: str) -> int:
-    return ROLES.index(role)
-
-
 @dataclass(frozen=True)
 class User:
     name: str
@@ -85,19 +88,20 @@ class User:
     enabled: bool
     created: str
     updated: str
+    grants: tuple[str, ...] = ()
 
     def has_role(self, role: str) -> bool:
         return role_rank(self.role) >= role_rank(role)
 
     @classmethod
     def from_record(cls, name: str, rec: dict) -> User:
-        roles = [r for r in rec.get("roles", []) if r in ROLES] or ["reader"]
         return cls(
             name=name,
-            role=max(roles, key=role_rank),
+            role=record_role(rec),
             enabled=is_enabled(rec),
             created=rec.get("created", ""),
             updated=rec.get("updated", ""),
+            grants=tuple(rec.get("grants") or ()),
         )
 
 
@@ -109,14 +113,21 @@ def parse_store(body: bytes, where: str = USERS_KEY) -> dict:
         raise UserStoreError(f"the user store {where} is corrupt: not JSON ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("users"), dict):
         raise UserStoreError(f"the user store {where} is corrupt: no 'users' object")
-    if doc.get("version") != FORMAT_VERSION:
+    if doc.get("version") not in READABLE_VERSIONS:
         raise UserStoreError(
             f"the user store {where} has format version {doc.get('version')!r}; "
-            f"this privpi reads version {FORMAT_VERSION}"
+            f"this privpi reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     for name, rec in doc["users"].items():
         if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str):
             raise UserStoreError(f"the user store {where} is corrupt: bad record for {name!r}")
+        grants = rec.get("grants", [])
+        if not isinstance(rec.get("tokens", {}), dict) or not (
+            isinstance(grants, list) and all(isinstance(g, str) for g in grants)
+        ):
+            raise UserStoreError(
+                f"the user store {where} is corrupt: bad tokens or grants for {name!r}"
+            )
     return doc
 
 
@@ -132,7 +143,7 @@ def _dummy_hash() -> str:
     return _dummy_hashes[rounds]
 
 
-class UserStore:
+class UserStore(TokensAndGrants):
     def __init__(self, storage: Storage, actor: str | None = None):
         self.storage = storage
         self.actor = actor  # who makes changes, for the audit log
@@ -172,6 +183,43 @@ class UserStore:
             return None
         return User.from_record(name, rec)
 
+    def authenticate(self, name: str, secret: str) -> Principal | None:
+        """Who these Basic credentials are, or None: the one check every way in uses.
+
+        ``secret`` is a token (user name ``__token__`` or the token's owner) or a password.
+        A token costs one SHA-256; its owner must be enabled, and it must not be expired.
+        A password that merely starts like a token is still tried as a password.
+        """
+        if name == tokens.TOKEN_USER or tokens.looks_like_token(secret):
+            doc, _ = self._load()
+            found = tokens.find(doc["users"], secret)
+            if found is not None:
+                owner, label, tok = found
+                rec = doc["users"][owner]
+                if name not in (tokens.TOKEN_USER, owner) or not is_enabled(rec):
+                    return None
+                if tokens.expired(tok):
+                    return None
+                return token_principal(owner, rec, label, tok)
+            if name == tokens.TOKEN_USER:
+                return None
+        user = self.verify(name, secret)
+        if user is None:
+            return None
+        return Principal(user=user.name, role=user.role, grants=user.grants)
+
+    def tokens(self, name: str | None = None) -> list[tokens.TokenInfo]:
+        """Every token of ``name`` (of everyone when None), by user then label."""
+        doc, _ = self._load()
+        if name is not None and name not in doc["users"]:
+            raise UserConflict(f"no user named {name!r}")
+        out = []
+        for owner, rec in sorted(doc["users"].items()):
+            if name is None or owner == name:
+                for label, tok in sorted((rec.get("tokens") or {}).items()):
+                    out.append(tokens.info(owner, label, tok))
+        return out
+
     # -- changing -------------------------------------------------------------
 
     def _change(self, mutate: Callable[[dict], str], action: str, name: str, **details) -> None:
@@ -204,6 +252,7 @@ class UserStore:
         )
 
     def _write(self, doc: dict, etag: str | None) -> None:
+        doc["version"] = FORMAT_VERSION  # a version-1 store is upgraded here, keeping all
         body = json.dumps(doc, indent=1, sort_keys=True).encode()
         self.storage.write(
             USERS_KEY, body, if_match=etag, if_none_match=etag is None, content_type=JSON
@@ -288,3 +337,16 @@ class UserStore:
                 raise UserConflict(f"{name!r} is the last enabled admin; add another first")
 
         return guard
+
+
+def token_principal(owner: str, rec: dict, label: str, tok: dict) -> Principal:
+    user = User.from_record(owner, rec)
+    projects = tok.get("projects")
+    return Principal(
+        user=owner,
+        role=effective_role(user.role, tok["scope"]),
+        scope=tok["scope"],
+        projects=None if projects is None else frozenset(projects),
+        grants=user.grants,
+        via_token=label,
+    )

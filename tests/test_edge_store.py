@@ -117,7 +117,7 @@ def test_unreadable_store_on_cold_start_fails_closed(clock):
     assert cache.check("alice", ALICE_PASSWORD) == OK
 
 
-@pytest.mark.parametrize("body", [b"not json", b'{"version": 2, "users": {}}', b'{"users": []}'])
+@pytest.mark.parametrize("body", [b"not json", b'{"version": 3, "users": {}}', b'{"users": []}'])
 def test_corrupt_store_on_cold_start_fails_closed(clock, body):
     source = MemorySource(None)
     source.body, source.etag = body, '"x"'

@@ -26,7 +26,7 @@ def test_add_and_verify(storage):
     assert s.verify("alice", PASSWORD + "x") is None
     assert s.verify("nobody", PASSWORD) is None
     doc = json.loads(storage.read(USERS_KEY).body)
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert doc["users"]["alice"]["hash"].startswith("$pbkdf2-sha256$1000$")
     assert PASSWORD not in storage.read(USERS_KEY).body.decode()
 

@@ -26,7 +26,7 @@ def store(app: AppContext) -> UserStore:
 
 @click.group()
 def users() -> None:
-    """Manage users: add, list, passwd, remove, disable, enable."""
+    """Manage users: add, list, passwd, role, remove, disable, enable, grant, ungrant."""
 
 
 @users.command()
@@ -48,7 +48,10 @@ def list_(app: AppContext) -> None:
     if not rows:
         click.echo("No users yet. Add one with: privpi users add NAME --role admin")
         return
-    header = ("NAME", "ROLE", "ENABLED", "CREATED")
+    table(("NAME", "ROLE", "ENABLED", "CREATED"), rows)
+
+
+def table(header: tuple[str, ...], rows: list[tuple]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
@@ -101,3 +104,35 @@ def enable(app: AppContext, name: str) -> None:
     """Enable NAME again."""
     store(app).set_enabled(name, True)
     click.echo(f"Enabled {name}.")
+
+
+@users.command()
+@click.argument("name")
+@click.argument("pattern")
+@pass_app
+def grant(app: AppContext, name: str, pattern: str) -> None:
+    """Let NAME publish, yank and delete projects matching PATTERN (e.g. 'acme-*').
+
+    A user with grants publishes only matching projects; without any, every project.
+    """
+    s = store(app)
+    pattern = s.grant(name, pattern)
+    click.echo(f"{name} may publish projects matching {pattern} ({', '.join(s.get(name).grants)}).")
+
+
+@users.command()
+@click.argument("name")
+@click.argument("pattern")
+@pass_app
+def ungrant(app: AppContext, name: str, pattern: str) -> None:
+    """Take back NAME's grant PATTERN; with no grant left, NAME publishes every project."""
+    s = store(app)
+    pattern = s.ungrant(name, pattern)
+    left = s.get(name).grants
+    if left:
+        click.echo(f"{name} no longer has grant {pattern}; left: {', '.join(left)}.")
+    else:
+        click.echo(
+            f"{name} no longer has grant {pattern} and has no grants left: "
+            "as a publisher, they may publish every project."
+        )
