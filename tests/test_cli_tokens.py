@@ -45,7 +45,8 @@ def test_create_prints_the_token_once_alone_on_the_last_line(run, folder_storage
     )
     assert r.exit_code == 0, r.output
     *text, token = r.output.splitlines()
-    assert token.startswith("privpi_") and " " not in token
+    assert token.startswith("privpi_")
+    assert " " not in token
     assert "publish token 'ci' for alice (only acme-lib, other, expires 20" in text[0]
     doc = json.loads(folder_storage.read(USERS_KEY).body)
     assert (
@@ -61,8 +62,10 @@ def test_list_shows_label_scope_projects_created_and_expiry(run):
     lines = run("tokens", "list").output.splitlines()
     assert lines[0].split() == ["USER", "LABEL", "SCOPE", "PROJECTS", "CREATED", "EXPIRES"]
     alice, rita = (line.split() for line in lines[1:])
-    assert alice[:4] == ["alice", "ci", "publish", "a"] and alice[5] == "never"
-    assert rita[:4] == ["rita", "laptop", "read", "*"] and rita[5].startswith("20")
+    assert alice[:4] == ["alice", "ci", "publish", "a"]
+    assert alice[5] == "never"
+    assert rita[:4] == ["rita", "laptop", "read", "*"]
+    assert rita[5].startswith("20")
     assert len(run("tokens", "list", "rita").output.splitlines()) == 2
 
 
@@ -77,7 +80,8 @@ def test_grant_and_ungrant(run):
     r = run("users", "grant", "alice", "acme-*")
     assert (r.exit_code, r.output) == (0, "alice may publish projects matching acme-* (acme-*).\n")
     r = run("users", "ungrant", "alice", "acme-*")
-    assert r.exit_code == 0 and "may publish every project" in r.output
+    assert r.exit_code == 0
+    assert "may publish every project" in r.output
 
 
 @pytest.mark.parametrize(
@@ -99,5 +103,6 @@ def test_errors_are_one_clear_line(run, folder_storage, args, code, message):
     before = folder_storage.read(USERS_KEY).body
     r = run(*args)
     assert r.exit_code == code, r.output
-    assert message in r.output and "Traceback" not in r.output
+    assert message in r.output
+    assert "Traceback" not in r.output
     assert folder_storage.read(USERS_KEY).body == before

@@ -33,7 +33,8 @@ def stored(storage) -> dict:
 
 def test_a_token_is_the_prefix_and_256_random_bits_and_only_its_sha256_is_kept(store):
     secret, info = store.create_token("alice", "ci", "publish", ["Acme_Lib"], 30)
-    assert secret.startswith("privpi_") and len(secret) >= len("privpi_") + 43
+    assert secret.startswith("privpi_")
+    assert len(secret) >= len("privpi_") + 43
     assert (info.label, info.scope, info.projects) == ("ci", "publish", ("acme-lib",))
     doc = stored(store.storage)
     assert doc["version"] == 2
@@ -75,10 +76,12 @@ def test_a_token_never_exceeds_its_users_role(store):
     secret, _ = store.create_token("alice", "ci", "publish")
     store.set_role("alice", "reader")
     p = store.authenticate("__token__", secret)
-    assert p.role == "reader" and not p.may_publish("anything")
+    assert p.role == "reader"
+    assert not p.may_publish("anything")
     read, _ = store.create_token("admin", "r", "read")
     p = store.authenticate("__token__", read)
-    assert p.role == "reader" and not p.has_role("publisher")
+    assert p.role == "reader"
+    assert not p.has_role("publisher")
 
 
 def test_disabled_or_removed_users_tokens_stop_at_once(store):
@@ -127,8 +130,11 @@ def test_token_list_never_shows_a_secret(store):
     store.create_token("admin", "ops")
     infos = store.tokens()
     assert [(i.user, i.label) for i in infos] == [("admin", "ops"), ("alice", "ci")]
-    assert infos[1].projects == ("a", "b") and infos[1].expires and not infos[1].expired
-    assert secret not in repr(infos) and "sha256" not in repr(infos)
+    assert infos[1].projects == ("a", "b")
+    assert infos[1].expires
+    assert not infos[1].expired
+    assert secret not in repr(infos)
+    assert "sha256" not in repr(infos)
     assert store.tokens("rita") == []
 
 
@@ -136,11 +142,13 @@ def test_grants_limit_publishing_to_matching_projects(store):
     assert store.grant("alice", "Acme_*") == "acme-*"
     p = store.authenticate("alice", PASSWORD)
     assert p.grants == ("acme-*",)
-    assert p.may_publish("acme-lib") and p.may_publish("Acme.Tools")
+    assert p.may_publish("acme-lib")
+    assert p.may_publish("Acme.Tools")
     assert not p.may_publish("secretpkg")
     with pytest.raises(Forbidden, match="alice may not publish to project 'secretpkg'") as e:
         p.require_publish("secretpkg")
-    assert e.value.status == 403 and "acme-*" in e.value.message
+    assert e.value.status == 403
+    assert "acme-*" in e.value.message
     assert p.may_read("secretpkg")  # grants limit publishing, not reading
     store.ungrant("alice", "acme-*")
     assert store.authenticate("alice", PASSWORD).may_publish("secretpkg")
@@ -153,8 +161,10 @@ def test_grants_limit_publishing_to_matching_projects(store):
 def test_project_limited_token_reads_and_publishes_only_its_projects(store):
     secret, _ = store.create_token("alice", "ci", "publish", ["acme-lib"])
     p = store.authenticate("__token__", secret)
-    assert p.may_read("Acme-Lib") and p.may_publish("acme_lib")
-    assert not p.may_read("other") and not p.may_publish("other")
+    assert p.may_read("Acme-Lib")
+    assert p.may_publish("acme_lib")
+    assert not p.may_read("other")
+    assert not p.may_publish("other")
     with pytest.raises(Forbidden, match="limited to acme-lib"):
         p.require_publish("other")
     read, _ = store.create_token("alice", "r", "read")
@@ -166,7 +176,8 @@ def test_a_token_inherits_its_owners_grants(store):
     store.grant("alice", "acme-*")
     secret, _ = store.create_token("alice", "ci", "publish")
     p = store.authenticate("__token__", secret)
-    assert p.may_publish("acme-lib") and not p.may_publish("secretpkg")
+    assert p.may_publish("acme-lib")
+    assert not p.may_publish("secretpkg")
 
 
 def test_every_create_revoke_and_grant_is_an_audit_event(store):
@@ -183,7 +194,8 @@ def test_every_create_revoke_and_grant_is_an_audit_event(store):
     ]
     created = events[3]
     assert (created["user"], created["label"], created["scope"]) == ("alice", "ci", "publish")
-    assert created["projects"] == ["acme-lib"] and created["expires"]
+    assert created["projects"] == ["acme-lib"]
+    assert created["expires"]
     assert all("sha256" not in e for e in events)
 
 
@@ -211,11 +223,13 @@ def test_a_version_1_store_is_read_as_is_and_upgraded_without_loss(folder_storag
     secret, _ = s.create_token("alice", "ci", "publish")
     after = stored(folder_storage)
     assert after["version"] == 2
-    assert after["extra"] == v1["extra"] and after["users"]["bob"] == v1["users"]["bob"]
+    assert after["extra"] == v1["extra"]
+    assert after["users"]["bob"] == v1["users"]["bob"]
     alice = dict(after["users"]["alice"])
     assert set(alice.pop("tokens")) == {"ci"}
     assert alice == v1["users"]["alice"]
-    assert s.authenticate("alice", PASSWORD) and s.authenticate("__token__", secret)
+    assert s.authenticate("alice", PASSWORD)
+    assert s.authenticate("__token__", secret)
 
 
 def test_an_unknown_version_or_bad_tokens_are_refused_as_corrupt(folder_storage):
