@@ -36,6 +36,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint privpi/aws/templates/*.yaml
+	$(VENV)/bin/mypy
 
 test: $(DEV_STAMP) chromium lint
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --timeout 600 tests

@@ -42,7 +42,7 @@ class Route:
         self.kind = kind  # "index" | "file" | "redirect"
         self.path = path  # the normalized public path, or the redirect target
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Route) and (self.kind, self.path) == (other.kind, other.path)
 
     def __repr__(self) -> str:
@@ -79,7 +79,7 @@ def _percent_decode(raw: str) -> str:
         raise Refused("400", "percent escapes that are not UTF-8") from None
 
 
-def normalize(uri: str) -> str:
+def normalize(uri: object) -> str:
     """The canonical absolute path for a raw request URI path; Refused if unsafe."""
     if not isinstance(uri, str) or not uri.startswith("/") or len(uri) > MAX_URI:
         raise Refused("400", "the URI must be an absolute path of reasonable length")

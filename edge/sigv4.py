@@ -15,6 +15,10 @@ import os
 import time
 from urllib.parse import quote
 
+TYPE_CHECKING = False  # typing costs cold-start time: annotations only (mypy reads this)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -28,7 +32,7 @@ class Credentials:
         self.access_key, self.secret_key, self.token = access_key, secret_key, token or None
 
     @classmethod
-    def from_environment(cls, environ=os.environ) -> Credentials:
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Credentials:
         """The role's credentials that Lambda puts in the environment; KeyError if absent."""
         return cls(
             environ["AWS_ACCESS_KEY_ID"],

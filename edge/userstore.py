@@ -24,6 +24,18 @@ import time
 
 from edge import pbkdf2
 
+TYPE_CHECKING = False  # typing costs cold-start time: annotations only (mypy reads this)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    Record = dict[str, Any]  # one user's JSON object as stored
+    Users = dict[str, Record]
+
+    class Source(Protocol):
+        def fetch(self, etag: str | None) -> tuple[bytes, str] | None: ...
+
+
 OK, DENIED = "ok", "denied"
 MAX_REMEMBERED = 4096  # verified credentials kept; beyond that, start over
 FAILED_RETRY = 5.0  # seconds before retrying a store read that failed
@@ -36,12 +48,12 @@ class Unavailable(Exception):
 class UserCache:
     def __init__(
         self,
-        source,
+        source: Source,
         interval: float = 60.0,
         max_stale: float = 900.0,
-        clock=None,
+        clock: Callable[[], float] | None = None,
         background: bool = False,
-    ):
+    ) -> None:
         self.source = source
         # A long-running server refreshes in a thread of its own, so no request waits for
         # a slow store; Lambda freezes between requests, so there the request refreshes.
@@ -50,7 +62,7 @@ class UserCache:
         self.interval = interval
         self.max_stale = max_stale
         self.clock = clock or time.monotonic
-        self._users: dict | None = None
+        self._users: Users | None = None
         self._etag: str | None = None
         self._good_at = 0.0  # when the store last answered (200 or 304)
         self._next_check = 0.0
@@ -100,7 +112,7 @@ class UserCache:
             with self._lock:
                 self._refresh(self.clock())
 
-    def _current(self) -> dict:
+    def _current(self) -> Users:
         now = self.clock()
         if self.background and self._users is not None:
             self._start_refresher()
@@ -141,7 +153,7 @@ def log(message: str) -> None:
     print(f"privpi-edge: {message}", file=sys.stderr, flush=True)
 
 
-def parse(body: bytes) -> dict:
+def parse(body: bytes) -> Users:
     """The users dict of a version-1 or -2 store; ValueError when it is anything else."""
     doc = json.loads(body)
     if not isinstance(doc, dict) or doc.get("version") not in (1, 2):
@@ -152,13 +164,13 @@ def parse(body: bytes) -> dict:
     return users
 
 
-def is_enabled(rec: dict) -> bool:
+def is_enabled(rec: Record) -> bool:
     """Only JSON true enables a user (privpi.users.is_enabled, held equal by a test)."""
     return rec.get("enabled") is True
 
 
-def _any_hash(users: dict) -> str:
+def _any_hash(users: Users) -> str:
     for rec in users.values():
-        if isinstance(rec.get("hash"), str):
-            return rec["hash"]
+        if isinstance(h := rec.get("hash"), str):
+            return h
     return ""

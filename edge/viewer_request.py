@@ -23,6 +23,12 @@ from edge import basic_auth, paths
 from edge.s3source import S3Source
 from edge.userstore import OK, Unavailable, UserCache, log
 
+TYPE_CHECKING = False  # typing costs cold-start time: annotations only (mypy reads this)
+if TYPE_CHECKING:
+    from typing import Any
+
+    Json = dict[str, Any]  # a CloudFront event, request or generated response
+
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 REASONS = {
     "301": "Moved Permanently",
@@ -33,7 +39,7 @@ REASONS = {
     "503": "Service Unavailable",
 }
 
-_state: dict = {}
+_state: Json = {}
 
 
 def configure(store: UserCache | None, realm: str = "privpi") -> None:
@@ -56,7 +62,7 @@ def _load_config() -> None:
     _state.update(store=UserCache(source), realm=cfg.get("realm", "privpi"))
 
 
-def respond(status: str, headers: dict[str, str] | None = None, body: str = "") -> dict:
+def respond(status: str, headers: dict[str, str] | None = None, body: str = "") -> Json:
     """A CloudFront generated response."""
     hdrs = {"cache-control": "no-store", "content-type": "text/plain; charset=utf-8"}
     hdrs.update(headers or {})
@@ -72,7 +78,7 @@ def _title(name: str) -> str:
     return "WWW-Authenticate" if name == "www-authenticate" else name.title()
 
 
-def handler(event: dict, context: object = None) -> dict:
+def handler(event: Json, context: object = None) -> Json:
     try:
         request = event["Records"][0]["cf"]["request"]
     except (KeyError, IndexError, TypeError):
@@ -86,7 +92,7 @@ def handler(event: dict, context: object = None) -> dict:
         return respond("503", {"retry-after": "5"})
 
 
-def decide(request: dict) -> dict:
+def decide(request: Json) -> Json:
     try:
         route = paths.route(paths.normalize(request.get("uri")))
     except paths.Refused as e:

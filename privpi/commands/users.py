@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import click
 
 from ..errors import PrivpiError
-from ..users import ROLES, UserStore
+from ..principal import ROLES
+from ..users import UserStore
 from .context import AppContext, pass_app
 
 
@@ -51,7 +53,7 @@ def list_(app: AppContext) -> None:
     table(("NAME", "ROLE", "ENABLED", "CREATED"), rows)
 
 
-def table(header: tuple[str, ...], rows: list[tuple]) -> None:
+def table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
