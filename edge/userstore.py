@@ -8,8 +8,9 @@ The cache refreshes at most once per ``interval``. Verified credentials are reme
 an HMAC of user and password under a key that never leaves this process, so a warm request
 costs a dictionary lookup and never runs PBKDF2; the memory is dropped whenever the store's
 ETag changes, so a removed, disabled or re-passworded user is out within one interval.
-Fail closed: no store on a cold start, or a store that stayed unreadable longer than
-``max_stale``, makes ``check`` raise Unavailable (the handler answers 503).
+Fail closed: no store on a cold start, or a last good read longer than ``max_stale`` ago,
+makes ``check`` raise Unavailable (the handler answers 503). That bound is checked on every
+request, not when a read fails: a read that hangs cannot stretch it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 OK, DENIED = "ok", "denied"
 MAX_REMEMBERED = 4096  # verified credentials kept; beyond that, start over
-FAILED_RETRY = 5.0  # seconds before retrying a store read that failed
+FAILED_RETRY = 5.0  # seconds before retrying a store read that failed (at most one interval)
 
 
 class Unavailable(Exception):
@@ -46,6 +47,14 @@ class Unavailable(Exception):
 
 
 class UserCache:
+    """The store's last good copy, refreshed every ``interval`` seconds.
+
+    ``max_stale``: a copy older than this (measured from the start of the last read that
+    answered) is refused, whatever the refresh is doing. ``timeout``: the bound the caller
+    gave the source's reads; in background mode a request without a copy waits at most
+    that long for the first read, then gets Unavailable.
+    """
+
     def __init__(
         self,
         source: Source,
@@ -53,20 +62,24 @@ class UserCache:
         max_stale: float = 900.0,
         clock: Callable[[], float] | None = None,
         background: bool = False,
+        timeout: float = 5.0,
     ) -> None:
         self.source = source
         # A long-running server refreshes in a thread of its own, so no request waits for
         # a slow store; Lambda freezes between requests, so there the request refreshes.
         self.background = background
         self._refresher: threading.Thread | None = None
+        self._first_read = threading.Event()  # set once the first read has ended
         self.interval = interval
         self.max_stale = max_stale
+        self.timeout = timeout
         self.clock = clock or time.monotonic
         self._users: Users | None = None
         self._etag: str | None = None
-        self._good_at = 0.0  # when the store last answered (200 or 304)
+        self._good_at = 0.0  # when the last read that answered (200 or 304) began
         self._next_check = 0.0
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._key = os.urandom(32)
         self._verified: dict[bytes, str] = {}
 
@@ -86,11 +99,10 @@ class UserCache:
             self._good_at = now
             self._next_check = now + self.interval
         except Exception as e:  # any failure: keep the last good copy for a while
-            log(f"user store refresh failed: {type(e).__name__}: {e}")
+            age = f"{self.clock() - self._good_at:.0f}s old" if self._users else "none yet"
+            log(f"user store refresh failed (last good copy: {age}): {type(e).__name__}: {e}")
+            # From the start of this read: after a hung one, the next follows at once.
             self._next_check = now + min(FAILED_RETRY, self.interval)
-            if self._users is not None and now - self._good_at > self.max_stale:
-                log(f"user store unreadable for {self.max_stale:.0f}s: refusing everyone")
-                self._users, self._etag, self._verified = None, None, {}
 
     def prime(self) -> None:
         """Read the store now (Lambda's init phase); after a failure the first request retries."""
@@ -99,32 +111,37 @@ class UserCache:
             if self._users is None:
                 self._next_check = 0.0
 
-    def _start_refresher(self) -> None:
-        if self._refresher is None:
-            with self._lock:
-                if self._refresher is None:
-                    self._refresher = threading.Thread(target=self._refresh_forever, daemon=True)
-                    self._refresher.start()
+    def start(self) -> None:
+        """Begin refreshing in the background (once; a request does it if nobody did)."""
+        with self._start_lock:  # not self._lock: the refresher holds that while reading
+            if self._refresher is None:
+                self._refresher = threading.Thread(target=self._refresh_forever, daemon=True)
+                self._refresher.start()
 
     def _refresh_forever(self) -> None:
         while True:
-            time.sleep(max(0.0, self._next_check - self.clock()))
             with self._lock:
                 self._refresh(self.clock())
+            self._first_read.set()
+            time.sleep(max(0.0, self._next_check - self.clock()))
 
     def _current(self) -> Users:
-        now = self.clock()
-        if self.background and self._users is not None:
-            self._start_refresher()
+        if self.background:
+            if self._refresher is None:
+                self.start()
+            if self._users is None:  # a cold start: wait for the first read, not longer
+                self._first_read.wait(self.timeout)
         # With a copy at hand, a thread never waits for another one's refresh.
-        elif now >= self._next_check and self._lock.acquire(blocking=self._users is None):
+        elif self.clock() >= self._next_check and self._lock.acquire(blocking=self._users is None):
             try:
-                self._refresh(now)
+                self._refresh(self.clock())
             finally:
                 self._lock.release()
         users = self._users
         if users is None:
             raise Unavailable("the user store cannot be read")
+        if self.clock() - self._good_at > self.max_stale:
+            raise Unavailable(f"the user store has not been read for {self.max_stale:.0f}s")
         return users
 
     # -- credentials ----------------------------------------------------------

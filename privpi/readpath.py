@@ -26,6 +26,7 @@ from .storage import Storage
 
 log = logging.getLogger(__name__)
 READ_PREFIXES = ("/simple", "/files")
+STORE_TIMEOUT = 5.0  # seconds one user store read may take; a quarter interval if shorter
 
 
 class StorageSource:
@@ -159,11 +160,19 @@ class ReadPath:
         return chunks
 
 
-def read_path(storage: Storage, *, realm: str = "privpi", refresh: float = 60.0) -> ReadPath:
+def read_path(
+    storage: Storage, *, realm: str = "privpi", refresh: float = 60.0, max_stale: float = 900.0
+) -> ReadPath:
     """The read path over ``storage``, with the edge handler reading its users from there.
 
     The handler's user cache is module state (as in Lambda), so one read path per process.
+    The user store is read every ``refresh`` seconds in a thread of its own, each read
+    bounded well inside that interval; a request without a copy waits for the first read
+    at most that long, and a copy older than ``max_stale`` is refused (503).
     """
-    cache = UserCache(StorageSource(storage), interval=refresh, background=True)
+    timeout = min(STORE_TIMEOUT, refresh / 4)
+    source = StorageSource(storage.bounded(timeout))
+    cache = UserCache(source, refresh, max_stale, background=True, timeout=timeout)
+    cache.start()  # the first read begins now, not with the first request
     viewer_request.configure(cache, realm)
     return ReadPath(storage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import boto3
 import pytest
@@ -184,7 +185,6 @@ def test_s3_source_missing_store_fails_closed(s3_bucket):
 
 def test_requests_do_not_wait_for_another_threads_refresh(source, clock):
     """privpi serve has many threads: one refreshes, the others answer from the copy."""
-
     cache = UserCache(source, clock=clock)
     assert cache.check("alice", ALICE_PASSWORD) == OK
     entered, release = threading.Event(), threading.Event()
@@ -204,3 +204,82 @@ def test_requests_do_not_wait_for_another_threads_refresh(source, clock):
     release.set()
     refresher.join(10)
     assert source.calls == 2
+
+
+def test_stale_bound_counts_from_the_last_good_read_not_the_failed_one(source, clock):
+    """Reads that take minutes to fail cannot stretch the bound: the age of the copy is
+    checked on every request, after the refresh, from when the last good read began."""
+    cache = UserCache(source, interval=60, max_stale=900, clock=clock)
+    assert cache.check("alice", ALICE_PASSWORD) == OK  # the good read, at 1000
+    real_fetch = source.fetch
+
+    def slow_failure(etag):
+        clock.now += 250  # each read hangs for 250 s, then fails
+        source.failing = True
+        return real_fetch(etag)
+
+    source.fetch = slow_failure
+    clock.now += 550  # the read starts 550 s after the good one and ends at 800 s
+    assert cache.check("alice", ALICE_PASSWORD) == OK
+    clock.now += 100  # 900 s: the next read starts inside the bound, ends beyond it
+    with pytest.raises(Unavailable):
+        cache.check("alice", ALICE_PASSWORD)
+    assert clock.now - 1000 == 1150
+
+
+class HangingSource(MemorySource):
+    """A store whose reads hang until released, like a bucket that stops answering."""
+
+    def __init__(self, doc):
+        super().__init__(doc)
+        self.hanging = threading.Event()
+        self.released = threading.Event()
+
+    def fetch(self, etag):
+        if self.hanging.is_set():
+            self.released.wait(30)
+        return super().fetch(etag)
+
+
+def wait_until(cache: UserCache, expected: str, within: float) -> float:
+    """Seconds until check answers OK (expected "ok") or raises Unavailable ("503")."""
+    started = time.monotonic()
+    while True:
+        try:
+            verdict = cache.check("alice", ALICE_PASSWORD)
+        except Unavailable:
+            verdict = "503"
+        took = time.monotonic() - started
+        if verdict == expected:
+            return took
+        assert took < within, f"still {verdict} after {within}s"
+        time.sleep(0.01)
+
+
+def test_background_refresh_refuses_a_stale_copy_while_the_read_hangs():
+    """privpi serve's mode: a read that hangs holds the refresher, not the requests; the
+    copy is refused once older than max_stale, and the first read that answers brings it
+    back within an interval."""
+    source = HangingSource(default_doc())
+    cache = UserCache(source, interval=0.2, max_stale=1.0, background=True, timeout=0.1)
+    assert wait_until(cache, "ok", within=5) < 1
+    source.hanging.set()
+    hung = time.monotonic()
+    wait_until(cache, "503", within=2)
+    assert 1.0 - 0.2 <= time.monotonic() - hung <= 1.5
+    source.released.set()
+    source.hanging.clear()
+    assert wait_until(cache, "ok", within=1) < 0.2 + 0.1
+
+
+def test_background_cold_start_waits_for_the_first_read_at_most_its_bound():
+    source = HangingSource(default_doc())
+    source.hanging.set()
+    cache = UserCache(source, interval=0.2, max_stale=1.0, background=True, timeout=0.1)
+    started = time.monotonic()
+    with pytest.raises(Unavailable):
+        cache.check("alice", ALICE_PASSWORD)
+    assert time.monotonic() - started < 0.5
+    source.released.set()
+    source.hanging.clear()
+    assert wait_until(cache, "ok", within=1) < 0.2 + 0.1

@@ -8,6 +8,8 @@ Then ``privpi serve`` as a subprocess over the same proxied bucket.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
+import contextlib
 import os
 import subprocess
 import sys
@@ -116,24 +118,34 @@ def get(url: str, user="alice", password=PASSWORD) -> int:
         return e.code
 
 
+@contextlib.contextmanager
+def serving(faulty, *options):
+    """``privpi serve`` with these options over the bucket through the proxy."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env.update(faulty.env)
+    env["PRIVPI_ADMIN_PASSWORD"] = PASSWORD
+    cmd = [sys.executable, "-m", "privpi", "serve", "--port", str(port), *options]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        # The port listens before the server runs: wait for its first answer.
+        urllib.request.urlopen(f"{base}/login", timeout=60).close()
+        yield base
+    finally:
+        faulty.proxy.release()
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
 @pytest.fixture
 def served(faulty):
     """``privpi serve --refresh 0.3`` over the bucket through the proxy."""
     UserStore(faulty.direct).add("alice", PASSWORD, "admin")
     faulty.direct.write(keys.ROOT_HTML, b"<!DOCTYPE html><title>root</title>")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    env.update(faulty.env)
-    env["PRIVPI_ADMIN_PASSWORD"] = PASSWORD
-    cmd = [sys.executable, "-m", "privpi", "serve", "--port", str(port), "--refresh", "0.3"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, proc)
-        yield faulty, f"http://127.0.0.1:{port}"
-    finally:
-        faulty.proxy.release()
-        proc.terminate()
-        proc.communicate(timeout=10)
+    with serving(faulty, "--refresh", "0.3") as base:
+        yield faulty, base
 
 
 @pytest.mark.slow
@@ -176,3 +188,98 @@ def test_serve_answers_503_not_500_when_a_file_cannot_be_read(served):
     faulty.proxy.add_rule("GET", "demo-1.0.tar.gz", action="drop", times=4)  # exhausted
     assert get(url) == 503
     assert get(url) == 200
+
+
+# -- privpi serve while the user store hangs ---------------------------------------------
+# Small intervals stand in for the defaults (60 s, 15 min): each store read is then
+# bounded to a quarter interval (0.25 s) by privpi serve.
+REFRESH, STALE = 1.0, 4.0
+SLACK = 1.5  # scheduling and request time on a loaded machine
+
+
+def timed_get(url: str, user="alice") -> tuple[int, float]:
+    started = time.monotonic()
+    code = get(url, user)
+    return code, time.monotonic() - started
+
+
+def wait_for(url: str, user: str, within: float) -> float:
+    """Seconds until ``user`` gets a 200 on url; fails after ``within``."""
+    started = time.monotonic()
+    while get(url, user) != 200:
+        assert time.monotonic() - started < within, f"{user} not let in within {within}s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+OPTIONS = ("--refresh", str(REFRESH), "--max-stale", str(STALE), "--threads", "4")
+
+
+def seed(faulty) -> None:
+    UserStore(faulty.direct).add("alice", PASSWORD, "admin")
+    faulty.direct.write(keys.ROOT_HTML, b"<!DOCTYPE html><title>root</title>")
+
+
+@pytest.fixture
+def bounded(faulty):
+    """``privpi serve --refresh 1 --max-stale 4 --threads 4``."""
+    seed(faulty)
+    with serving(faulty, *OPTIONS) as base:
+        yield faulty, base
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_copy_older_than_the_bound_while_the_store_hangs(bounded):
+    """Store reads hang: the last good copy serves until the stale bound, counted from the
+    last read that answered, then 503; back within one interval once the store answers."""
+    faulty, base = bounded
+    wait_for(f"{base}/simple/", "alice", within=30)
+    UserStore(faulty.direct).add("carol", PASSWORD)  # a change the hang hides
+    hang = faulty.proxy.add_rule("GET", USERS_KEY, action="delay", delay=600, times=100_000)
+    hung = time.monotonic()
+    answers = []  # (seconds into the hang, status, seconds the request took)
+    while not answers or answers[-1][1] != 503:
+        assert time.monotonic() - hung < STALE + SLACK, f"still serving: {answers[-3:]}"
+        code, took = timed_get(f"{base}/simple/")
+        answers.append((time.monotonic() - hung, code, took))
+        time.sleep(0.05)
+    first_503 = answers[-1][0]
+    # The last good read began at most one interval (plus its own bound) before the hang.
+    assert first_503 > STALE - REFRESH - 0.25 - 0.2, answers
+    assert {code for _, code, _ in answers[:-1]} == {200}
+    assert max(took for _, _, took in answers) < SLACK  # no request waits for the store
+    assert all(timed_get(f"{base}/simple/")[0] == 503 for _ in range(5))
+    # Each read gave up within its bound and the next began an interval later.
+    assert hang.fired >= STALE / REFRESH - 1
+    hang.times = hang.fired  # the store answers again; reads already sent stay hung
+    recovered = wait_for(f"{base}/simple/", "carol", within=REFRESH + SLACK)
+    print(
+        f"hung store: 503 after {first_503:.2f}s (bound {STALE:g}s from the last good read), "
+        f"{len(answers)} requests, slowest {max(t for _, _, t in answers):.2f}s, "
+        f"{hang.fired} reads given up; "
+        f"carol in {recovered:.2f}s after the store answered (interval {REFRESH:g}s)"
+    )
+
+
+@pytest.mark.slow
+def test_serve_without_a_copy_answers_503_at_once_and_login_keeps_working(faulty):
+    """The store hangs before the read path's first read: three times as many read
+    requests as waitress has threads all get a 503 within the read bound, /login still
+    answers, and the first read after the store is back lets everyone in."""
+    seed(faulty)
+    # The first read is privpi serve's own look for an admin at start; the rest hang.
+    hang = faulty.proxy.add_rule("GET", USERS_KEY, "delay", delay=600, nth=2, times=100_000)
+    with serving(faulty, *OPTIONS) as base:
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(lambda _: timed_get(f"{base}/simple/"), range(12)))
+        assert [code for code, _ in answers] == [503] * 12
+        assert max(took for _, took in answers) < SLACK
+        with urllib.request.urlopen(f"{base}/login", timeout=SLACK) as r:
+            assert r.status == 200
+            assert b"Sign in" in r.read()
+        hang.times = hang.fired  # the store answers again; reads already sent stay hung
+        recovered = wait_for(f"{base}/simple/", "alice", within=REFRESH + SLACK)
+    print(
+        f"no copy, hung store: 12 requests on 4 threads, all 503, slowest "
+        f"{max(t for _, t in answers):.2f}s; in {recovered:.2f}s after the store answered"
+    )

@@ -52,10 +52,11 @@ def create_server(
     *,
     realm: str = "privpi",
     refresh: float = 60.0,
+    max_stale: float = 900.0,
     threads: int = 8,
 ):
     """A waitress server (not yet running) for the read path and the console."""
-    app = LocalApp(read_path(storage, realm=realm, refresh=refresh))
+    app = LocalApp(read_path(storage, realm=realm, refresh=refresh, max_stale=max_stale))
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="privpi")
     base_url = f"http://{host}:{server.effective_port}"
     app.console = load_console(storage, base_url, realm)

@@ -37,13 +37,39 @@ def ensure_admin(app: AppContext) -> None:
     type=click.FloatRange(0.1, 3600),
     help="Seconds between checks for user changes.",
 )
+@click.option(
+    "--max-stale",
+    default=900.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 86400),
+    help="Seconds the read path keeps using its last good copy of the user store while "
+    "the store cannot be read; then it answers 503.",
+)
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
 @pass_app
-def serve(app: AppContext, host: str, port: int, realm: str | None, refresh: float, threads: int):
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    realm: str | None,
+    refresh: float,
+    max_stale: float,
+    threads: int,
+):
     """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
+    if max_stale <= refresh:
+        raise click.UsageError(
+            f"--max-stale ({max_stale:g}s) must be longer than --refresh ({refresh:g}s)"
+        )
     ensure_admin(app)
     server, base_url = create_server(
-        app.storage, host, port, realm=realm or app.settings.realm, refresh=refresh, threads=threads
+        app.storage,
+        host,
+        port,
+        realm=realm or app.settings.realm,
+        refresh=refresh,
+        max_stale=max_stale,
+        threads=threads,
     )
     click.echo(f"privpi serving {app.storage.url} at {base_url}/simple/", err=False)
     try:

@@ -68,6 +68,19 @@ def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> 
     return StorageError(f"S3 error on {key or 'bucket'} in bucket {bucket}: {message}")
 
 
+def _client(config: S3Config, timeout: float, retries: dict):
+    return boto3.client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        region_name=config.region,
+        config=Config(
+            retries={"mode": "standard", **retries},
+            connect_timeout=min(5, timeout),
+            read_timeout=timeout,
+        ),
+    )
+
+
 class S3Storage(Storage):
     # The deployed bucket's lifecycle rule expires incoming/ (cloudformation/bucket.yaml).
     expires_incoming = True
@@ -75,16 +88,11 @@ class S3Storage(Storage):
     def __init__(self, config: S3Config, client=None):
         self.config = config
         self.url = f"s3://{config.bucket}" + (f"/{config.prefix}" if config.prefix else "")
-        self.client = client or boto3.client(
-            "s3",
-            endpoint_url=config.endpoint_url,
-            region_name=config.region,
-            config=Config(
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=5,
-                read_timeout=60,
-            ),
-        )
+        self.client = client or _client(config, 60, {"max_attempts": 3})
+
+    def bounded(self, seconds: float) -> S3Storage:
+        # One attempt: the caller's next try (a refresh) is the retry, inside its deadline.
+        return S3Storage(self.config, _client(self.config, seconds, {"total_max_attempts": 1}))
 
     def _k(self, key: str) -> str:
         check_key(key)
