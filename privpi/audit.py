@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
+from typing import Any
 
 from .errors import StorageError
 from .keys import AUDIT
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 _MAX_MS = 10**14  # far beyond year 5000, keeps keys fixed-width
 
 
-def record(storage: Storage, action: str, actor: str | None, **details) -> None:
+def record(storage: Storage, action: str, actor: str | None, **details: object) -> None:
     """Append one event; actor is the user (or 'cli') who did it.
 
     Called after the change is stored: if the event cannot be written, the change stands,
@@ -48,12 +49,14 @@ def record(storage: Storage, action: str, actor: str | None, **details) -> None:
         )
 
 
-def latest(storage: Storage, limit: int = 50, actions: set[str] | None = None) -> list[dict]:
+def latest(
+    storage: Storage, limit: int = 50, actions: set[str] | None = None
+) -> list[dict[str, Any]]:
     """The newest events first, optionally only the given actions."""
     return list(islice(_events(storage, actions), limit))
 
 
-def _events(storage: Storage, actions: set[str] | None) -> Iterator[dict]:
+def _events(storage: Storage, actions: set[str] | None) -> Iterator[dict[str, Any]]:
     for info in storage.list(AUDIT):
         try:
             event = json.loads(storage.read(info.key).body)

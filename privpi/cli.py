@@ -18,16 +18,10 @@ from .settings import Settings
 from .storage import DEFAULT_STORAGE
 
 
-def _click_error(message: str, exit_code: int) -> click.ClickException:
-    error = click.ClickException(message)
-    error.exit_code = exit_code
-    return error
-
-
 class PrivpiGroup(click.Group):
     """Translates core errors, and unexpected exceptions unless --debug is given."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -35,12 +29,14 @@ class PrivpiGroup(click.Group):
         except KeyboardInterrupt:
             raise click.Abort() from None
         except PrivpiError as e:
-            raise _click_error(e.message, e.exit_code) from e
+            raise click.ClickException(e.message) from e  # prints 'Error: ...', exit code 1
         except Exception as e:
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:
                 raise
-            raise _click_error(f"unexpected {type(e).__name__}: {e} (run with --debug)", 1) from e
+            raise click.ClickException(
+                f"unexpected {type(e).__name__}: {e} (run with --debug)"
+            ) from e
 
 
 @click.group(cls=PrivpiGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.metadata import InvalidMetadata, Metadata, parse_email
+from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
 from packaging.tags import Tag
 from packaging.utils import (
     BuildTag,
@@ -118,7 +118,7 @@ def valid_project_name(name: str) -> bool:
 
 
 def inspect(
-    path: str | os.PathLike, filename: str | None = None, max_size: int | None = None
+    path: str | os.PathLike[str], filename: str | None = None, max_size: int | None = None
 ) -> Distribution:
     """Validate the distribution at path (named filename, default its basename)."""
     path = Path(path)
@@ -194,7 +194,9 @@ def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
     return zf
 
 
-def _read_zip_member(zf: zipfile.ZipFile, pattern: re.Pattern, filename: str, what: str):
+def _read_zip_member(
+    zf: zipfile.ZipFile, pattern: re.Pattern[str], filename: str, what: str
+) -> bytes:
     names = [n for n in zf.namelist() if pattern.match(n)]
     if not names:
         raise ValidationError(f"{filename} has no {what} file")
@@ -251,7 +253,7 @@ def _tar_sdist_metadata(path: Path, filename: str) -> bytes:
         raise ValidationError(f"{filename} is not a valid .tar.gz archive ({e})") from None
 
 
-def _parse(raw: bytes, filename: str) -> tuple[Metadata, dict]:
+def _parse(raw: bytes, filename: str) -> tuple[Metadata, RawMetadata]:
     fields, _unparsed = parse_email(raw)
     for field in ("name", "version"):
         if not fields.get(field):

@@ -1,15 +1,13 @@
 """One base exception for privpi: a sentence the user can act on, plain Python.
 
 The core only raises these; each way in translates them itself: the command line prints
-``Error: <message>`` and exits with ``exit_code`` (``privpi/cli.py``), the console shows the
+``Error: <message>`` and exits with code 1 (``privpi/cli.py``), the console shows the
 message on a page or in JSON (``webadmin``).
 """
 
 
 class PrivpiError(Exception):
     """A failure the user can act on: one sentence, exit code 1 on the command line."""
-
-    exit_code = 1
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -50,7 +50,9 @@ def local_copy(storage: Storage, key: str) -> Iterator[tuple[str, str]]:
         yield path, digest.hexdigest()
 
 
-def publish_new(storage: Storage, path: str, filename: str, uploader: str, max_size=None) -> dict:
+def publish_new(
+    storage: Storage, path: str, filename: str, uploader: str, max_size: int | None = None
+) -> dict[str, str]:
     """Publish unless present: identical bytes are "skipped", other bytes are refused.
 
     publish decides (a file name always means the same bytes); this gives its refusal the

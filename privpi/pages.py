@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -26,11 +27,11 @@ def _env() -> jinja2.Environment:
     )
 
 
-def project_html(page: dict) -> bytes:
+def project_html(page: dict[str, Any]) -> bytes:
     """The PEP 503 project page (with PEP 592, 658, 714 attributes) for a project dict."""
     return _env().get_template("project.html").render(page=page).encode()
 
 
-def root_html(root: dict) -> bytes:
+def root_html(root: dict[str, Any]) -> bytes:
     """The PEP 503 root page listing every project."""
     return _env().get_template("root.html").render(root=root).encode()

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 from email.utils import format_datetime
+from typing import Any
 from urllib.parse import quote, unquote
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from edge import paths, viewer_request
 from edge.userstore import UserCache
@@ -32,15 +35,15 @@ STORE_TIMEOUT = 5.0  # seconds one user store read may take; a quarter interval 
 class StorageSource:
     """The user store as the edge cache reads it, from privpi's storage (conditional GET)."""
 
-    def __init__(self, storage: Storage):
+    def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def fetch(self, etag: str | None):
+    def fetch(self, etag: str | None) -> tuple[bytes, str] | None:
         blob = self.storage.read_if_changed(USERS_KEY, etag)
         return None if blob is None else (blob.body, blob.etag)
 
 
-def raw_path(environ: dict) -> str:
+def raw_path(environ: WSGIEnvironment) -> str:
     """The request path as the client sent it (still percent-encoded), like CloudFront's."""
     uri = environ.get("REQUEST_URI") or environ.get("RAW_URI")
     if uri:
@@ -48,7 +51,7 @@ def raw_path(environ: dict) -> str:
     return quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
 
 
-def is_read_path(environ: dict) -> bool:
+def is_read_path(environ: WSGIEnvironment) -> bool:
     try:
         path = paths.normalize(raw_path(environ))
     except paths.Refused:
@@ -56,8 +59,8 @@ def is_read_path(environ: dict) -> bool:
     return any(path == p or path.startswith(p + "/") for p in READ_PREFIXES)
 
 
-def cloudfront_event(environ: dict) -> dict:
-    headers: dict[str, list[dict]] = {}
+def cloudfront_event(environ: WSGIEnvironment) -> dict[str, Any]:
+    headers: dict[str, list[dict[str, str]]] = {}
     for name, value in environ.items():
         if name.startswith("HTTP_"):
             header = name[5:].replace("_", "-").lower()
@@ -99,22 +102,27 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 class ReadPath:
     """The WSGI application: the read path through the edge handler, 404 for other paths."""
 
-    def __init__(self, storage: Storage):
+    def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if is_read_path(environ):
             return self.read(environ, start_response)
         return self.plain(start_response, "404 Not Found", environ)
 
     @staticmethod
-    def plain(start_response, status: str, environ, extra=()):
+    def plain(
+        start_response: StartResponse,
+        status: str,
+        environ: WSGIEnvironment,
+        extra: Iterable[tuple[str, str]] = (),
+    ) -> list[bytes]:
         body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else f"{status}\n".encode()
         headers = [("Content-Type", "text/plain; charset=utf-8"), *extra]
         start_response(status, [*headers, ("Content-Length", str(len(f"{status}\n")))])
         return [body]
 
-    def read(self, environ, start_response):
+    def read(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         result = viewer_request.handler(cloudfront_event(environ), None)
         if "status" in result:  # a generated response: pass it through
             body = result.get("body", "").encode()
@@ -133,10 +141,12 @@ class ReadPath:
             log.error("storage error serving %s: %s", key, e)
             return self.plain(start_response, "503 Service Unavailable", environ)
 
-    def serve_key(self, key: str, environ, start_response):
+    def serve_key(
+        self, key: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
         head = environ.get("REQUEST_METHOD") == "HEAD"
         conditional = environ.get("HTTP_IF_NONE_MATCH")
-        chunks = None
+        chunks: Iterator[bytes] | None = None
         if head or conditional:
             info = self.storage.head(key)
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from .errors import PrivpiError
 from .storage import DEFAULT_STORAGE
@@ -43,7 +44,7 @@ class Settings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Each setting from the first of its variables that is set; bad values refused."""
-        values = {}
+        values: dict[str, Any] = {}  # each converter in VARIABLES makes its field's type
         for field in fields(cls):
             names, convert = VARIABLES[field.name]
             name = next((n for n in names if environ.get(n)), None)
@@ -59,7 +60,10 @@ def pbkdf2_rounds(environ: Mapping[str, str] = os.environ) -> int:
     return _convert("PRIVPI_PBKDF2_ROUNDS", raw, _positive) if raw else DEFAULT_PBKDF2_ROUNDS
 
 
-def _convert(name: str, raw: str, convert: Callable[[str], object]):
+T = TypeVar("T")
+
+
+def _convert(name: str, raw: str, convert: Callable[[str], T]) -> T:
     try:
         return convert(raw)
     except ValueError:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
 
 from .distributions import parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
@@ -29,6 +31,9 @@ from .intake import local_copy, publish_new, too_large
 from .keys import INCOMING
 from .settings import DEFAULT_MAX_BROWSER_UPLOAD
 from .storage import Storage
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,7 @@ class Ticket:
     expires: float
     max_size: int
     state: str = "open"  # open -> finalizing -> published | skipped | replaced | refused
-    result: dict | None = None
+    result: dict[str, str] | None = None
     claimed: float = 0.0  # when the current finalize began (state "finalizing")
 
     @property
@@ -151,7 +156,7 @@ def signature(secret: str | bytes, ticket: Ticket) -> str:
     return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
 
 
-def check_upload(storage: Storage, secret, ticket_id: str, sig: str) -> Ticket:
+def check_upload(storage: Storage, secret: str | bytes, ticket_id: str, sig: str) -> Ticket:
     """The ticket a signed folder-backend upload may write to; fails closed."""
     ticket, _ = load(storage, ticket_id)
     if not hmac.compare_digest(signature(secret, ticket), sig or ""):
@@ -163,25 +168,34 @@ def check_upload(storage: Storage, secret, ticket_id: str, sig: str) -> Ticket:
     return ticket
 
 
-class _Limited:
-    """A file-like wrapper that refuses to read past a size limit (for streamed bodies)."""
+class _Limited(io.RawIOBase):
+    """A raw stream that refuses to read past a size limit (for streamed bodies); wrapped in
+    io.BufferedReader it is the binary file that Storage.write reads in chunks."""
 
-    def __init__(self, stream, limit: int, filename: str):
+    def __init__(self, stream: IO[bytes], limit: int, filename: str) -> None:
+        super().__init__()
         self.stream, self.limit, self.filename, self.count = stream, limit, filename, 0
 
-    def read(self, n: int = -1) -> bytes:
-        chunk = self.stream.read(CHUNK if n is None or n < 0 else n)
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        chunk = self.stream.read(min(len(view), CHUNK))
         self.count += len(chunk)
         if self.count > self.limit:
             raise TooLarge(too_large(self.filename, self.limit))
-        return chunk
+        view[: len(chunk)] = chunk
+        return len(chunk)
 
 
-def receive(storage: Storage, ticket: Ticket, stream) -> int:
+def receive(storage: Storage, ticket: Ticket, stream: IO[bytes]) -> int:
     """Store a streamed body at the ticket's key in chunks; returns the size."""
     limited = _Limited(stream, ticket.max_size, ticket.filename)
     try:
-        storage.write(ticket.key, limited, content_type="application/octet-stream")
+        storage.write(
+            ticket.key, io.BufferedReader(limited, CHUNK), content_type="application/octet-stream"
+        )
     except TooLarge:
         storage.delete(ticket.key)
         raise
@@ -191,7 +205,7 @@ def receive(storage: Storage, ticket: Ticket, stream) -> int:
     return limited.count
 
 
-def _transition(storage: Storage, ticket: Ticket, etag: str, **changes) -> tuple[Ticket, str]:
+def _transition(storage: Storage, ticket: Ticket, etag: str, **changes: Any) -> tuple[Ticket, str]:
     new = replace(ticket, **changes)
     try:
         etag = storage.write(
@@ -233,7 +247,7 @@ def _claim(storage: Storage, ticket_id: str, user: str) -> tuple[Ticket, str]:
     return _transition(storage, ticket, etag, state="finalizing", claimed=time.time())
 
 
-def finalize(storage: Storage, ticket_id: str, user: str) -> dict:
+def finalize(storage: Storage, ticket_id: str, user: str) -> dict[str, str]:
     """Validate and publish an arrived upload as user; returns the result for the page.
 
     The result is ``{"status", "project", "version", "filename"}`` with status published
@@ -257,7 +271,7 @@ def finalize(storage: Storage, ticket_id: str, user: str) -> dict:
     return out
 
 
-def _close(storage: Storage, ticket: Ticket, etag: str, state: str, result: dict) -> None:
+def _close(storage: Storage, ticket: Ticket, etag: str, state: str, result: dict[str, str]) -> None:
     storage.delete(ticket.key)
     with contextlib.suppress(TicketConflict):
         _transition(storage, ticket, etag, state=state, result=result)

@@ -24,13 +24,13 @@ def local_python(version: tuple[int, ...] = VERSION) -> tuple[str, bool]:
     version, the closest one (the running Python if nothing is closer), exact False."""
     if sys.version_info[:2] == version:
         return sys.executable, True
-    found = {}
+    found: dict[int, str] = {}  # minor version -> interpreter
     for path in [
         *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3"))),
         *(shutil.which(f"python3.{minor}") for minor in range(8, 20)),
     ]:
         minor = _minor(path)
-        if minor is not None:
+        if path is not None and minor is not None:
             found.setdefault(minor, path)
     found.setdefault(sys.version_info[1], sys.executable)
     best = min(found, key=lambda m: (abs(m - version[1]), -m))

@@ -55,7 +55,7 @@ def serve(
     refresh: float,
     max_stale: float,
     threads: int,
-):
+) -> None:
     """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
     if max_stale <= refresh:
         raise click.UsageError(

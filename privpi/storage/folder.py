@@ -36,7 +36,7 @@ def _etag(st: os.stat_result, body: bytes | None, path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _reading(key: str, path: Path):
+def _reading(key: str, path: Path) -> Iterator[None]:
     """Missing (or a name too long to exist) is NotFound; any other OS error is ours."""
     try:
         yield
@@ -49,7 +49,7 @@ def _reading(key: str, path: Path):
 
 
 class FolderStorage(Storage):
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self.url = f"file://{self.root}"
 
@@ -63,7 +63,9 @@ class FolderStorage(Storage):
             raise NotFound(key)
         return path
 
-    def _info(self, key: str, path: Path, st: os.stat_result, body=None) -> ObjectInfo:
+    def _info(
+        self, key: str, path: Path, st: os.stat_result, body: bytes | None = None
+    ) -> ObjectInfo:
         return ObjectInfo(
             key=key,
             size=st.st_size,
@@ -102,12 +104,11 @@ class FolderStorage(Storage):
             with self._locked(path.parent, if_match is not None or if_none_match):
                 self._check_condition(key, path, if_match, if_none_match)
                 os.replace(tmp, path)
-                tmp = None
                 return self.head(key).etag
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):  # gone once it replaced the file
+                os.unlink(tmp)
+            raise
 
     def _write_temp(self, path: Path, body: Body) -> str:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -124,7 +125,7 @@ class FolderStorage(Storage):
         return tmp
 
     @contextlib.contextmanager
-    def _locked(self, directory: Path, needed: bool):
+    def _locked(self, directory: Path, needed: bool) -> Iterator[None]:
         if not needed:
             yield
             return
@@ -135,7 +136,9 @@ class FolderStorage(Storage):
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _check_condition(self, key, path, if_match, if_none_match) -> None:
+    def _check_condition(
+        self, key: str, path: Path, if_match: str | None, if_none_match: bool
+    ) -> None:
         if if_none_match and path.exists():
             raise PreconditionFailed(key, "already exists")
         if if_match is not None:
