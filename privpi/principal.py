@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from .errors import PrivpiError
+
+# The user store's JSON, as parsed: users by name, each a record (see privpi.users).
+Record = dict[str, Any]
+Users = dict[str, Record]
 
 ROLES = ("reader", "publisher", "admin")  # each role includes the ones before it
 SCOPE_ROLE = {"read": "reader", "publish": "publisher"}
@@ -86,7 +91,7 @@ def effective_role(user_role: str, scope: str | None) -> str:
     return min(user_role, SCOPE_ROLE[scope], key=role_rank)
 
 
-def record_role(rec: dict) -> str:
+def record_role(rec: Record) -> str:
     """The role of a stored user record: the highest known one it lists, else reader."""
-    roles = [r for r in rec.get("roles", []) if r in ROLES] or ["reader"]
+    roles: list[str] = [r for r in rec.get("roles", []) if r in ROLES] or ["reader"]
     return max(roles, key=role_rank)

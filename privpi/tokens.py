@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from packaging.utils import InvalidName, canonicalize_name
 
 from .errors import UserStoreError
+from .principal import Record, Users
 
 PREFIX = "privpi_"
 TOKEN_USER = "__token__"  # the Basic user name for a token, as on PyPI
@@ -108,7 +109,7 @@ def stamp(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def expired(rec: dict, now: datetime | None = None) -> bool:
+def expired(rec: Record, now: datetime | None = None) -> bool:
     """Whether a token record is past its expiry; an unreadable expiry counts as past."""
     value = rec.get("expires")
     if value is None:
@@ -134,7 +135,7 @@ def valid_record(rec: object) -> bool:
     )
 
 
-def new_record(scope: str, projects: list[str], days: int | None, created: str) -> dict:
+def new_record(scope: str, projects: list[str], days: int | None, created: str) -> Record:
     names = sorted({project_name(p) for p in projects}) or None
     return {
         "sha256": "",  # filled in by the caller with the digest of the new token
@@ -145,7 +146,7 @@ def new_record(scope: str, projects: list[str], days: int | None, created: str) 
     }
 
 
-def find(users: dict, secret: str) -> tuple[str, str, dict] | None:
+def find(users: Users, secret: str) -> tuple[str, str, Record] | None:
     """(owner, label, record) of the token whose SHA-256 is that of ``secret``, or None.
 
     One SHA-256, a dict lookup in an index by digest, and a constant-time comparison of
@@ -158,9 +159,9 @@ def find(users: dict, secret: str) -> tuple[str, str, dict] | None:
     return found
 
 
-def index(users: dict) -> dict[str, tuple[str, str, dict]]:
+def index(users: Users) -> dict[str, tuple[str, str, Record]]:
     """Every valid token record of the store by its digest."""
-    out = {}
+    out: dict[str, tuple[str, str, Record]] = {}
     for owner, rec in users.items():
         for label, tok in (rec.get("tokens") or {}).items():
             if valid_record(tok):

@@ -16,21 +16,23 @@ keeps every field it holds.
 
 from __future__ import annotations
 
+import builtins
 import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from passlib.hash import pbkdf2_sha256
 
 from . import audit, tokens
 from .errors import NotFound, PreconditionFailed, StorageError, UserConflict, UserStoreError
 from .keys import USERS_KEY
-from .principal import ROLES, Principal, effective_role, record_role, role_rank
+from .principal import ROLES, Principal, Record, Users, effective_role, record_role, role_rank
 from .settings import pbkdf2_rounds
 from .storage import Storage
-from .tokens import now
+from .tokens import TokenInfo, now
 from .usertokens import TokensAndGrants
 
 FORMAT_VERSION = 2
@@ -42,6 +44,7 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 
 MAX_RETRIES = 20
+Guard = Callable[[Users], None]  # refuses a change (UserConflict) that breaks a rule
 JSON = "application/json"
 
 
@@ -61,7 +64,7 @@ def check_username(name: str) -> str:
     return name
 
 
-def is_enabled(rec: dict) -> bool:
+def is_enabled(rec: Record) -> bool:
     """Only JSON true enables a user: a missing, null, 1 or "true" field is a disabled
     user for the CLI, the console and the edge alike (fail closed on a hand-edited store)."""
     return rec.get("enabled") is True
@@ -94,7 +97,7 @@ class User:
         return role_rank(self.role) >= role_rank(role)
 
     @classmethod
-    def from_record(cls, name: str, rec: dict) -> User:
+    def from_record(cls, name: str, rec: Record) -> User:
         return cls(
             name=name,
             role=record_role(rec),
@@ -105,7 +108,7 @@ class User:
         )
 
 
-def parse_store(body: bytes, where: str = USERS_KEY) -> dict:
+def parse_store(body: bytes, where: str = USERS_KEY) -> dict[str, Any]:
     """Validate the stored document; a corrupt store is reported, never overwritten."""
     try:
         doc = json.loads(body)
@@ -144,13 +147,13 @@ def _dummy_hash() -> str:
 
 
 class UserStore(TokensAndGrants):
-    def __init__(self, storage: Storage, actor: str | None = None):
+    def __init__(self, storage: Storage, actor: str | None = None) -> None:
         self.storage = storage
         self.actor = actor  # who makes changes, for the audit log
 
     # -- reading --------------------------------------------------------------
 
-    def _load(self) -> tuple[dict, str | None]:
+    def _load(self) -> tuple[dict[str, Any], str | None]:
         try:
             blob = self.storage.read(USERS_KEY)
         except NotFound:
@@ -208,12 +211,12 @@ class UserStore(TokensAndGrants):
             return None
         return Principal(user=user.name, role=user.role, grants=user.grants)
 
-    def tokens(self, name: str | None = None) -> list[tokens.TokenInfo]:
+    def tokens(self, name: str | None = None) -> builtins.list[TokenInfo]:
         """Every token of ``name`` (of everyone when None), by user then label."""
         doc, _ = self._load()
         if name is not None and name not in doc["users"]:
             raise UserConflict(f"no user named {name!r}")
-        out = []
+        out: builtins.list[TokenInfo] = []
         for owner, rec in sorted(doc["users"].items()):
             if name is None or owner == name:
                 for label, tok in sorted((rec.get("tokens") or {}).items()):
@@ -222,7 +225,9 @@ class UserStore(TokensAndGrants):
 
     # -- changing -------------------------------------------------------------
 
-    def _change(self, mutate: Callable[[dict], str], action: str, name: str, **details) -> None:
+    def _change(
+        self, mutate: Callable[[Users], None], action: str, name: str, **details: object
+    ) -> None:
         """Read, apply mutate to the users dict, write with If-Match; retry on conflict.
 
         One rule recognises a write S3 applied but whose answer was lost, for every change:
@@ -251,17 +256,18 @@ class UserStore(TokensAndGrants):
             f"{USERS_KEY} kept changing under {MAX_RETRIES} attempts to change {name!r}; try again"
         )
 
-    def _write(self, doc: dict, etag: str | None) -> None:
+    def _write(self, doc: dict[str, Any], etag: str | None) -> None:
         doc["version"] = FORMAT_VERSION  # a version-1 store is upgraded here, keeping all
         body = json.dumps(doc, indent=1, sort_keys=True).encode()
         self.storage.write(
             USERS_KEY, body, if_match=etag, if_none_match=etag is None, content_type=JSON
         )
 
-    def _holds(self, name: str, intended: dict | None) -> bool:
+    def _holds(self, name: str, intended: Record | None) -> bool:
         """Whether the stored record of ``name`` is ``intended`` (False if unreadable)."""
         try:
-            return self._load()[0]["users"].get(name) == intended
+            stored: Record | None = self._load()[0]["users"].get(name)
+            return stored == intended
         except StorageError:
             return False
 
@@ -271,7 +277,7 @@ class UserStore(TokensAndGrants):
         check_role(role)
         digest = pbkdf2_sha256.using(rounds=pbkdf2_rounds()).hash(password)
 
-        def mutate(users: dict) -> None:
+        def mutate(users: Users) -> None:
             if name in users:
                 raise UserConflict(f"a user named {name!r} already exists")
             stamp = now()
@@ -286,8 +292,8 @@ class UserStore(TokensAndGrants):
         self._change(mutate, "user.add", name, role=role)
         return self.get(name)
 
-    def _update(self, name: str, action: str, guard=None, **fields) -> None:
-        def mutate(users: dict) -> None:
+    def _update(self, name: str, action: str, guard: Guard | None = None, **fields: object) -> None:
+        def mutate(users: Users) -> None:
             if name not in users:
                 raise UserConflict(f"no user named {name!r}")
             if guard:
@@ -314,7 +320,7 @@ class UserStore(TokensAndGrants):
     def remove(self, name: str) -> None:
         keep_admin = self._keeps_an_admin(name)
 
-        def mutate(users: dict) -> None:
+        def mutate(users: Users) -> None:
             if name not in users:
                 raise UserConflict(f"no user named {name!r}")
             keep_admin(users)
@@ -323,10 +329,10 @@ class UserStore(TokensAndGrants):
         self._change(mutate, "user.remove", name)
 
     @staticmethod
-    def _keeps_an_admin(name: str):
+    def _keeps_an_admin(name: str) -> Guard:
         """A guard refusing a change that would leave no enabled admin."""
 
-        def guard(users: dict) -> None:
+        def guard(users: Users) -> None:
             others = [
                 n
                 for n, r in users.items()
@@ -339,7 +345,7 @@ class UserStore(TokensAndGrants):
         return guard
 
 
-def token_principal(owner: str, rec: dict, label: str, tok: dict) -> Principal:
+def token_principal(owner: str, rec: Record, label: str, tok: Record) -> Principal:
     user = User.from_record(owner, rec)
     projects = tok.get("projects")
     return Principal(

@@ -6,14 +6,23 @@ same conflict retries, lost-answer handling and audit event as every other user 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from . import tokens
 from .errors import UserConflict, UserStoreError
-from .principal import SCOPE_ROLE, record_role, role_rank
+from .principal import SCOPE_ROLE, Users, record_role, role_rank
 from .tokens import TokenInfo, now
 
 
 class TokensAndGrants:
     """Mixed into UserStore, whose ``_change`` it uses."""
+
+    if TYPE_CHECKING:  # UserStore's, declared for the type checker
+
+        def _change(
+            self, mutate: Callable[[Users], None], action: str, name: str, **details: object
+        ) -> None: ...
 
     # -- tokens and grants ------------------------------------------------------
 
@@ -31,7 +40,7 @@ class TokensAndGrants:
         tok = tokens.new_record(scope, list(projects), expires_days, now())
         tok["sha256"] = tokens.digest(secret)
 
-        def mutate(users: dict) -> None:
+        def mutate(users: Users) -> None:
             rec = users.get(name)
             if rec is None:
                 raise UserConflict(f"no user named {name!r}")
@@ -51,7 +60,7 @@ class TokensAndGrants:
         return secret, tokens.info(name, label, tok)
 
     def revoke_token(self, name: str, label: str) -> None:
-        def mutate(users: dict) -> None:
+        def mutate(users: Users) -> None:
             if name not in users:
                 raise UserConflict(f"no user named {name!r}")
             if label not in (users[name].get("tokens") or {}):
@@ -64,7 +73,7 @@ class TokensAndGrants:
         """Let ``name`` publish projects matching ``pattern`` (normalized, returned)."""
         pattern = tokens.check_pattern(pattern)
 
-        def mutate(users: dict) -> None:
+        def mutate(users: Users) -> None:
             if name not in users:
                 raise UserConflict(f"no user named {name!r}")
             grants = users[name].setdefault("grants", [])
@@ -77,7 +86,7 @@ class TokensAndGrants:
     def ungrant(self, name: str, pattern: str) -> str:
         pattern = tokens.check_pattern(pattern)
 
-        def mutate(users: dict) -> None:
+        def mutate(users: Users) -> None:
             if name not in users:
                 raise UserConflict(f"no user named {name!r}")
             grants = users[name].get("grants") or []

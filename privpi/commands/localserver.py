@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterable
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-import waitress
+from waitress.server import BaseWSGIServer, MultiSocketServer
+from waitress.server import create_server as waitress_server
 
 import webadmin
 
@@ -20,17 +23,17 @@ from ..storage import Storage
 class LocalApp:
     """The WSGI application: /simple/ and /files/ to the read path, the rest to the console."""
 
-    def __init__(self, read, console=None):
+    def __init__(self, read: WSGIApplication, console: WSGIApplication | None = None) -> None:
         self.read = read
         self.console = console
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.console is None or is_read_path(environ):
             return self.read(environ, start_response)
         return self.console(environ, start_response)
 
 
-def load_console(storage: Storage, base_url: str, realm: str):
+def load_console(storage: Storage, base_url: str, realm: str) -> WSGIApplication | None:
     """The console WSGI app, or None (with the reason on stderr) when it cannot start."""
     config = {
         "SECRET_KEY": secrets.token_hex(32),
@@ -54,10 +57,19 @@ def create_server(
     refresh: float = 60.0,
     max_stale: float = 900.0,
     threads: int = 8,
-):
+) -> tuple[MultiSocketServer | BaseWSGIServer, str]:
     """A waitress server (not yet running) for the read path and the console."""
     app = LocalApp(read_path(storage, realm=realm, refresh=refresh, max_stale=max_stale))
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="privpi")
-    base_url = f"http://{host}:{server.effective_port}"
+    server = waitress_server(app, host=host, port=port, threads=threads, ident="privpi")
+    base_url = f"http://{host}:{_bound_port(server)}"
     app.console = load_console(storage, base_url, realm)
     return server, base_url
+
+
+def _bound_port(server: MultiSocketServer | BaseWSGIServer) -> int:
+    """The port listened on (port 0 picks one). A host name with several addresses gets a
+    MultiSocketServer, one socket per address: the first one's port stands for them."""
+    if isinstance(server, MultiSocketServer):
+        return server.effective_listen[0][1]
+    # TcpWSGIServer sets effective_port when it binds; types-waitress leaves it out.
+    return server.effective_port  # type: ignore[attr-defined, no-any-return]

@@ -17,12 +17,15 @@ from .context import AppContext, pass_app
 VERBS = {"published": "Published", "skipped": "Skipped (already published)", "replaced": "Replaced"}
 
 
-class SizeParam(click.ParamType):
+# Not click.ParamType[int, str]: click before 8.5 has no type parameters to subscript at run time.
+class SizeParam(click.ParamType):  # type: ignore[type-arg]
     """A byte count such as 5000000, 100MB or 1GiB."""
 
     name = "size"
 
-    def convert(self, value, param, ctx):
+    def convert(
+        self, value: int | str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
         if isinstance(value, int):
             return value
         try:
@@ -42,7 +45,11 @@ class SizeParam(click.ParamType):
 )
 @pass_app
 def upload(
-    app: AppContext, files, skip_existing: bool, overwrite: bool, max_size: int | None
+    app: AppContext,
+    files: tuple[str, ...],
+    skip_existing: bool,
+    overwrite: bool,
+    max_size: int | None,
 ) -> None:
     """Publish wheels and sdists (.whl, .tar.gz, .zip)."""
     max_size = max_size or app.settings.max_upload_bytes
@@ -63,7 +70,7 @@ def upload(
         raise PrivpiError(f"{failed} of {len(files)} files were not published")
 
 
-def _upload_one(app: AppContext, path: Path, existing: str, max_size: int):
+def _upload_one(app: AppContext, path: Path, existing: str, max_size: int) -> publish.PublishResult:
     size = path.stat().st_size
     with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
         return publish.publish(
@@ -98,7 +105,9 @@ def unyank(app: AppContext, project: str, version: str) -> None:
 @click.option("--file", "filename", metavar="FILENAME", help="Delete only this file.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-def delete(app: AppContext, project: str, version: str | None, filename, yes: bool) -> None:
+def delete(
+    app: AppContext, project: str, version: str | None, filename: str | None, yes: bool
+) -> None:
     """Delete PROJECT, one VERSION of it, or one --file, with its pages entries."""
     if not yes:
         names = publish.deletable(app.storage, project, version, filename)
@@ -141,7 +150,7 @@ def projects(app: AppContext) -> None:
     """List projects with their file counts and total sizes."""
     names = [p["name"] for p in index.read_root(app.storage)["projects"]]
 
-    def row(name: str):
+    def row(name: str) -> tuple[str, int, int]:
         try:
             files = index.read_project(app.storage, name)["files"]
         except NotFound:

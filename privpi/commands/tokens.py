@@ -27,7 +27,14 @@ def tokens() -> None:
 )
 @click.option("--expires", "days", type=click.IntRange(min=1), metavar="DAYS", help="Days valid.")
 @pass_app
-def create(app: AppContext, user: str, label, scope: str, projects, days) -> None:
+def create(
+    app: AppContext,
+    user: str,
+    label: str | None,
+    scope: str,
+    projects: tuple[str, ...],
+    days: int | None,
+) -> None:
     """Create a token for USER; it is printed once, alone on the last line."""
     secret, info = store(app).create_token(user, label, scope, projects, days)
     click.echo(
