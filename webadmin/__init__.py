@@ -8,6 +8,8 @@ configured ``PRIVPI_STORAGE``. ``webadmin.wsgi:app`` is the entry Zappa names.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -19,7 +21,7 @@ from . import config as configuration
 from .extensions import STORAGE, csrf
 
 
-def create_app(config: dict | None = None, storage: Storage | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, storage: Storage | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(configuration.DEFAULTS)
     app.config.update(configuration.from_settings(Settings.from_environment()))

@@ -7,6 +7,7 @@ enough), and failures count against the same per-user limit as sign-in.
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
 from privpi.users import UserStore
@@ -18,13 +19,15 @@ from .forms import AccountPasswordForm
 bp = Blueprint("account", __name__)
 
 
-def _page(form, error=None, status=200):
+def _page(
+    form: AccountPasswordForm, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
     return render_template("account.html", form=form, error=error), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @role_required("reader")
-def page():
+def page() -> ResponseReturnValue:
     form = AccountPasswordForm()
     if not form.is_submitted():
         return _page(form)
@@ -36,10 +39,10 @@ def page():
     if wait:
         msg = f"Too many wrong passwords. Try again in {(wait + 59) // 60} minutes."
         return _page(form, msg, 429)
-    if UserStore(storage()).verify(name, form.current.data) is None:
+    if UserStore(storage()).verify(name, form.current.data or "") is None:
         per_user.fail(name)
         return _page(form, "Your current password is not right; nothing was changed.", 400)
-    user_store().set_password(name, form.password.data)
+    user_store().set_password(name, form.password.data or "")
     login_user(session_user(name))  # the new marker: this session stays, others end
     session.permanent = True
     flash("Your password is changed; your other sessions have ended.", "success")

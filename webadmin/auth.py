@@ -12,10 +12,14 @@ import functools
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
+from typing import Any, ParamSpec
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
+    Response,
     abort,
     current_app,
     flash,
@@ -25,6 +29,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user, logout_user
 
 from privpi.errors import NotFound, PrivpiError
@@ -36,13 +41,15 @@ from .forms import LoginForm, PlainForm
 from .ratelimit import Throttle
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+View = Callable[P, ResponseReturnValue]  # a Flask view function
 bp = Blueprint("auth", __name__)
 CACHE = "privpi.users-cache"
 THROTTLES = "privpi.login-throttles"
 
 
 class ConsoleUser(UserMixin):
-    def __init__(self, user: User, marker: str):
+    def __init__(self, user: User, marker: str) -> None:
         self.name = user.name
         self.role = user.role
         self.user = user
@@ -63,15 +70,16 @@ class Anonymous(AnonymousUserMixin):
         return False
 
 
-def _users_doc() -> dict:
+def _users_doc() -> dict[str, Any]:
     """The user store document, re-read only when its ETag changed."""
-    cached = current_app.extensions.get(CACHE)
+    cached: tuple[str, dict[str, Any]] | None = current_app.extensions.get(CACHE)
     etag = cached[0] if cached else None
     try:
         blob = storage().read_if_changed(USERS_KEY, etag)
     except NotFound:
         return {"users": {}}
-    if blob is None:
+    if blob is None:  # unchanged since the cached copy (only asked with its ETag)
+        assert cached is not None
         return cached[1]
     doc = parse_store(blob.body)
     current_app.extensions[CACHE] = (blob.etag, doc)
@@ -79,7 +87,8 @@ def _users_doc() -> dict:
 
 
 def _marker(name: str, password_hash: str) -> str:
-    key = current_app.secret_key.encode() if current_app.secret_key else b""
+    secret = current_app.secret_key or ""
+    key = secret.encode() if isinstance(secret, str) else secret
     msg = f"{name}\0{password_hash}".encode()
     return hmac.new(key, msg, hashlib.sha256).hexdigest()[:24]
 
@@ -106,14 +115,15 @@ def load_user(user_id: str) -> ConsoleUser | None:
     return user
 
 
-def role_required(role: str):
+def role_required(role: str) -> Callable[[View[P]], View[P]]:
     """Sign-in required (redirect to /login), then at least ``role`` (403 otherwise)."""
 
-    def decorator(view):
+    def decorator(view: View[P]) -> View[P]:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             if not current_user.is_authenticated:
-                return login_manager.unauthorized()
+                to_login: Response = login_manager.unauthorized()
+                return to_login
             if not current_user.has_role(role):
                 abort(403, f"This page needs the {role} role; you are a {current_user.role}.")
             return view(*args, **kwargs)
@@ -123,7 +133,7 @@ def role_required(role: str):
     return decorator
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."
@@ -149,7 +159,8 @@ def _safe_next(target: str | None) -> str:
 
 def login_throttles() -> tuple[Throttle, Throttle]:
     """(per user name, per client address) counters of failed password checks."""
-    return current_app.extensions[THROTTLES]
+    throttles: tuple[Throttle, Throttle] = current_app.extensions[THROTTLES]
+    return throttles
 
 
 def _throttled(name: str) -> int:
@@ -164,14 +175,14 @@ def _failed(name: str) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("login.html", form=form), status
-    name = form.username.data
+    name = form.username.data or ""  # DataRequired: never empty here
     wait = _throttled(name)
     if wait:
         minutes = (wait + 59) // 60
@@ -180,7 +191,7 @@ def login():
             f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         )
         return render_template("login.html", form=form), 429, {"Retry-After": str(wait)}
-    user = UserStore(storage()).verify(name, form.password.data)
+    user = UserStore(storage()).verify(name, form.password.data or "")
     if user is None:
         _failed(name)
         form.form_errors.append("Wrong user name or password, or the account is disabled.")
@@ -198,7 +209,7 @@ def login():
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-def logout():
+def logout() -> ResponseReturnValue:
     form = PlainForm()
     if request.method == "GET":
         return render_template("logout.html", form=form)

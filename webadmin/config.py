@@ -7,7 +7,9 @@ a dict), so every setting has one name in ``app.config``; the variables are read
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from privpi.errors import PrivpiError
 from privpi.settings import Settings
@@ -28,7 +30,7 @@ PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "test", "placehold
 MIN_SECRET_LENGTH = 32
 
 
-def from_settings(settings: Settings) -> dict:
+def from_settings(settings: Settings) -> dict[str, object]:
     """The console's part of the settings, under its app.config names."""
     return {
         "PRIVPI_STORAGE": settings.storage,
@@ -43,7 +45,7 @@ def from_settings(settings: Settings) -> dict:
     }
 
 
-def check(config) -> None:
+def check(config: Mapping[str, Any]) -> None:
     """Refuse to run in production with a secret key anyone could guess."""
     if config.get("TESTING"):
         return

@@ -15,7 +15,7 @@ bp = Blueprint("connect", __name__)
 
 @bp.route("/connect")
 @role_required("reader")
-def page():
+def page() -> str:
     index = repository_url()
     return render_template(
         "connect.html",

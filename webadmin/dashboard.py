@@ -25,7 +25,8 @@ def _file_stats() -> tuple[int, int]:
     """(distribution files, bytes used by files and metadata), cached for a minute."""
     cached = current_app.extensions.get(STATS)
     if cached and cached[0] > time.monotonic():
-        return cached[1]
+        stats: tuple[int, int] = cached[1]
+        return stats
     files = used = 0
     for info in storage().list(keys.FILES):
         used += info.size
@@ -37,7 +38,7 @@ def _file_stats() -> tuple[int, int]:
 
 @bp.route("/")
 @role_required("reader")
-def index():
+def index() -> str:
     files, used = _file_stats()
     events = audit.latest(storage(), EVENTS)
     user_events = [e for e in events if str(e.get("action", "")).startswith("user.")]

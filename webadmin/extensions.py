@@ -20,7 +20,8 @@ STORAGE = "privpi.storage"
 
 
 def storage() -> Storage:
-    return current_app.extensions[STORAGE]
+    s: Storage = current_app.extensions[STORAGE]  # set by create_app
+    return s
 
 
 def user_store() -> UserStore:

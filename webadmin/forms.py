@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import Field, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from privpi.errors import UserStoreError
-from privpi.users import MAX_PASSWORD, MIN_PASSWORD, ROLES, check_username
+from privpi.principal import ROLES
+from privpi.users import MAX_PASSWORD, MIN_PASSWORD, check_username
 
-ROLE_CHOICES = list(ROLES)  # plain values: wtforms 3.3 deprecates tuples
+# Plain values: WTForms 3.3 deprecates (value, label) tuples, which are all that
+# types-WTForms (written for 3.2) accepts; hence the ignores on the SelectFields below.
+ROLE_CHOICES = list(ROLES)
 
 
 class PlainForm(FlaskForm):
@@ -18,7 +21,7 @@ class PlainForm(FlaskForm):
     confirm = HiddenField()
 
 
-def _username(form, field) -> None:
+def _username(form: FlaskForm, field: Field) -> None:
     try:
         check_username(field.data or "")
     except UserStoreError as e:
@@ -30,7 +33,7 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", [InputRequired(), Length(max=MAX_PASSWORD)])
 
 
-def _password_fields():
+def _password_fields() -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         "New password",
         [
@@ -52,12 +55,12 @@ def _password_fields():
 
 class AddUserForm(FlaskForm):
     username = StringField("User name", [InputRequired(), _username])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="reader")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="reader")  # type: ignore[arg-type]
     password, repeat = _password_fields()
 
 
 class RoleForm(PlainForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField("Role", choices=ROLE_CHOICES)  # type: ignore[arg-type]
 
 
 class PasswordForm(FlaskForm):
@@ -65,7 +68,7 @@ class PasswordForm(FlaskForm):
 
 
 class EnableForm(PlainForm):
-    enabled = SelectField("Enabled", choices=["1", "0"])
+    enabled = SelectField("Enabled", choices=["1", "0"])  # type: ignore[list-item]
 
 
 class YankForm(PlainForm):

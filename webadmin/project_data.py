@@ -11,6 +11,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 
 from markupsafe import Markup
 from packaging.metadata import parse_email
@@ -18,16 +19,18 @@ from packaging.metadata import parse_email
 from privpi import index as repo_index
 from privpi.errors import PrivpiError
 from privpi.index import version_key
+from privpi.storage import Storage
 
 log = logging.getLogger(__name__)
 # An sdist's PKG-INFO is read from the whole archive: not for a page view of a huge one.
+Entry = dict[str, Any]  # a file entry of a project page (privpi.index)
 MAX_SDIST_FOR_METADATA = 20 * 1024 * 1024
 
 
 @dataclass
 class VersionInfo:
     version: str
-    files: list[dict] = field(default_factory=list)
+    files: list[Entry] = field(default_factory=list)
 
     @property
     def yanked(self) -> bool:
@@ -43,7 +46,7 @@ class VersionInfo:
         return next((f["requires-python"] for f in self.files if f.get("requires-python")), "")
 
 
-def group_versions(files: list[dict]) -> list[VersionInfo]:
+def group_versions(files: list[Entry]) -> list[VersionInfo]:
     """Files grouped by version, newest version first, files by name within one."""
     by_version: dict[str, VersionInfo] = {}
     for f in files:
@@ -84,7 +87,7 @@ def render_description(text: str, content_type: str | None) -> Markup:
     return Markup(html)  # noqa: S704 - readme_renderer cleaned it with nh3
 
 
-def describe(storage, project: str, versions: list[VersionInfo]) -> dict:
+def describe(storage: Storage, project: str, versions: list[VersionInfo]) -> dict[str, Any]:
     """Summary, author, links and rendered description of the current version."""
 
     chosen = current(versions)

@@ -11,10 +11,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 
 class Throttle:
-    def __init__(self, limit: int, window: float, max_keys: int = 10_000, clock=time.monotonic):
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window = window
         self.max_keys = max_keys

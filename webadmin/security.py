@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -37,7 +37,7 @@ TITLES = {
 }
 
 
-def add_headers(response):
+def add_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if request.is_secure:
@@ -48,18 +48,18 @@ def add_headers(response):
     return response
 
 
-def error_page(status: int, message: str):
+def error_page(status: int, message: str) -> tuple[str, int]:
     title = TITLES.get(status, "Error")
     return render_template("error.html", status=status, title=title, message=message), status
 
 
-def _http_error(e: HTTPException):
+def _http_error(e: HTTPException) -> HTTPException | tuple[str, int]:
     if e.code is None or e.code < 400:
         return e
     return error_page(e.code, e.description or "")
 
 
-def _csrf_error(e: CSRFError):
+def _csrf_error(e: CSRFError) -> tuple[str, int]:
     return error_page(
         400,
         "This form has expired or is missing its security token ("
@@ -68,7 +68,7 @@ def _csrf_error(e: CSRFError):
     )
 
 
-def _privpi_error(e: PrivpiError):
+def _privpi_error(e: PrivpiError) -> tuple[str, int]:
     """A core error no view caught: views turn bad input into 400s themselves, so what
     arrives here is the repository's state: missing (404), storage failing (503), or
     damaged (500), always with the core's own sentence."""
@@ -79,7 +79,7 @@ def _privpi_error(e: PrivpiError):
     return error_page(500, e.message)
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     app.after_request(add_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

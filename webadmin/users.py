@@ -7,8 +7,12 @@ disable or delete themself, and the user store refuses to lose its last enabled 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from privpi.errors import UserConflict, UserStoreError
 from privpi.users import User
@@ -19,6 +23,7 @@ from .forms import AddUserForm, EnableForm, PasswordForm, PlainForm, RoleForm
 from .views import confirmed
 
 bp = Blueprint("users", __name__, url_prefix="/users")
+Page = tuple[str, int]  # a rendered page and its status
 
 
 def _get(name: str) -> User:
@@ -28,7 +33,9 @@ def _get(name: str) -> User:
         abort(404, f"There is no user named {name!r}.")
 
 
-def _list_page(form=None, error=None, status=200):
+def _list_page(
+    form: AddUserForm | None = None, error: str | None = None, status: int = 200
+) -> Page:
     return (
         render_template(
             "users.html", users=user_store().list(), form=form or AddUserForm(), error=error
@@ -37,7 +44,7 @@ def _list_page(form=None, error=None, status=200):
     )
 
 
-def _user_page(user: User, error=None, status=200, **forms):
+def _user_page(user: User, error: str | None = None, status: int = 200, **forms: FlaskForm) -> Page:
     forms.setdefault("role_form", RoleForm(role=user.role))
     forms.setdefault("password_form", PasswordForm())
     forms.setdefault("enable_form", EnableForm(enabled="0" if user.enabled else "1"))
@@ -45,13 +52,13 @@ def _user_page(user: User, error=None, status=200, **forms):
     return render_template("user.html", user=user, error=error, **forms), status
 
 
-def _not_yourself(user: User, what: str):
+def _not_yourself(user: User, what: str) -> Page | None:
     if user.name == current_user.name:
         return _user_page(user, f"You cannot {what} yourself; ask another admin.", 409)
     return None
 
 
-def _conflict(name: str, e: UserConflict):
+def _conflict(name: str, e: UserConflict) -> Page:
     """409: the store refused the change as it is now (another admin was quicker); the
     user's page with the reason, or the list when the user is gone."""
     try:
@@ -62,7 +69,17 @@ def _conflict(name: str, e: UserConflict):
     return _user_page(user, f"Not changed: {e}.", 409)
 
 
-def _change(user, form, refused_for_self, question, label, apply, done, danger=True, then=None):
+def _change(
+    user: User,
+    form: FlaskForm,
+    refused_for_self: str | None,
+    question: str,
+    label: str,
+    apply: Callable[[], None],
+    done: str,
+    danger: bool = True,
+    then: str | None = None,
+) -> ResponseReturnValue:
     """A confirmed change to a user: refused on oneself (what ``refused_for_self`` names,
     if anything), asked for on a confirmation page, applied, then reported on the user's
     page (or the ``then`` endpoint); a refusal from the user store comes back as a 409."""
@@ -84,22 +101,22 @@ def _change(user, form, refused_for_self, question, label, apply, done, danger=T
 
 @bp.route("")
 @role_required("admin")
-def index():
+def index() -> ResponseReturnValue:
     return _list_page()
 
 
 @bp.route("/add", methods=["POST"])
 @role_required("admin")
-def add():
+def add() -> ResponseReturnValue:
     form = AddUserForm()
     if not form.validate_on_submit():
         return _list_page(form, "The user was not added: correct the fields marked below.", 400)
-    name = form.username.data
+    name = form.username.data or ""  # validated: never empty here
     store = user_store()
     if any(u.name == name for u in store.list()):
         return _list_page(form, f"A user named {name!r} already exists.", 409)
     try:
-        store.add(name, form.password.data, form.role.data)
+        store.add(name, form.password.data or "", form.role.data)
     except UserConflict:  # added by another admin since the check above
         return _list_page(form, f"A user named {name!r} already exists.", 409)
     except UserStoreError as e:
@@ -110,13 +127,13 @@ def add():
 
 @bp.route("/<name>")
 @role_required("admin")
-def detail(name):
+def detail(name: str) -> ResponseReturnValue:
     return _user_page(_get(name))
 
 
 @bp.route("/<name>/role", methods=["POST"])
 @role_required("admin")
-def role(name):
+def role(name: str) -> ResponseReturnValue:
     user = _get(name)
     form = RoleForm()
     if not form.validate_on_submit():
@@ -134,14 +151,14 @@ def role(name):
 
 @bp.route("/<name>/password", methods=["POST"])
 @role_required("admin")
-def password(name):
+def password(name: str) -> ResponseReturnValue:
     user = _get(name)
     form = PasswordForm()
     if not form.validate_on_submit():
         msg = "The password was not changed: correct the fields marked below."
         return _user_page(user, msg, 400, password_form=form)
     try:
-        user_store().set_password(name, form.password.data)
+        user_store().set_password(name, form.password.data or "")
     except UserConflict as e:
         return _conflict(name, e)
     flash(f"Set a new password for {name}; their other sessions have ended.", "success")
@@ -150,7 +167,7 @@ def password(name):
 
 @bp.route("/<name>/enabled", methods=["POST"])
 @role_required("admin")
-def enabled(name):
+def enabled(name: str) -> ResponseReturnValue:
     user = _get(name)
     form = EnableForm()
     if not form.validate_on_submit():
@@ -171,7 +188,7 @@ def enabled(name):
 
 @bp.route("/<name>/delete", methods=["POST"])
 @role_required("admin")
-def delete(name):
+def delete(name: str) -> ResponseReturnValue:
     user = _get(name)
     form = PlainForm()
     if not form.validate_on_submit():

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request, url_for
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, render_template, request, url_for
+from flask_wtf import FlaskForm
 
 from privpi.units import human_size
+
+Event = dict[str, Any]  # an audit log event (privpi.audit)
 
 
 def repository_url() -> str:
     """The index URL pip uses: configured, or /simple/ on this host (privpi serve)."""
-    configured = current_app.config.get("REPOSITORY_URL")
+    configured: str | None = current_app.config.get("REPOSITORY_URL")
     if configured:
         return configured.rstrip("/") + "/"
     return request.url_root.rstrip("/") + "/simple/"
 
 
-def is_http_url(url) -> bool:
+def is_http_url(url: object) -> bool:
     """Only http(s) links from package metadata become hrefs (never javascript:)."""
     return isinstance(url, str) and url.lower().startswith(("https://", "http://"))
 
 
-def shorttime(value) -> str:
+def shorttime(value: object) -> str:
     """2026-11-26T11:41:29.123Z -> 2026-11-26 11:41 UTC."""
     if not value:
         return ""
@@ -28,11 +34,11 @@ def shorttime(value) -> str:
     return text[:16] + " UTC" if len(text) >= 16 else text
 
 
-def _subject(e: dict) -> str:
+def _subject(e: Event) -> str:
     return " ".join(str(e[k]) for k in ("project", "version") if e.get(k))
 
 
-EVENT_PHRASES = {
+EVENT_PHRASES: dict[str, Callable[[Event], str]] = {
     "publish": lambda e: (
         f"published {e.get('filename') or _subject(e)}"
         + (" (replaced)" if e.get("status") == "replaced" else "")
@@ -49,7 +55,7 @@ EVENT_PHRASES = {
 }
 
 
-def describe_event(event: dict) -> str:
+def describe_event(event: Event) -> str:
     """One line of plain text (the template escapes it) for an audit log event."""
     action = str(event.get("action", "?"))
     phrase = EVENT_PHRASES.get(action)
@@ -64,7 +70,7 @@ def describe_event(event: dict) -> str:
         return action
 
 
-def confirmed(form, question: str, action_label: str, danger: bool = True):
+def confirmed(form: FlaskForm, question: str, action_label: str, danger: bool = True) -> str | None:
     """None once the user confirmed; otherwise the page asking them to.
 
     The action's form is posted twice: first from the page that offers it, then from
@@ -84,10 +90,10 @@ def confirmed(form, question: str, action_label: str, danger: bool = True):
 
 
 def _same_site(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
+    return url is not None and url.startswith(request.host_url)
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = human_size
     app.jinja_env.filters["shorttime"] = shorttime
     app.jinja_env.filters["describe_event"] = describe_event
