@@ -13,6 +13,7 @@ import waitress
 
 from privpi import publish
 from privpi.storage import FolderStorage
+from privpi.users import UserStore
 from tests.support.browser import headless_chromium, shot
 from tests.support.console import PASSWORD, make_console, seed_users
 from tests.support.distfactory import make_wheel
@@ -179,3 +180,37 @@ def test_reader_sees_read_only_pages(page):
     shot(page, "15-account-reader")
     page.click("button:has-text('Sign out')")
     assert page.locator("h1").inner_text() == "Sign in"
+
+
+def test_make_copy_and_revoke_a_token(page, repo):
+    """The token is shown once, the Copy button (static/copy.js: the CSP allows no inline
+    script) puts exactly it on the clipboard, and revoking it stops it at once."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, "publisher")
+    page.click(".whoami a")
+    page.fill("input[name=label]", "ci-demo")
+    page.select_option("select[name=scope]", "publish")
+    page.fill("input[name=projects]", "demo-pkg")
+    page.fill("input[name=expires]", "30")
+    page.click("button:has-text('Create token')")
+    secret = page.locator("#new-token-secret").inner_text()
+    assert secret.startswith("privpi_")
+    page.click("button[data-copy]")
+    assert page.locator("button[data-copy]").inner_text() == "Copied"
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    row = page.locator("tr[data-label='ci-demo']")
+    assert "demo-pkg" in row.inner_text()
+    shot(page, "16-account-new-token")
+    principal = UserStore(repo).authenticate("__token__", secret)
+    assert principal is not None
+    assert principal.may_publish("demo-pkg")
+
+    page.goto("/account")
+    assert secret not in page.content()  # shown once only
+    row.locator("button:has-text('Revoke')").click()
+    assert "Revoke your token 'ci-demo'?" in page.inner_text("main")
+    page.click("button:has-text('Revoke')")
+    assert "Revoked the token 'ci-demo'" in flash(page)
+    assert page.locator("tr[data-label='ci-demo']").count() == 0
+    shot(page, "17-account-token-revoked")
+    assert UserStore(repo).authenticate("__token__", secret) is None

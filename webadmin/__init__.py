@@ -16,7 +16,18 @@ from flask import Flask
 from privpi.settings import Settings
 from privpi.storage import Storage, open_storage
 
-from . import account, auth, connect, dashboard, projects, security, upload, users, views
+from . import (
+    account,
+    auth,
+    connect,
+    dashboard,
+    projects,
+    security,
+    tokens,
+    upload,
+    users,
+    views,
+)
 from . import config as configuration
 from .extensions import STORAGE, csrf
 
@@ -38,6 +49,6 @@ def create_app(config: Mapping[str, Any] | None = None, storage: Storage | None 
     auth.init_app(app)
     security.init_app(app)
     views.init_app(app)
-    for area in (auth, dashboard, projects, users, connect, account, upload):
+    for area in (auth, dashboard, projects, users, connect, account, tokens, upload):
         app.register_blueprint(area.bp)
     return app

@@ -15,6 +15,7 @@ from privpi.users import UserStore
 from .auth import login_throttles, role_required, session_user
 from .extensions import storage, user_store
 from .forms import AccountPasswordForm
+from .tokens import account_context
 
 bp = Blueprint("account", __name__)
 
@@ -22,7 +23,8 @@ bp = Blueprint("account", __name__)
 def _page(
     form: AccountPasswordForm, error: str | None = None, status: int = 200
 ) -> tuple[str, int]:
-    return render_template("account.html", form=form, error=error), status
+    page = render_template("account.html", form=form, error=error, **account_context())
+    return page, status
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms import Field, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from privpi.errors import UserStoreError
 from privpi.principal import ROLES
+from privpi.tokens import MAX_EXPIRY_DAYS, MAX_PATTERN
 from privpi.users import MAX_PASSWORD, MIN_PASSWORD, check_username
 
 # Plain values: WTForms 3.3 deprecates (value, label) tuples, which are all that
@@ -90,3 +98,35 @@ class DeleteForm(PlainForm):
 class AccountPasswordForm(FlaskForm):
     current = PasswordField("Current password", [InputRequired(), Length(max=MAX_PASSWORD)])
     password, repeat = _password_fields()
+
+
+class TokenForm(FlaskForm):
+    """A new API token: its label, scope, projects and lifetime (privpi.tokens checks them)."""
+
+    label = StringField(
+        "Label",
+        [Optional(), Length(max=64)],
+        description="What it is for, e.g. ci-acme. Left empty, one is made up.",
+    )
+    scope = SelectField("Scope", choices=["read", "publish"], default="read")  # type: ignore[list-item]
+    projects = StringField(
+        "Projects",
+        [Optional(), Length(max=2000)],
+        description="Project names, separated by spaces or commas. Empty: every project.",
+    )
+    expires = IntegerField(
+        "Expires in days",
+        [Optional(), NumberRange(min=1, max=MAX_EXPIRY_DAYS)],
+        description="Empty: never.",
+    )
+
+    def project_list(self) -> list[str]:
+        return (self.projects.data or "").replace(",", " ").split()
+
+
+class GrantForm(PlainForm):
+    pattern = StringField(
+        "Project pattern",
+        [InputRequired(), Length(max=MAX_PATTERN)],
+        description="A project name or a pattern such as acme-*.",
+    )

@@ -20,6 +20,7 @@ from privpi.users import User
 from .auth import role_required
 from .extensions import user_store
 from .forms import AddUserForm, EnableForm, PasswordForm, PlainForm, RoleForm
+from .tokens import user_context
 from .views import confirmed
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -49,6 +50,7 @@ def _user_page(user: User, error: str | None = None, status: int = 200, **forms:
     forms.setdefault("password_form", PasswordForm())
     forms.setdefault("enable_form", EnableForm(enabled="0" if user.enabled else "1"))
     forms.setdefault("delete_form", PlainForm())
+    forms.update(user_context(user.name))
     return render_template("user.html", user=user, error=error, **forms), status
 
 

@@ -52,6 +52,12 @@ EVENT_PHRASES: dict[str, Callable[[Event], str]] = {
     "user.enable": lambda e: f"enabled {e.get('user')}",
     "user.disable": lambda e: f"disabled {e.get('user')}",
     "user.remove": lambda e: f"removed the user {e.get('user')}",
+    "token.create": lambda e: (
+        f"made a {e.get('scope')} token {e.get('label')!r} for {e.get('user')}"
+    ),
+    "token.revoke": lambda e: f"revoked {e.get('user')}'s token {e.get('label')!r}",
+    "user.grant": lambda e: f"let {e.get('user')} publish {e.get('pattern')}",
+    "user.ungrant": lambda e: f"took back {e.get('user')}'s grant {e.get('pattern')}",
 }
 
 
