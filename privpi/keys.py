@@ -18,6 +18,9 @@ USERS_KEY = "config/users.json"
 AUDIT = "config/audit/"  # one object per event, newest first in key order
 # Zappa's remote_env: the console's secret key, read by the console at cold start.
 CONSOLE_ENV_KEY = "config/console-env.json"
+# The CloudFront distribution in front of the bucket, {"distribution_id": ...}: written by
+# privpi deploy, read by whoever deletes or overwrites a file to invalidate its cached copy.
+DISTRIBUTION = "config/distribution.json"
 
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

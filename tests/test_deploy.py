@@ -18,28 +18,19 @@ from privpi.aws.runtime import LAMBDA_PYTHON
 from privpi.cli import main
 from privpi.commands.deploy import run
 from tests.support.deploy import (
+    EDGE,
+    REGION,
     REPO,
     Recorder,
+    authenticator_with_standin_web_acl,
+    deploy,
+    fresh_name,
     stack,
     template_dir,
 )
 
 # moto with every backend (for CloudFormation) takes seconds to start, before the first test
 pytestmark = pytest.mark.slow
-
-REGION = "eu-west-1"
-EDGE = "us-east-1"
-
-
-def fresh_name() -> str:
-    return f"t{uuid.uuid4().hex[:10]}"
-
-
-def deploy(tmp_path, name, clients=None, zappa=None, templates=None, **options):
-    settings = core.Settings(
-        name=name, region=REGION, template_dir=templates or template_dir(tmp_path), **options
-    )
-    return run(settings, zappa, dry_run=False, clients=clients or Recorder(), poll=0)
 
 
 def test_stacks_created_in_order_with_outputs_passed_on(aws, tmp_path, capsys):
@@ -131,28 +122,6 @@ def test_changed_option_updates_only_what_it_touches(aws, tmp_path, capsys):
     rec = Recorder()
     deploy(tmp_path, name, clients=rec, templates=templates)
     assert rec.ops("ExecuteChangeSet") == []
-
-
-def authenticator_with_standin_web_acl() -> str:
-    """The real authenticator template with its WAF web ACL swapped for an SSM parameter:
-    moto's CloudFormation cannot create AWS::WAFv2::WebACL. The condition, the parameter and
-    the output's shape stay; the stand-in keeps the limit it was given, to be read back."""
-    real = (core.TEMPLATES / "authenticator.yaml").read_text()
-    start, end = real.index("  WebAcl:\n"), real.index("\nOutputs:\n")
-    standin = (
-        "  WebAcl:\n"
-        "    Type: AWS::SSM::Parameter\n"
-        "    Condition: HasRateLimit\n"
-        "    Properties:\n"
-        '      Name: !Sub "/standin/${AWS::StackName}/web-acl"\n'
-        "      Type: String\n"
-        '      Value: !Sub "limit=${RateLimitPer5Minutes}"\n'
-    )
-    output = '!If [HasRateLimit, !GetAtt WebAcl.Arn, ""]'
-    arn = '"arn:aws:wafv2:us-east-1:${AWS::AccountId}:global/webacl/${AWS::StackName}-rate-limit/0"'
-    assert output in real
-    text = real[:start] + standin + real[end:]
-    return text.replace(output, f'!If [HasRateLimit, !Sub {arn}, ""]')
 
 
 def test_rate_limit_reaches_the_web_acl_and_the_distribution_and_is_remembered(aws, tmp_path):
@@ -284,6 +253,13 @@ def test_zappa_settings_get_the_bucket_stack_outputs(aws, tmp_path):
     assert stage["manage_roles"] is False
     assert stage["aws_region"] == REGION
     assert stage["runtime"] == LAMBDA_PYTHON
+    # one fixed bucket for Zappa's uploads, made by deploy in the console's region
+    assert stage["s3_bucket"] == f"privpi-{name}-console-123456789012"
+    s3 = boto3.client("s3", region_name=REGION)
+    location = s3.get_bucket_location(Bucket=stage["s3_bucket"])["LocationConstraint"]
+    assert location == REGION
+    blocked = s3.get_public_access_block(Bucket=stage["s3_bucket"])
+    assert all(blocked["PublicAccessBlockConfiguration"].values())
     assert stage["environment_variables"]["PRIVPI_STORAGE"] == bucket["StorageUrl"]
     assert stage["app_function"] == before["app_function"] == "webadmin.wsgi.app"
     assert stage["exclude"] == before["exclude"]
@@ -306,8 +282,9 @@ def test_destroy_removes_the_stacks_and_keeps_the_bucket(aws, tmp_path):
         assert stacks.describe(cf, f"{name}-{part}") is None
     s3 = boto3.client("s3", region_name=REGION)
     s3.head_bucket(Bucket=bucket["BucketName"])  # kept, with every package in it
-    with pytest.raises(ClientError):
-        s3.head_bucket(Bucket=f"privpi-{name}-artifacts-123456789012")
+    for made_by_deploy in ("artifacts", "console"):
+        with pytest.raises(ClientError):
+            s3.head_bucket(Bucket=f"privpi-{name}-{made_by_deploy}-123456789012")
     assert f"kept the repository bucket {bucket['BucketName']}" in res.output
 
 

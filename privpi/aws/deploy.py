@@ -30,9 +30,10 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
+from .. import keys
 from ..errors import PrivpiError, ValidationError
 from ..keys import CONSOLE_ENV_KEY
-from . import edgebuild, stacks
+from . import edgebuild, edgelogs, stacks
 
 TEMPLATES = resources.files(__package__) / "templates"  # package data, in the wheel too
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions and CloudFront certificates live here
@@ -126,6 +127,7 @@ class Result:
     repository_url: str
     storage_url: str
     outputs: dict[str, dict[str, str]]
+    console_code_bucket: str = ""  # Zappa's s3_bucket
 
 
 class Deployer:
@@ -137,6 +139,7 @@ class Deployer:
         self.clients = clients
         self.home = clients("cloudformation", settings.region)
         self.edge = clients("cloudformation", EDGE_REGION)
+        self._account = ""
 
     def template(self, part: str) -> str:
         path = self.s.template_dir / f"{part}.yaml"
@@ -153,10 +156,19 @@ class Deployer:
         }
 
     def account(self) -> str:
-        return self.clients("sts", self.s.region).get_caller_identity()["Account"]
+        if not self._account:
+            sts = self.clients("sts", self.s.region)
+            self._account = sts.get_caller_identity()["Account"]
+        return self._account
 
     def artifact_bucket(self, account: str) -> str:
         return f"privpi-{self.s.name}-artifacts-{account}"
+
+    def console_code_bucket(self) -> str:
+        """Zappa's s3_bucket: where `zappa update` uploads the console's zip. Without a fixed
+        one Zappa makes a new randomly named bucket each time. In the home region, as
+        Lambda takes a function's code only from a bucket in its own region."""
+        return f"privpi-{self.s.name}-console-{self.account()}"
 
     # -- parameters: what the user gave, else what is deployed, else the default -------------
 
@@ -177,7 +189,11 @@ class Deployer:
         prev = now["authenticator"].parameters if now["authenticator"] else {}
         limit = self.s.rate_limit
         given = None if limit is None else str(limit)
-        return {**code, "RateLimitPer5Minutes": _pick(given, prev.get("RateLimitPer5Minutes"), "0")}
+        return {
+            **code,
+            "RateLimitPer5Minutes": _pick(given, prev.get("RateLimitPer5Minutes"), "0"),
+            "LogRetentionDays": str(edgelogs.RETENTION_DAYS),
+        }
 
     def distribution_params(
         self, now: dict, bucket: dict, version_arn: str, web_acl_arn: str = ""
@@ -204,8 +220,11 @@ class Deployer:
         self.echo(f"1/3 bucket stack {self.s.stack('bucket')} ({self.s.region})")
         bucket = self.apply("bucket", self.home, self.bucket_params(now))
         code = self.upload_authenticator(bucket["BucketName"])
+        auth_params = self.authenticator_params(now, code)
+        self.detach_retired_web_acl(now, bucket, auth_params)
         self.echo(f"2/3 authenticator stack {self.s.stack('authenticator')} ({EDGE_REGION})")
-        auth = self.apply("authenticator", self.edge, self.authenticator_params(now, code))
+        auth = self.apply("authenticator", self.edge, auth_params)
+        edgelogs.keep_for(self.clients, auth["FunctionName"], edgelogs.RETENTION_DAYS, self.echo)
         self.echo(f"3/3 distribution stack {self.s.stack('distribution')} ({self.s.region})")
         web_acl = auth.get("WebAclArn", "")  # absent in stacks deployed before the option
         dist_params = self.distribution_params(now, bucket, auth["VersionArn"], web_acl)
@@ -216,11 +235,28 @@ class Deployer:
             self.echo("bucket policy: letting the distribution read packages/*")
             bucket = self.apply("bucket", self.home, wanted)
         self.ensure_console_secret(bucket["BucketName"])
+        self.publish_distribution_id(bucket["BucketName"], dist["DistributionId"])
+        console_code = self.console_code_bucket()
+        self.ensure_bucket(self.clients("s3", self.s.region), console_code, self.s.region)
         return Result(
             repository_url=dist["RepositoryUrl"],
             storage_url=bucket["StorageUrl"],
             outputs={"bucket": bucket, "authenticator": auth, "distribution": dist},
+            console_code_bucket=console_code,
         )
+
+    def detach_retired_web_acl(self, now: dict, bucket: dict, auth_params: dict) -> None:
+        """WAF refuses to delete a web ACL that a distribution still uses ("disassociate it
+        from all resources first", https://docs.aws.amazon.com/waf/latest/APIReference/
+        API_DeleteWebACL.html). Turning the rate limit off therefore updates the
+        distribution without it before the authenticator stack deletes it."""
+        dist = now["distribution"]
+        attached = dist.parameters.get("WebAclArn") if dist else ""
+        if not attached or auth_params["RateLimitPer5Minutes"] != "0":
+            return
+        self.echo(f"0/3 distribution stack {self.s.stack('distribution')}: detaching the web ACL")
+        version = dist.parameters["AuthenticatorVersionArn"]
+        self.apply("distribution", self.home, self.distribution_params(now, bucket, version, ""))
 
     def apply(self, part: str, cf, params: dict[str, str]) -> dict[str, str]:
         name = self.s.stack(part)
@@ -237,7 +273,7 @@ class Deployer:
         data, key, sha = self.authenticator_zip(bucket)
         artifacts = self.artifact_bucket(self.account())
         s3 = self.clients("s3", EDGE_REGION)
-        self.ensure_artifact_bucket(s3, artifacts)
+        self.ensure_bucket(s3, artifacts)
         if object_exists(s3, artifacts, key):
             self.echo(f"  authenticator zip unchanged (s3://{artifacts}/{key})")
         else:
@@ -250,19 +286,19 @@ class Deployer:
             "CodeSha256": sha.decode(),
         }
 
-    def ensure_artifact_bucket(self, s3, name: str) -> None:
+    def ensure_bucket(self, s3, name: str, region: str = EDGE_REGION) -> None:
+        """A private bucket of deploy's own (artifacts, the console's code), made once."""
         try:
             s3.head_bucket(Bucket=name)
             return
         except ClientError as e:
             code = e.response["Error"]["Code"]
             if code in ("403", "AccessDenied"):
-                raise PrivpiError(
-                    f"the artifact bucket {name} belongs to another account"
-                ) from None
+                raise PrivpiError(f"the bucket {name} belongs to another account") from None
             if code not in ("404", "NoSuchBucket", "NotFound"):
                 raise
-        s3.create_bucket(Bucket=name)  # us-east-1: no LocationConstraint
+        where = {} if region == "us-east-1" else {"LocationConstraint": region}
+        s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": where} if where else {}))
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
@@ -272,7 +308,7 @@ class Deployer:
                 "RestrictPublicBuckets": True,
             },
         )
-        self.echo(f"  created the artifact bucket {name} ({EDGE_REGION})")
+        self.echo(f"  created the bucket {name} ({region})")
 
     def ensure_console_secret(self, bucket: str) -> None:
         """The console's Flask secret key, kept in the bucket for Zappa's remote_env.
@@ -287,6 +323,23 @@ class Deployer:
             Bucket=bucket, Key=CONSOLE_ENV_KEY, Body=body.encode(), ContentType="application/json"
         )
         self.echo(f"  created the console's secret key at s3://{bucket}/{CONSOLE_ENV_KEY}")
+
+    def publish_distribution_id(self, bucket: str, distribution_id: str) -> None:
+        """Tell publishers which distribution to invalidate (see privpi.cdn), in the bucket
+        they already read, so nobody copies an id into their settings by hand."""
+        s3 = self.clients("s3", self.s.region)
+        body = json.dumps({"distribution_id": distribution_id}) + "\n"
+        try:
+            current = s3.get_object(Bucket=bucket, Key=keys.DISTRIBUTION)["Body"].read()
+        except ClientError as e:
+            if e.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            current = None
+        if current != body.encode():
+            s3.put_object(
+                Bucket=bucket, Key=keys.DISTRIBUTION, Body=body.encode(),
+                ContentType="application/json",
+            )  # fmt: skip
 
 
 def _pick(given: str | None, deployed: str | None, default: str) -> str:

@@ -7,7 +7,9 @@ as "update if anything changed" with the parameters it would get.
 
 from __future__ import annotations
 
+from .. import keys
 from ..keys import CONSOLE_ENV_KEY
+from . import edgelogs
 from .deploy import EDGE_REGION, Deployer, object_exists
 
 PARTS = ("bucket", "authenticator", "distribution")
@@ -45,7 +47,18 @@ def plan(d: Deployer) -> list[str]:
     auth_params = d.authenticator_params(
         now, {"BucketName": bucket_name, "CodeBucket": artifacts, **code}
     )
+    attached = now["distribution"].parameters.get("WebAclArn") if now["distribution"] else ""
+    if attached and auth_params["RateLimitPer5Minutes"] == "0":
+        lines.append(
+            f"{_next(lines)}. stack {s.stack('distribution')}: detach the web ACL {attached} "
+            "(WAF deletes no web ACL a distribution uses)"
+        )
     lines += _stack(lines, s.stack("authenticator"), EDGE_REGION, now["authenticator"], auth_params)
+    group = edgelogs.log_group(f"{s.stack('authenticator')}-viewer-request")
+    lines.append(
+        f"{_next(lines)}. log group {group}: {edgelogs.RETENTION_DAYS} days' retention in "
+        "every enabled region (created where missing)"
+    )
 
     domain_name = bucket_out.get("BucketRegionalDomainName")
     bucket_for_dist = {
@@ -65,6 +78,13 @@ def plan(d: Deployer) -> list[str]:
         )
     secret = f"s3://{bucket_name}/{CONSOLE_ENV_KEY}"
     lines.append(f"{_next(lines)}. console secret key: {secret}, if missing")
+    lines.append(
+        f"{_next(lines)}. distribution id for invalidations: s3://{bucket_name}/{keys.DISTRIBUTION}"
+    )
+    lines.append(
+        f"{_next(lines)}. bucket for the console's code (Zappa's s3_bucket): "
+        f"{d.console_code_bucket()} ({s.region}), if missing"
+    )
     return lines
 
 

@@ -20,6 +20,11 @@ SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMP
 # "No updates" as CloudFormation words it for an empty change set (and moto, identically).
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 MAX_WAIT = 3600  # CloudFront distributions take minutes; an hour means something is stuck
+# States no change set or delete of ours gets a stack out of: only the command way_out names.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html
+# (RetainResources: "only for stacks in the DELETE_FAILED state")
+STUCK = ("UPDATE_ROLLBACK_FAILED", "DELETE_FAILED")
 
 
 class StackFailed(PrivpiError):
@@ -68,6 +73,8 @@ def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll
         echo(f"  {name} failed to create earlier: deleting it first")
         delete(cf, name, echo, poll)
         stack = None
+    if stack and stack.status in STUCK:
+        raise StackFailed(way_out(cf, name, stack.status))
     if stack and stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
         raise PrivpiError(f"stack {name} is busy ({stack.status}): wait for it and run again")
     kind = "CREATE" if stack is None or stack.status == "REVIEW_IN_PROGRESS" else "UPDATE"
@@ -100,8 +107,7 @@ def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll
         err = e.response["Error"]
         raise StackFailed(f"stack {name} failed: {err.get('Code')}: {err.get('Message')}") from None
     final = wait(cf, name, since, echo, poll)
-    if final not in SUCCESS:
-        raise StackFailed(failure_message(name, final, events_since(cf, name, since)))
+    _check(cf, name, final, since)
     return describe(cf, name)
 
 
@@ -112,9 +118,50 @@ def delete(cf, name: str, echo: Echo, poll: float) -> bool:
     since = latest_event(cf, name)
     cf.delete_stack(StackName=name)
     final = wait(cf, name, since, echo, poll)
-    if final not in SUCCESS:
-        raise StackFailed(failure_message(name, final, events_since(cf, name, since)))
+    _check(cf, name, final, since)
     return True
+
+
+def _check(cf, name: str, final: str, since: str | None) -> None:
+    if final in SUCCESS:
+        return
+    message = failure_message(name, final, events_since(cf, name, since))
+    if final in STUCK:
+        message += ". " + way_out(cf, name, final)
+    raise StackFailed(message)
+
+
+def way_out(cf, name: str, status: str) -> str:
+    """The command that gets a stack out of a state (STUCK) nothing else can change."""
+    region = cf.meta.region_name
+    failed = " ".join(stuck_resources(cf, name))
+    if status == "UPDATE_ROLLBACK_FAILED":
+        skip = f" (add --resources-to-skip {failed} if they cannot roll back)" if failed else ""
+        return (
+            f"stack {name} is stuck in UPDATE_ROLLBACK_FAILED: run `aws cloudformation "
+            f"continue-update-rollback --stack-name {name} --region {region}`{skip}, wait "
+            "for UPDATE_ROLLBACK_COMPLETE, then run privpi deploy again"
+        )
+    retain = f" --retain-resources {failed}" if failed else ""
+    return (
+        f"stack {name} is stuck in DELETE_FAILED: remove what kept {failed or 'it'} from "
+        f"being deleted and run privpi destroy again, or delete the stack and leave "
+        f"{'them' if failed else 'its resources'} behind: `aws cloudformation delete-stack "
+        f"--stack-name {name} --region {region}{retain}`"
+    )
+
+
+def stuck_resources(cf, name: str) -> list[str]:
+    """Logical ids of the resources that failed in the stack's last rollback or delete."""
+    failed: list[str] = []
+    for ev in events_since(cf, name, None):  # newest first: stop where that operation began
+        if ev["LogicalResourceId"] == name:
+            if ev["ResourceStatus"] in ("UPDATE_ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"):
+                break
+            continue
+        if ev["ResourceStatus"].endswith("_FAILED") and ev["LogicalResourceId"] not in failed:
+            failed.append(ev["LogicalResourceId"])
+    return sorted(failed)
 
 
 def describe_changes(change_set: dict) -> list[str]:

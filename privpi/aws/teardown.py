@@ -10,7 +10,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from ..errors import PrivpiError
-from . import stacks
+from . import edgelogs, stacks
 from .deploy import EDGE_REGION, Deployer
 
 REPLICAS_NOTE = (
@@ -30,10 +30,16 @@ def destroy(d: Deployer, delete_bucket: bool = False) -> None:
         if "replicated function" in str(e):
             raise PrivpiError(REPLICAS_NOTE) from None
         raise
+    removed = edgelogs.remove(d.clients, f"{s.stack('authenticator')}-viewer-request")
+    if removed:
+        d.echo(f"deleted the authenticator's log groups in {len(removed)} regions")
     _delete(d, d.home, s.stack("bucket"))
     artifacts = d.artifact_bucket(d.account())
     if remove_bucket(d.clients("s3", EDGE_REGION), artifacts):
         d.echo(f"deleted the artifact bucket {artifacts}")
+    console_code = d.console_code_bucket()
+    if remove_bucket(d.clients("s3", s.region), console_code):
+        d.echo(f"deleted the console's code bucket {console_code}")
     if bucket and delete_bucket:
         remove_bucket(d.clients("s3", s.region), bucket)
         d.echo(f"deleted the repository bucket {bucket} and every package in it")

@@ -25,6 +25,7 @@ def console_settings(s: Settings, result: Result) -> dict:
     return {
         "aws_region": s.region,
         "runtime": LAMBDA_PYTHON,  # the authenticator's too: one Python for the product
+        "s3_bucket": result.console_code_bucket,  # fixed: else each update makes a new one
         "project_name": f"privpi-{s.name}",  # the function privpi-NAME-production
         "manage_roles": False,
         "role_arn": bucket["ConsoleRoleArn"],

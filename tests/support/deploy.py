@@ -9,18 +9,23 @@ the same code path; the bucket and authenticator templates run as they are.
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 
+from privpi.aws import deploy as core
 from privpi.aws.deploy import TEMPLATES
+from privpi.commands.deploy import run
 from tests.support.net import moto
 
 TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
 STANDINS = TESTS / "deploy_standins"
 READ_ONLY = ("Describe", "Get", "List", "Head")
+REGION = "eu-west-1"
+EDGE = "us-east-1"
 
 
 @pytest.fixture(scope="module", name="cfn_endpoint")
@@ -79,3 +84,37 @@ def stack(name: str, region: str):
     outputs = {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
     params = {p["ParameterKey"]: p["ParameterValue"] for p in s.get("Parameters", [])}
     return outputs, params
+
+
+def fresh_name() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def deploy(tmp_path, name, clients=None, zappa=None, templates=None, **options):
+    """privpi deploy of a new or existing repository NAME, as the command runs it."""
+    settings = core.Settings(
+        name=name, region=REGION, template_dir=templates or template_dir(tmp_path), **options
+    )
+    return run(settings, zappa, dry_run=False, clients=clients or Recorder(), poll=0)
+
+
+def authenticator_with_standin_web_acl() -> str:
+    """The real authenticator template with its WAF web ACL swapped for an SSM parameter:
+    moto's CloudFormation cannot create AWS::WAFv2::WebACL. The condition, the parameter and
+    the output's shape stay; the stand-in keeps the limit it was given, to be read back."""
+    real = (TEMPLATES / "authenticator.yaml").read_text()
+    start, end = real.index("  WebAcl:\n"), real.index("\nOutputs:\n")
+    standin = (
+        "  WebAcl:\n"
+        "    Type: AWS::SSM::Parameter\n"
+        "    Condition: HasRateLimit\n"
+        "    Properties:\n"
+        '      Name: !Sub "/standin/${AWS::StackName}/web-acl"\n'
+        "      Type: String\n"
+        '      Value: !Sub "limit=${RateLimitPer5Minutes}"\n'
+    )
+    output = '!If [HasRateLimit, !GetAtt WebAcl.Arn, ""]'
+    arn = '"arn:aws:wafv2:us-east-1:${AWS::AccountId}:global/webacl/${AWS::StackName}-rate-limit/0"'
+    assert output in real
+    text = real[:start] + standin + real[end:]
+    return text.replace(output, f'!If [HasRateLimit, !Sub {arn}, ""]')
