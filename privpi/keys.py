@@ -2,8 +2,9 @@
 
 URL ``/simple/<name>/`` is key ``packages/simple/<name>/index.html`` (or ``index.json``);
 URL ``/files/<name>/<filename>`` is key ``packages/files/<name>/<filename>``.
-Publishing writes these headers to S3 (CloudFront passes them on); the local server uses
-the same functions, so both answer alike.
+Publishing writes the content type and CloudFront's Cache-Control to S3; viewers get the
+VIEWER_* Cache-Control from CloudFront's response headers policies, and the local server
+sends the same, so both answer alike.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
 METADATA_TYPE = "text/plain; charset=utf-8"
 
-# Index pages change with every upload: CloudFront and pip may keep them for a minute.
-INDEX_CACHE = "public, max-age=60"
-# A file name is never reused for other bytes without --overwrite: keep files a year.
-FILE_CACHE = "public, max-age=31536000, immutable"
+# Cache-Control stored with each object, which is what CloudFront caches by (see
+# docs/caching.md): index pages change with every publish, so CloudFront revalidates them
+# with S3 on every request (a 304 while the ETag matches); a file name is never reused for
+# other bytes except by --overwrite or a delete, which invalidate it (privpi.cdn).
+INDEX_CACHE = "max-age=0"
+FILE_CACHE = "max-age=31536000, immutable"
+# Cache-Control viewers receive, from CloudFront's response headers policies
+# (cloudformation/distribution.yaml) and from privpi serve alike: private, so no shared
+# cache between the repository and pip keeps private packages.
+VIEWER_INDEX_CACHE = "private, no-cache"
+VIEWER_FILE_CACHE = "private, max-age=31536000, immutable"
 
 
 def project_html(project: str) -> str:
@@ -66,3 +74,7 @@ def content_type(key: str) -> str:
 
 def cache_control(key: str) -> str:
     return INDEX_CACHE if key.startswith(SIMPLE) else FILE_CACHE
+
+
+def viewer_cache_control(key: str) -> str:
+    return VIEWER_INDEX_CACHE if key.startswith(SIMPLE) else VIEWER_FILE_CACHE

@@ -155,7 +155,7 @@ class ReadPath:
             ("Content-Type", keys.content_type(key)),
             ("ETag", info.etag),
             ("Last-Modified", format_datetime(info.last_modified.astimezone(UTC), usegmt=True)),
-            ("Cache-Control", keys.cache_control(key)),
+            ("Cache-Control", keys.viewer_cache_control(key)),
         ]
         if key.startswith(keys.SIMPLE):
             headers.append(("Vary", "Accept"))

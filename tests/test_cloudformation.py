@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
+from privpi import keys
 from privpi.aws import edgebuild
 from privpi.aws.deploy import TEMPLATES as TEMPLATE_DIR
 from privpi.aws.deploy import Deployer, Settings
@@ -81,6 +82,24 @@ def test_bucket_policy_denies_plain_http_and_lets_only_the_distribution_read_pac
     }
 
 
+def statements(template: dict, resource: str) -> list[dict]:
+    """The policy statements of a managed policy or a role (conditional ones resolved to
+    what they are once the distribution exists)."""
+    props = template["Resources"][resource]["Properties"]
+    documents = [props["PolicyDocument"]] if "PolicyDocument" in props else [
+        p["PolicyDocument"] for p in props.get("Policies", [])
+    ]  # fmt: skip
+    found = []
+    for doc in documents:
+        for st in doc["Statement"]:
+            found.append(st["Fn::If"][1] if "Fn::If" in st else st)
+    return found
+
+
+def actions(st: dict) -> list[str]:
+    return st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+
+
 def test_bucket_managed_policies_stay_in_their_prefixes():
     t = load("bucket")
     policies = resources(t, "AWS::IAM::ManagedPolicy")
@@ -88,8 +107,8 @@ def test_bucket_managed_policies_stay_in_their_prefixes():
 
     def object_resources(name):
         found = set()
-        for st in policies[name]["Properties"]["PolicyDocument"]["Statement"]:
-            if st["Action"] != "s3:ListBucket":
+        for st in statements(t, name):
+            if st["Action"] not in ("s3:ListBucket", "cloudfront:CreateInvalidation"):
                 listed = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
                 found |= {r["Fn::Sub"] for r in listed}
         return found
@@ -101,6 +120,54 @@ def test_bucket_managed_policies_stay_in_their_prefixes():
     assert "${Bucket.Arn}/config/users.json" not in object_resources("PublisherPolicy")
     role = t["Resources"]["ConsoleRole"]["Properties"]
     assert {"Ref": "ConsolePolicy"} in role["ManagedPolicyArns"]
+
+
+@pytest.mark.parametrize("policy", ["PublisherPolicy", "UserAdminPolicy", "ConsolePolicy"])
+def test_every_policy_that_reads_objects_may_list_the_bucket_so_missing_keys_are_404(policy):
+    # S3 answers a missing key with 403 to a caller without s3:ListBucket on the bucket
+    # (API_GetObject.html); a condition on s3:prefix never holds for a GET.
+    found = statements(load("bucket"), policy)
+    assert any("s3:GetObject" in actions(st) for st in found)
+    listing = [st for st in found if "s3:ListBucket" in actions(st)]
+    assert listing == [
+        {
+            "Sid": "ListRepository",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": {"Fn::GetAtt": ["Bucket", "Arn"]},
+        }
+    ]
+
+
+def test_only_the_publishing_policies_invalidate_and_only_this_distribution():
+    t = load("bucket")
+    for policy in ("PublisherPolicy", "ConsolePolicy", "UserAdminPolicy"):
+        doc = t["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"]
+        conditional = [st["Fn::If"] for st in doc if "Fn::If" in st]
+        invalidating = [
+            (cond, st) for cond, st, _ in conditional if "cloudfront:CreateInvalidation" in str(st)
+        ]
+        if policy == "UserAdminPolicy":
+            assert invalidating == []
+            continue
+        assert invalidating == [
+            (
+                "HasDistribution",
+                {
+                    "Sid": "InvalidateChangedFiles",
+                    "Effect": "Allow",
+                    "Action": "cloudfront:CreateInvalidation",
+                    "Resource": {"Ref": "DistributionArn"},
+                },
+            )
+        ]
+    publisher = statements(t, "PublisherPolicy")
+    assert {
+        "Sid": "ReadDistributionId",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": {"Fn::Sub": "${Bucket.Arn}/" + keys.DISTRIBUTION},
+    } in publisher
 
 
 def test_cors_only_for_the_console_origin():
@@ -259,6 +326,43 @@ def test_files_cached_long_index_pages_short_errors_never():
     assert ttl(dc["DefaultCacheBehavior"]) <= 300
     errors = {e["ErrorCode"]: e["ErrorCachingMinTTL"] for e in dc["CustomErrorResponses"]}
     assert errors == {403: 0, 404: 0}
+
+
+def test_index_pages_are_revalidated_on_every_request_files_kept():
+    t = load("distribution")
+    dc = distribution_config()
+
+    def policy(behaviour):
+        return t["Resources"][behaviour["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+
+    index = policy(dc["DefaultCacheBehavior"])
+    assert (index["MinTTL"], index["DefaultTTL"]) == (0, 0)
+    # the objects themselves say max-age=0 (TTL 0: a conditional GET to S3 each time)
+    assert keys.cache_control(keys.project_json("demo")) == "max-age=0"
+    assert keys.cache_control(keys.ROOT_HTML) == "max-age=0"
+    (files,) = dc["CacheBehaviors"]
+    assert policy(files)["MaxTTL"] >= 365 * 86400
+    assert "max-age=31536000" in keys.cache_control(keys.file_key("demo", "demo-1.0.tar.gz"))
+
+
+def test_viewers_are_told_private_as_privpi_serve_tells_them():
+    t = load("distribution")
+    dc = distribution_config()
+
+    def viewer_cache_control(behaviour):
+        ref = behaviour["ResponseHeadersPolicyId"]["Ref"]
+        config = t["Resources"][ref]["Properties"]["ResponseHeadersPolicyConfig"]
+        (header,) = config["CustomHeadersConfig"]["Items"]
+        assert (header["Header"], header["Override"]) == ("Cache-Control", True)
+        return header["Value"]
+
+    (files,) = dc["CacheBehaviors"]
+    assert viewer_cache_control(dc["DefaultCacheBehavior"]) == keys.VIEWER_INDEX_CACHE
+    assert viewer_cache_control(files) == keys.VIEWER_FILE_CACHE
+    assert keys.VIEWER_INDEX_CACHE.startswith("private,")
+    assert keys.VIEWER_FILE_CACHE.startswith("private,")
+    served = keys.viewer_cache_control(keys.file_key("demo", "demo-1.0.tar.gz"))
+    assert served == keys.VIEWER_FILE_CACHE
 
 
 # -- wiring between the stacks ----------------------------------------------------------------

@@ -171,7 +171,7 @@ def test_index_served_with_vary_and_etag(app):
     assert status == "200 OK"
     assert headers["Vary"] == "Accept"
     assert headers["Content-Type"].startswith("text/html")
-    assert headers["Cache-Control"] == "public, max-age=60"
+    assert headers["Cache-Control"] == "private, no-cache"  # as CloudFront's policy says
     status, again, body = call(app, "/simple/inproc/", IF_NONE_MATCH=headers["ETag"])
     assert (status, body) == ("304 Not Modified", b"")
     status, _, body = call(app, "/simple/inproc/", IF_NONE_MATCH='"other"')
