@@ -19,6 +19,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
 from packaging.tags import Tag
@@ -123,21 +124,43 @@ def inspect(
     """Validate the distribution at path (named filename, default its basename)."""
     path = Path(path)
     filename = filename if filename is not None else path.name
-    parsed = parse_filename(filename)
-    project, version, kind = parsed.project, parsed.version, parsed.kind
+    parse_filename(filename)
     try:
         size = path.stat().st_size
     except OSError as e:
         raise ValidationError(f"cannot read {filename}: {e.strerror}") from None
+    _check_size(filename, size, max_size)
+    with open(path, "rb") as f:
+        return _inspect(f, filename, size, sha256_file(path), thorough=True)
+
+
+def inspect_stream(
+    f: BinaryIO, filename: str, size: int, sha256: str, max_size: int | None = None
+) -> Distribution:
+    """Validate a distribution from a seekable file whose reads are costly (an object in S3
+    read by ranges), reading what validation needs: a zip's central directory and its
+    metadata member (checked against its CRC), or a .tar.gz from start to end (its index is
+    its content). Unlike inspect, the other zip members' checksums are not read."""
+    parse_filename(filename)
+    _check_size(filename, size, max_size)
+    return _inspect(f, filename, size, sha256, thorough=False)
+
+
+def _check_size(filename: str, size: int, max_size: int | None) -> None:
     if max_size is not None and size > max_size:
         raise ValidationError(f"{filename} is {size} bytes, over the {max_size}-byte size limit")
+
+
+def _inspect(f: BinaryIO, filename: str, size: int, sha256: str, thorough: bool) -> Distribution:
+    parsed = parse_filename(filename)
+    project, version, kind = parsed.project, parsed.version, parsed.kind
     layout_problem = None
     if kind == "wheel":
-        raw, layout_problem = _wheel_metadata(path, filename)
+        raw, layout_problem = _wheel_metadata(f, filename, thorough)
     elif filename.endswith(".zip"):
-        raw = _zip_sdist_metadata(path, filename)
+        raw = _zip_sdist_metadata(f, filename, thorough)
     else:
-        raw = _tar_sdist_metadata(path, filename)
+        raw = _tar_sdist_metadata(f, filename)
     meta, fields = _parse(raw, filename)
     _check_matches(meta, filename, project, version)
     if layout_problem:
@@ -152,7 +175,7 @@ def inspect(
         # As written (PyPI does the same): "<4,>=3.8" would surprise its author.
         requires_python=(fields.get("requires_python") or "").strip() or None,
         summary=meta.summary,
-        sha256=sha256_file(path),
+        sha256=sha256,
         size=size,
     )
 
@@ -165,14 +188,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
+def _open_zip(f: BinaryIO, filename: str, thorough: bool = True) -> zipfile.ZipFile:
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         raise ValidationError(f"{filename} is not a valid zip archive") from None
     if sum(info.file_size for info in zf.infolist()) > MAX_UNPACKED:
         zf.close()
         raise ValidationError(f"{filename} unpacks to more than {MAX_UNPACKED} bytes")
+    if not thorough:
+        return zf
     try:
         bad = zf.testzip()  # reads every member: catches truncation and bit rot
     # zlib.error: a corrupt deflate stream; RuntimeError: an encrypted member;
@@ -208,9 +233,9 @@ def _read_zip_member(
     return zf.read(info)
 
 
-def _wheel_metadata(path: Path, filename: str) -> tuple[bytes, str | None]:
+def _wheel_metadata(f: BinaryIO, filename: str, thorough: bool) -> tuple[bytes, str | None]:
     """METADATA, and what is wrong with the wheel's layout (told after the metadata)."""
-    with _open_zip(path, filename) as zf:
+    with _open_zip(f, filename, thorough) as zf:
         raw = _read_zip_member(zf, WHEEL_METADATA, filename, "*.dist-info/METADATA")
         (metadata_name,) = [n for n in zf.namelist() if WHEEL_METADATA.match(n)]
         dist_info = metadata_name.split("/")[0]
@@ -223,21 +248,22 @@ def _wheel_metadata(path: Path, filename: str) -> tuple[bytes, str | None]:
     return raw, None
 
 
-def _zip_sdist_metadata(path: Path, filename: str) -> bytes:
-    with _open_zip(path, filename) as zf:
+def _zip_sdist_metadata(f: BinaryIO, filename: str, thorough: bool) -> bytes:
+    with _open_zip(f, filename, thorough) as zf:
         return _read_zip_member(zf, SDIST_PKG_INFO, filename, "PKG-INFO")
 
 
-def _tar_sdist_metadata(path: Path, filename: str) -> bytes:
+def _tar_sdist_metadata(f: BinaryIO, filename: str) -> bytes:
     # First pass: decompress everything, so a truncated or bit-flipped file fails its CRC.
     try:
-        with gzip.open(path, "rb") as gz:
+        with gzip.GzipFile(fileobj=f, mode="rb") as gz:
             unpacked = 0
             while chunk := gz.read(CHUNK):
                 unpacked += len(chunk)
                 if unpacked > MAX_UNPACKED:
                     raise ValidationError(f"{filename} unpacks to more than {MAX_UNPACKED} bytes")
-        with tarfile.open(path, "r:gz") as tf:
+        f.seek(0)
+        with tarfile.open(fileobj=f, mode="r:gz") as tf:
             members = [m for m in tf.getmembers() if SDIST_PKG_INFO.match(m.name)]
             if not members:
                 raise ValidationError(f"{filename} has no PKG-INFO file")

@@ -63,8 +63,30 @@ def publish_new(
             storage, path, filename=filename, uploader=uploader, existing="skip", max_size=max_size
         )
     except publish.FileExists:
-        raise ValidationError(
-            f"File already exists: {filename} is published with other content, and a file "
-            "name cannot be reused for different bytes (publish a new version)"
-        ) from None
+        raise _file_exists(filename) from None
+    return _result(r)
+
+
+def publish_stored_new(
+    storage: Storage, key: str, filename: str, uploader: str, max_size=None
+) -> dict:
+    """publish_new for a file already in storage at key, never read whole here (the
+    console's browser uploads on Lambda: privpi.stored)."""
+    try:
+        r = publish.publish_stored(
+            storage, key, filename=filename, uploader=uploader, existing="skip", max_size=max_size
+        )
+    except publish.FileExists:
+        raise _file_exists(filename) from None
+    return _result(r)
+
+
+def _file_exists(filename: str) -> ValidationError:
+    return ValidationError(
+        f"File already exists: {filename} is published with other content, and a file "
+        "name cannot be reused for different bytes (publish a new version)"
+    )
+
+
+def _result(r) -> dict:
     return {"status": r.status, "project": r.project, "version": r.version, "filename": r.filename}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +20,13 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import audit, index, keys
+from . import audit, index, keys, stored
 from .distributions import Distribution, inspect, parse_filename
-from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
+from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
 from .reindex import reindex as _reindex
 from .storage import Storage
+
+log = logging.getLogger(__name__)
 
 EXISTING = ("refuse", "skip", "overwrite")
 
@@ -75,8 +78,39 @@ def publish(
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
     dist = inspect(path, filename, max_size)
+
+    def put(key: str, **condition) -> None:
+        _write_file(storage, key, Path(path), progress, **condition)
+
+    return _publish(storage, dist, put, existing, uploader)
+
+
+def publish_stored(
+    storage: Storage,
+    key: str,
+    *,
+    filename: str,
+    uploader: str | None = None,
+    existing: str = "refuse",
+    max_size: int | None = None,
+) -> PublishResult:
+    """Publish the file already stored at key (an upload in incoming/) without reading it
+    whole: validated from ranged reads, hashed by the storage, and stored by a server-side
+    copy (privpi.stored). The same order and guarantees as publish."""
+    if existing not in EXISTING:
+        raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
+    dist = stored.inspect_stored(storage, key, filename, max_size)
+
+    def put(dst: str, **condition) -> None:
+        content = {"content_type": keys.content_type(dst), "cache_control": keys.cache_control(dst)}
+        storage.copy(key, dst, **content, **condition)
+
+    return _publish(storage, dist, put, existing, uploader)
+
+
+def _publish(storage, dist: Distribution, put, existing: str, uploader) -> PublishResult:
     upload_time = index.now()
-    status = _store_file(storage, dist, Path(path), existing, progress)
+    status = _store_file(storage, dist, put, existing)
     if status == "skipped":
         return PublishResult(dist.project, dist.version, dist.filename, status)
     if dist.kind == "wheel":
@@ -94,6 +128,8 @@ def publish(
     # very entry: an earlier attempt of this call committed it but lost S3's answer.
     if before is None or not before["files"] or _listed(before, dist, upload_time):
         _add_to_root(storage, dist)
+    if status == "replaced":  # CloudFront still holds the old bytes under this name
+        _invalidate(storage, [dist.filename], dist.project)
     audit.record(
         storage,
         "publish",
@@ -109,10 +145,11 @@ def publish(
     return PublishResult(dist.project, dist.version, dist.filename, status)
 
 
-def _store_file(storage, dist: Distribution, path: Path, existing: str, progress) -> str:
+def _store_file(storage, dist: Distribution, put, existing: str) -> str:
+    """put(key, **condition) stores the file's bytes at key."""
     key = keys.file_key(dist.project, dist.filename)
     try:
-        _write_file(storage, key, path, progress, if_none_match=True)
+        put(key, if_none_match=True)
         return "published"
     except PreconditionFailed:
         pass
@@ -127,14 +164,14 @@ def _store_file(storage, dist: Distribution, path: Path, existing: str, progress
                 "(use --skip-existing to skip files already published)"
             )
         return "skipped"
-    if listed is None and _stored_sha256(storage, key) == dist.sha256:
+    if listed is None and storage.sha256(key) == dist.sha256:
         return "published"  # an earlier publish stopped after the file: finish it
     if existing != "overwrite":
         raise FileExists(
             f"{dist.filename} already exists in {dist.project} with different contents "
             "(use --overwrite to replace it)"
         )
-    _write_file(storage, key, path, progress)
+    put(key)
     return "replaced"
 
 
@@ -157,14 +194,6 @@ def _listed_sha256(storage, dist: Distribution) -> str | None:
         return None
     entries = index.find_files(page, filename=dist.filename)
     return entries[0]["hashes"]["sha256"] if entries else None
-
-
-def _stored_sha256(storage, key: str) -> str:
-    digest = hashlib.sha256()
-    _info, chunks = storage.open(key)
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _store_metadata(storage, dist: Distribution) -> str:
@@ -212,6 +241,17 @@ def _forget(storage, dist: Distribution) -> None:
     ):
         with contextlib.suppress(PrivpiError):
             storage.delete(key)
+
+
+def _invalidate(storage, filenames: list[str], project: str) -> None:
+    """Drop the cached copies of files that were overwritten or deleted (docs/caching.md).
+    The change is made already: a failed invalidation is a warning, not an error."""
+    changed = [k for name in filenames for k in (keys.file_key(project, name),
+               keys.metadata_key(project, name))]  # fmt: skip
+    try:
+        storage.invalidate(changed)
+    except StorageError as e:
+        log.warning("CloudFront may serve the old files until they expire: %s", e)
 
 
 def _set_yanked(storage, project, version, value, action, actor, **details) -> list[str]:
@@ -281,6 +321,7 @@ def delete(
     for name in removed:  # no page lists them any more
         storage.delete(keys.metadata_key(project, name))
         storage.delete(keys.file_key(project, name))
+    _invalidate(storage, removed, project)  # a file deleted by mistake must stop being served
     for name in removed:
         audit.record(storage, "delete", actor, project=project, version=version, filename=name)
     return removed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 
@@ -105,6 +106,45 @@ def test_copy(storage):
     assert storage.read("dst/copy").body == b"data"
     with pytest.raises(NotFound):
         storage.copy("no-src", "x")
+
+
+def test_copy_only_creates_when_asked_and_sets_headers(storage):
+    storage.write("src", b"new bytes", content_type="application/octet-stream")
+    storage.write("dst", b"old bytes")
+    with pytest.raises(PreconditionFailed):
+        storage.copy("src", "dst", if_none_match=True)
+    assert storage.read("dst").body == b"old bytes"
+    storage.copy("src", "fresh", if_none_match=True, content_type="application/zip",
+                 cache_control="max-age=60")  # fmt: skip
+    assert storage.read("fresh").body == b"new bytes"
+    if storage.url.startswith("s3://"):  # a folder keeps no headers: the server derives them
+        head = storage.client.head_object(Bucket=storage.config.bucket, Key="fresh")
+        assert (head["ContentType"], head["CacheControl"]) == ("application/zip", "max-age=60")
+
+
+def test_read_range(storage):
+    payload = bytes(range(256)) * 8192  # 2 MiB: more than one chunk of open()
+    storage.write("r/file.zip", io.BytesIO(payload))
+    assert storage.read_range("r/file.zip", 0, 10) == payload[:10]
+    assert storage.read_range("r/file.zip", 1_500_000, 70_000) == payload[1_500_000:1_570_000]
+    assert storage.read_range("r/file.zip", len(payload) - 5, 100) == payload[-5:]
+    assert storage.read_range("r/file.zip", len(payload) + 1, 10) == b""
+    with pytest.raises(NotFound):
+        storage.read_range("r/none.zip", 0, 10)
+
+
+def test_sha256_is_the_content_hash_and_changes_nothing_readers_see(storage):
+    payload = b"distribution bytes " * 100_000
+    storage.write("s/file.whl", io.BytesIO(payload), content_type="application/zip",
+                  cache_control="max-age=31536000, immutable")  # fmt: skip
+    assert storage.sha256("s/file.whl") == hashlib.sha256(payload).hexdigest()
+    assert storage.read("s/file.whl").body == payload
+    if storage.url.startswith("s3://"):  # S3 computes it by copying the object onto itself
+        head = storage.client.head_object(Bucket=storage.config.bucket, Key="s/file.whl")
+        assert head["ContentType"] == "application/zip"
+        assert head["CacheControl"] == "max-age=31536000, immutable"
+    with pytest.raises(NotFound):
+        storage.sha256("s/none.whl")
 
 
 def test_streaming_large_bodies(storage):
@@ -216,3 +256,11 @@ def test_a_name_too_long_to_exist_is_not_found(storage):
     with pytest.raises(NotFound):
         storage.open(key)
     assert not storage.exists(key)
+
+
+def test_invalidate_does_nothing_without_a_cache_in_front(storage):
+    # A folder never has one; a bucket has one once privpi deploy wrote config/distribution.json
+    # (tests/test_invalidation.py covers that against moto's CloudFront).
+    assert storage.invalidate(["packages/files/demo/demo-1.0.tar.gz"]) == []
+    with pytest.raises(StorageError, match="invalid storage key"):
+        storage.invalidate(["packages/../config/users.json"])

@@ -145,28 +145,28 @@ def test_invalid_distribution_is_refused_and_removed(storage, tmp_path):
         uploads.finalize(storage, t.id, "alice")
 
 
-def test_not_a_zip_is_refused(folder_storage):
-    t = uploads.create(folder_storage, "alice", "junk-1.0-py3-none-any.whl")
-    uploads.receive(folder_storage, t, io.BytesIO(b"this is not a zip file" * 100))
+def test_not_a_zip_is_refused(storage):
+    t = uploads.create(storage, "alice", "junk-1.0-py3-none-any.whl")
+    uploads.receive(storage, t, io.BytesIO(b"this is not a zip file" * 100))
     with pytest.raises(ValidationError):
-        uploads.finalize(folder_storage, t.id, "alice")
-    assert not folder_storage.exists("packages/simple/junk/index.json")
+        uploads.finalize(storage, t.id, "alice")
+    assert not storage.exists("packages/simple/junk/index.json")
 
 
-def test_same_file_again_is_already_there_other_bytes_refused(folder_storage, tmp_path):
+def test_same_file_again_is_already_there_other_bytes_refused(storage, tmp_path):
     wheel = make_wheel(tmp_path / "a", "again", "1.0")
     other = make_wheel(tmp_path / "b", "again", "1.0", summary="different bytes")
     statuses = []
     for path in (wheel, wheel):
-        t = uploads.create(folder_storage, "alice", path.name)
-        arrive(folder_storage, t, path)
-        statuses.append(uploads.finalize(folder_storage, t.id, "alice")["status"])
+        t = uploads.create(storage, "alice", path.name)
+        arrive(storage, t, path)
+        statuses.append(uploads.finalize(storage, t.id, "alice")["status"])
     assert statuses == ["published", "skipped"]
-    t = uploads.create(folder_storage, "alice", other.name)
-    arrive(folder_storage, t, other)
+    t = uploads.create(storage, "alice", other.name)
+    arrive(storage, t, other)
     with pytest.raises(ValidationError, match="File already exists"):
-        uploads.finalize(folder_storage, t.id, "alice")
-    (entry,) = index.read_project(folder_storage, "again")["files"]
+        uploads.finalize(storage, t.id, "alice")
+    (entry,) = index.read_project(storage, "again")["files"]
     assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 

@@ -71,10 +71,16 @@ def upload_page():
     resp = make_response(html)
     origin = bucket_origin()
     if origin:  # the browser posts straight to the bucket: let the page's script reach it
-        resp.headers["Content-Security-Policy"] = CSP.replace(
-            "default-src 'self';", f"default-src 'self'; connect-src 'self' {origin};"
-        )
+        resp.headers["Content-Security-Policy"] = upload_csp(origin)
     return resp
+
+
+def upload_csp(origin: str) -> str:
+    """The console's CSP, plus the bucket's origin for the page's upload (an XHR POST:
+    connect-src) and for a form that posts there (form-action)."""
+    return CSP.replace(
+        "default-src 'self';", f"default-src 'self'; connect-src 'self' {origin};"
+    ).replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
 def bucket_origin() -> str | None:

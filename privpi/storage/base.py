@@ -7,6 +7,7 @@ Both backends honour the same conditional-write semantics, so everything built o
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,8 +102,17 @@ class Storage(abc.ABC):
         """Size, ETag and last-modified time; NotFound if missing."""
 
     @abc.abstractmethod
-    def copy(self, src: str, dst: str) -> str:
-        """Server-side copy; returns the new object's ETag."""
+    def copy(
+        self,
+        src: str,
+        dst: str,
+        *,
+        if_none_match: bool = False,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
+        """Server-side copy; returns the new object's ETag. if_none_match: only create dst
+        (PreconditionFailed if it exists); content_type/cache_control: dst's headers."""
 
     @abc.abstractmethod
     def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
@@ -132,6 +142,35 @@ class Storage(abc.ABC):
         for reads that must answer within a deadline (the user store refresh of ``privpi
         serve``). A folder on a local disk answers at once, so the base returns itself."""
         return self
+
+    def invalidate(self, keys: list[str]) -> list[str]:
+        """Make a cache in front of the storage (CloudFront) drop its copies of keys, after
+        they were overwritten or deleted; returns the paths it was told (none without a
+        cache in front). A failure raises StorageError: the change itself stands."""
+        for key in keys:
+            check_key(key)
+        return []
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """length bytes from offset start (fewer at the end); NotFound if missing. For
+        reading what validation needs of a large object without reading all of it."""
+        _, chunks = self.open(key)
+        data, skipped = bytearray(), 0
+        for chunk in chunks:
+            if skipped + len(chunk) > start:
+                data += chunk[max(0, start - skipped) :]
+                if len(data) >= length:
+                    break
+            skipped += len(chunk)
+        return bytes(data[:length])
+
+    def sha256(self, key: str) -> str:
+        """The object's SHA-256 (hex); a backend that can compute it without sending the
+        bytes here (S3) does so."""
+        digest = hashlib.sha256()
+        for chunk in self.open(key)[1]:
+            digest.update(chunk)
+        return digest.hexdigest()
 
     def exists(self, key: str) -> bool:
         try:

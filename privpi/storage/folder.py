@@ -199,10 +199,16 @@ class FolderStorage(Storage):
             raise NotFound(key)
         return self._info(key, path, st)
 
-    def copy(self, src: str, dst: str) -> str:
+    def copy(self, src: str, dst: str, **options) -> str:
         path = self._path(src)
         with _reading(src, path), open(path, "rb") as f:
-            return self.write(dst, f)
+            return self.write(dst, f, **options)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        path = self._path(key)
+        with _reading(key, path), open(path, "rb") as f:
+            f.seek(start)
+            return f.read(length)
 
     def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         path = self._path(key)

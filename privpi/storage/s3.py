@@ -6,15 +6,20 @@ everything else is raised as a StorageError naming the bucket, never treated as 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from .. import keys as key_space
 from ..errors import NotFound, PreconditionFailed, StorageError
 from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, UploadTarget, check_key
 
@@ -28,6 +33,9 @@ class S3Config:
     prefix: str = ""
     endpoint_url: str | None = None  # None: boto3's own lookup, AWS_ENDPOINT_URL included
     region: str | None = None
+    # S3 keeps a long CopyObject's connection alive with whitespace; a slower S3 API server
+    # (moto copying 1 GiB in the finalize bench) may need longer.
+    read_timeout: int = 60
 
 
 @contextlib.contextmanager
@@ -69,11 +77,27 @@ def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> 
 
 
 def _client(config: S3Config, timeout: float, retries: dict):
+    """A client with Signature Version 4 and the bucket's regional virtual-hosted endpoint,
+    https://BUCKET.s3.REGION.amazonaws.com/, for every request and every presigned POST.
+
+    botocore's defaults would sign browser uploads with Signature Version 2 in us-east-1,
+    eu-west-1 and other older regions, which S3 refuses on buckets created since June 2020
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/specify-signature-version.html#UsingAWSSDK-sig2-deprecation),
+    and would post to the global https://BUCKET.s3.amazonaws.com/, which S3 answers for a new
+    bucket outside us-east-1 with a temporary redirect that a browser does not follow for a
+    CORS request (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
+    Another S3 API server (config.endpoint_url: tests, benches) is addressed path-style.
+    """
     return boto3.client(
         "s3",
         endpoint_url=config.endpoint_url,
         region_name=config.region,
         config=Config(
+            signature_version="s3v4",
+            s3={
+                "addressing_style": "path" if config.endpoint_url else "virtual",
+                "us_east_1_regional_endpoint": "regional",
+            },
             retries={"mode": "standard", **retries},
             connect_timeout=min(5, timeout),
             read_timeout=timeout,
@@ -88,7 +112,7 @@ class S3Storage(Storage):
     def __init__(self, config: S3Config, client=None):
         self.config = config
         self.url = f"s3://{config.bucket}" + (f"/{config.prefix}" if config.prefix else "")
-        self.client = client or _client(config, 60, {"max_attempts": 3})
+        self.client = client or _client(config, config.read_timeout, {"max_attempts": 3})
 
     def bounded(self, seconds: float) -> S3Storage:
         # One attempt: the caller's next try (a refresh) is the retry, inside its deadline.
@@ -174,13 +198,63 @@ class S3Storage(Storage):
         return ObjectInfo(key, r["ContentLength"], r["ETag"], r["LastModified"])
 
     @_translate
-    def copy(self, src: str, dst: str) -> str:
+    def copy(
+        self,
+        src: str,
+        dst: str,
+        *,
+        if_none_match: bool = False,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
+        """CopyObject; If-None-Match on the destination as PutObject has it
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html)."""
+        return self._copy(src, dst, if_none_match, content_type, cache_control)["ETag"]
+
+    def _copy(self, src, dst, if_none_match=False, content_type=None, cache_control=None,
+              **extra) -> dict:  # fmt: skip
+        kwargs = dict(extra)
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        if content_type or cache_control:  # new headers: S3 copies the old ones otherwise
+            kwargs["MetadataDirective"] = "REPLACE"
+            kwargs["ContentType"] = content_type or "application/octet-stream"
+            if cache_control:
+                kwargs["CacheControl"] = cache_control
         r = self.client.copy_object(
             Bucket=self.config.bucket,
             Key=self._k(dst),
             CopySource={"Bucket": self.config.bucket, "Key": self._k(src)},
+            **kwargs,
         )
-        return r["CopyObjectResult"]["ETag"]
+        return r["CopyObjectResult"]
+
+    @_translate
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        rng = f"bytes={start}-{start + length - 1}"
+        try:
+            r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key), Range=rng)
+        except botocore.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "InvalidRange":  # start past the end
+                return b""
+            raise
+        with r["Body"] as body:
+            return body.read()
+
+    @_translate
+    def sha256(self, key: str) -> str:
+        """S3 computes it: the object copied onto itself with a SHA-256 checksum (a new
+        version of the same bytes), so a 1 GiB upload never passes through the console's
+        Lambda function (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html)."""
+        head = self.client.head_object(Bucket=self.config.bucket, Key=self._k(key))
+        headers = {
+            "content_type": head.get("ContentType"),
+            "cache_control": head.get("CacheControl"),
+        }
+        result = self._copy(key, key, **headers, ChecksumAlgorithm="SHA256")
+        return base64.b64decode(result["ChecksumSHA256"]).hex()
 
     @_translate
     def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
@@ -206,3 +280,31 @@ class S3Storage(Storage):
         except botocore.exceptions.BotoCoreError as e:
             raise StorageError(f"cannot sign an upload to {self.config.bucket}: {e}") from None
         return UploadTarget("POST", post["url"], post["fields"])
+
+    def invalidate(self, keys: list[str]) -> list[str]:
+        """Invalidate keys in the distribution that config/distribution.json names (written
+        by privpi deploy); nothing when there is none. The paths are the keys, which is what
+        the authenticator rewrites every viewer URI into before CloudFront's cache lookup.
+        Costs nothing for the first 1,000 paths a month (docs/caching.md)."""
+        paths = ["/" + quote(check_key(key), safe="/-._~") for key in keys]
+        try:
+            distribution = json.loads(self.read(key_space.DISTRIBUTION).body)["distribution_id"]
+        except NotFound:
+            return []
+        except (ValueError, KeyError, TypeError):
+            damaged = f"{key_space.DISTRIBUTION} in bucket {self.config.bucket} is damaged"
+            raise StorageError(damaged) from None
+        if not paths:
+            return []
+        cloudfront = boto3.client("cloudfront", endpoint_url=self.config.endpoint_url)
+        batch = {"Paths": {"Quantity": len(paths), "Items": paths}}
+        try:
+            cloudfront.create_invalidation(
+                DistributionId=distribution,
+                InvalidationBatch={**batch, "CallerReference": f"privpi-{time.time_ns()}"},
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            raise StorageError(
+                f"could not invalidate {', '.join(paths)} in CloudFront: {e}"
+            ) from None
+        return paths

@@ -3,15 +3,32 @@
 Real S3 applies a conditional PUT atomically; moto checks the condition and then writes,
 so two racing PUTs could both pass. A lock around mutating requests restores S3's
 semantics (reads stay concurrent), so concurrency tests test privpi, not moto's race.
+CopyObject also gets S3's If-None-Match on its destination, which moto leaves out.
 """
 
 import sys
 import threading
 
+from moto.s3.exceptions import PreconditionFailed
+from moto.s3.responses import S3Response
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
 _write_lock = threading.Lock()
+_copy_object = S3Response.copy_object
+
+
+def copy_object(self):
+    """CopyObject with S3's conditions on the destination, which moto ignores: If-None-Match
+    "*" copies only onto a missing key (412 otherwise), as for PutObject
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html)."""
+    existing = self.backend.get_object(self.bucket_name, self.parse_key_name())
+    if self.headers.get("If-None-Match") == "*" and existing is not None:
+        raise PreconditionFailed("If-None-Match")
+    return _copy_object(self)
+
+
+S3Response.copy_object = copy_object
 
 
 def serialize_writes(app):

@@ -1,0 +1,126 @@
+"""Finalize of a 1 GiB browser upload in a bucket (moto S3 over HTTP): time and peak RSS of
+the finalizing process, as the console does it on Lambda (privpi.stored: ranged reads, a
+SHA-256 computed by S3, a server-side copy; no /tmp copy).
+
+The finalize runs in a child process, held to the console's Lambda size when a cgroup can
+be made (cgroup v1 or v2, as root): 512 MB of memory and 512/1769 of one CPU (Lambda gives
+a full vCPU at 1,769 MB, https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+moto copies in its own Python process, so the time is moto's copy plus privpi's work; on S3
+the copy runs inside S3.
+
+    .venv/bin/python bench/finalize_stored.py [--size-mb 1024] [--no-cgroup]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from browser_upload import random_wheel  # noqa: E402
+from net_helpers import moto  # noqa: E402
+
+from privpi import uploads  # noqa: E402
+from privpi.storage import open_storage  # noqa: E402
+
+LAMBDA_MEMORY_MB = 512  # zappa_settings.json memory_size
+FULL_CPU_MB = 1769
+CHILD = """
+import json, resource, sys, time
+from privpi import uploads
+from privpi.storage import open_storage
+storage = open_storage(sys.argv[1])
+start = time.perf_counter()
+result = uploads.finalize(storage, sys.argv[2], "bench")
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "status": result["status"]}))
+"""
+
+
+def make_cgroup() -> tuple[list[Path], str]:
+    """Directories whose cgroup.procs take the child, and a description; ([], why) if none."""
+    name = f"privpi-finalize-{os.getpid()}"
+    quota = int(100_000 * LAMBDA_MEMORY_MB / FULL_CPU_MB)
+    memory = LAMBDA_MEMORY_MB * 1024 * 1024
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+    try:
+        if v2.exists():
+            group = Path("/sys/fs/cgroup") / name
+            group.mkdir()
+            (group / "cpu.max").write_text(f"{quota} 100000")
+            (group / "memory.max").write_text(str(memory))
+            return [group], f"cgroup v2, {LAMBDA_MEMORY_MB} MB, {quota / 1000:.1f} % CPU"
+        cpu, mem = Path("/sys/fs/cgroup/cpu") / name, Path("/sys/fs/cgroup/memory") / name
+        cpu.mkdir()
+        mem.mkdir()
+        (cpu / "cpu.cfs_period_us").write_text("100000")
+        (cpu / "cpu.cfs_quota_us").write_text(str(quota))
+        (mem / "memory.limit_in_bytes").write_text(str(memory))
+        return [cpu, mem], f"cgroup v1, {LAMBDA_MEMORY_MB} MB, {quota / 1000:.1f} % of one CPU"
+    except OSError as e:
+        return [], f"no cgroup ({e.strerror}): unconstrained"
+
+
+def run_child(storage_url: str, ticket_id: str, groups: list[Path], env: dict) -> dict:
+    def enter():
+        for group in groups:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, storage_url, ticket_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=enter if groups else None,  # noqa: PLW1509 - only writes a pid
+        check=False,
+    )
+    if out.returncode:
+        raise SystemExit(f"finalize failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--no-cgroup", action="store_true")
+    args = parser.parse_args()
+    groups, where = ([], "unconstrained (--no-cgroup)") if args.no_cgroup else make_cgroup()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, moto() as endpoint:
+            env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
+                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+            os.environ.update(env)
+            bucket = f"bench-{uuid.uuid4().hex[:8]}"
+            boto3.client("s3").create_bucket(Bucket=bucket)
+            storage = open_storage(f"s3://{bucket}")
+            wheel = random_wheel(Path(tmp), "bench-big", args.size_mb)
+            limit = wheel.stat().st_size
+            ticket = uploads.create(storage, "bench", wheel.name, max_size=limit)
+            multipart = TransferConfig(multipart_chunksize=64 * 1024 * 1024)
+            storage.client.upload_file(str(wheel), bucket, ticket.key, Config=multipart)
+            figures = run_child(f"s3://{bucket}", ticket.id, groups, env)
+    finally:
+        for group in groups:
+            group.rmdir()
+    print(f"finalize of a {args.size_mb} MiB wheel in a bucket (moto), {where}:")
+    print(f"  status       {figures['status']}")
+    print(f"  time         {figures['seconds']:.1f} s (Lambda timeout of the console: 30 s)")
+    print(f"  peak RSS     {figures['peak_rss_mb']:.0f} MB (Lambda memory: {LAMBDA_MEMORY_MB} MB)")
+    print("  /tmp         not used (privpi.stored makes no local copy)")
+
+
+if __name__ == "__main__":
+    main()
