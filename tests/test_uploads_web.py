@@ -4,8 +4,10 @@ server over HTTP, or the console's signed PUT on folder storage), finalize, bad 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
+import os
 import re
 import secrets
 import time
@@ -233,6 +235,40 @@ def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
     assert r.status_code == 400
     assert "the form says" in r.get_data(as_text=True)
     assert list(folder_storage.list("packages/")) == []
+
+
+def test_legacy_on_lambda_takes_what_its_payload_carries_and_names_the_way_around(
+    folder_storage, tmp_path, monkeypatch
+):
+    from upload_helpers import PASSWORD
+
+    from webadmin import legacy
+
+    # The figure: the body, base64-encoded (4 bytes per 3), plus the event around it, fits
+    # Lambda's 6 MB (6 MiB) synchronous payload.
+    assert legacy.LAMBDA_REQUEST_LIMIT * 4 / 3 + legacy.EVENT_OVERHEAD <= 6 * 1024 * 1024
+    assert legacy.LAMBDA_REQUEST_LIMIT == 4_669_440
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "privpi-acme-production")
+    client = make_console(seeded(folder_storage)).test_client()
+    auth = {"Authorization": "Basic " + base64.b64encode(f"publisher:{PASSWORD}".encode()).decode()}
+
+    def upload(name: str, content: bytes):
+        digest = hashlib.sha256(content).hexdigest()
+        form = {":action": "file_upload", "sha256_digest": digest,
+                "content": (io.BytesIO(content), name)}  # fmt: skip
+        return client.post("/legacy/", data=form, headers=auth)
+
+    fits = make_wheel(tmp_path, "fits", "1.0")
+    assert upload(fits.name, fits.read_bytes()).status_code == 200
+    r = upload("too_big-1.0-py3-none-any.whl", os.urandom(legacy.LAMBDA_REQUEST_LIMIT))
+    assert r.status_code == 413  # the file alone fits, the request with its form does not
+    text = r.get_data(as_text=True)
+    assert "over the 4.45 MiB limit of /legacy/ on AWS Lambda" in text
+    assert "/upload page" in text and "`privpi upload`" in text
+    with pytest.raises(NotFound):
+        index.read_project(folder_storage, "too-big")
+    page = Browser(folder_storage).client.get("/upload").get_data(as_text=True)
+    assert "4.45 MiB" in page  # the upload page tells twine users the same figure
 
 
 def test_finalize_refuses_an_object_over_the_ticket_limit(storage, tmp_path):

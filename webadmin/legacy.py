@@ -29,7 +29,14 @@ from privpi.users import UserStore
 from .auth import THROTTLES
 from .extensions import storage
 
-LAMBDA_LIMIT = 4 * 1024 * 1024  # Lambda takes 6 MB, base64 of a binary body is 4/3 larger
+# On Lambda a whole request must fit a synchronous invocation's payload: 6 MB ("Invocation
+# payload (request and response)", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html;
+# 6 MiB in Lambda's own refusals). API Gateway passes the body base64-encoded (Zappa's
+# binary_support), 4 bytes for every 3, inside a JSON event that also carries the headers
+# and the request context. What is left for the request body, file and form together:
+LAMBDA_PAYLOAD = 6 * 1024 * 1024
+EVENT_OVERHEAD = 64 * 1024  # headers, request context and JSON around the body, generously
+LAMBDA_REQUEST_LIMIT = (LAMBDA_PAYLOAD - EVENT_OVERHEAD) * 3 // 4  # 4,669,440 bytes (4.45 MiB)
 FORM_SLACK = 1024 * 1024  # the other form fields (a long description) beside the file
 CHUNK = 1024 * 1024
 DIGESTS = {  # form field -> hashlib constructor; every one the form gives is checked
@@ -38,12 +45,21 @@ DIGESTS = {  # form field -> hashlib constructor; every one the form gives is ch
 }
 
 
+def on_lambda() -> bool:
+    return bool(current_app.config["ON_LAMBDA"])  # privpi.settings: Lambda's own variable
+
+
 def legacy_max_size() -> int:
-    """The console's request-body limit, and on Lambda no more than its payload allows."""
+    """The largest file /legacy/ takes: the console's limit, and on Lambda no more than
+    its payload carries."""
     limit = int(current_app.config["MAX_UPLOAD_BYTES"])
-    if current_app.config["ON_LAMBDA"]:
-        return min(limit, LAMBDA_LIMIT)
-    return limit
+    return min(limit, LAMBDA_REQUEST_LIMIT) if on_lambda() else limit
+
+
+def request_limit(file_limit: int) -> int:
+    """The largest request body (file and form): on Lambda, what its payload carries. A
+    larger one never reaches the function there; API Gateway refuses it itself (a 5xx)."""
+    return LAMBDA_REQUEST_LIMIT if on_lambda() else file_limit + FORM_SLACK
 
 
 def plain(message: str, status: int, **headers) -> Response:
@@ -55,10 +71,11 @@ def plain(message: str, status: int, **headers) -> Response:
 
 
 def too_large(size: int, limit: int) -> Response:
+    where = " on AWS Lambda (its 6 MB payload, base64-encoded)" if on_lambda() else ""
     return plain(
         f"This upload is {human_size(size)}, over the {human_size(limit)} "
-        "limit of /legacy/; upload larger files in the console's /upload page or with "
-        "`privpi upload`",
+        f"limit of /legacy/{where}; upload larger files in the console's /upload page or "
+        "with `privpi upload`",
         413,
     )
 
@@ -74,14 +91,15 @@ def legacy_upload():
     if refusal is not None:
         return refusal
     limit = legacy_max_size()
+    body_limit = request_limit(limit)
     # Refuse an oversized body before reading it; without a length, stop while parsing.
-    if request.content_length is not None and request.content_length > limit + FORM_SLACK:
+    if request.content_length is not None and request.content_length > body_limit:
         return too_large(request.content_length, limit)
-    request.max_content_length = limit + FORM_SLACK
+    request.max_content_length = body_limit
     try:
         return _upload(user.name, limit)
     except RequestEntityTooLarge:
-        return too_large(request.content_length or limit + FORM_SLACK, limit)
+        return too_large(request.content_length or body_limit, limit)
     except PrivpiError as e:
         return plain(e.message, getattr(e, "status", 400))
 
