@@ -58,13 +58,7 @@ def publish_new(
     publish decides (a file name always means the same bytes); this gives its refusal the
     words twine's --skip-existing and the upload page expect ("File already exists").
     """
-    try:
-        r = publish.publish(
-            storage, path, filename=filename, uploader=uploader, existing="skip", max_size=max_size
-        )
-    except publish.FileExists:
-        raise _file_exists(filename) from None
-    return _result(r)
+    return _new(publish.publish, storage, path, filename, uploader, max_size)
 
 
 def publish_stored_new(
@@ -72,21 +66,18 @@ def publish_stored_new(
 ) -> dict:
     """publish_new for a file already in storage at key, never read whole here (the
     console's browser uploads on Lambda: privpi.stored)."""
+    return _new(publish.publish_stored, storage, key, filename, uploader, max_size)
+
+
+def _new(publishing, storage: Storage, source: str, filename: str, uploader, max_size) -> dict:
     try:
-        r = publish.publish_stored(
-            storage, key, filename=filename, uploader=uploader, existing="skip", max_size=max_size
-        )
+        r = publishing(
+            storage, source, filename=filename, uploader=uploader, existing="skip",
+            max_size=max_size,
+        )  # fmt: skip
     except publish.FileExists:
-        raise _file_exists(filename) from None
-    return _result(r)
-
-
-def _file_exists(filename: str) -> ValidationError:
-    return ValidationError(
-        f"File already exists: {filename} is published with other content, and a file "
-        "name cannot be reused for different bytes (publish a new version)"
-    )
-
-
-def _result(r) -> dict:
+        raise ValidationError(
+            f"File already exists: {filename} is published with other content, and a file "
+            "name cannot be reused for different bytes (publish a new version)"
+        ) from None
     return {"status": r.status, "project": r.project, "version": r.version, "filename": r.filename}

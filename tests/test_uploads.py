@@ -147,7 +147,7 @@ def test_invalid_distribution_is_refused_and_removed(storage, tmp_path):
 
 def test_not_a_zip_is_refused(storage):
     t = uploads.create(storage, "alice", "junk-1.0-py3-none-any.whl")
-    uploads.receive(storage, t, io.BytesIO(b"this is not a zip file" * 100))
+    storage.write(t.key, b"this is not a zip file" * 100)
     with pytest.raises(ValidationError):
         uploads.finalize(storage, t.id, "alice")
     assert not storage.exists("packages/simple/junk/index.json")
