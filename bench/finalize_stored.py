@@ -26,14 +26,13 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
+# Run as ``python bench/x.py``: the repository root on sys.path for tests.support and bench.
+sys.path.insert(0, str(ROOT))
 
-from browser_upload import random_wheel  # noqa: E402
-from net_helpers import moto  # noqa: E402
-
+from bench.browser_upload import random_wheel  # noqa: E402
 from privpi import uploads  # noqa: E402
 from privpi.storage import open_storage  # noqa: E402
+from tests.support.net import moto  # noqa: E402
 
 LAMBDA_MEMORY_MB = 512  # zappa_settings.json memory_size
 FULL_CPU_MB = 1769
@@ -84,7 +83,7 @@ def run_child(storage_url: str, ticket_id: str, groups: list[Path], env: dict) -
         env=env,
         capture_output=True,
         text=True,
-        preexec_fn=enter if groups else None,  # noqa: PLW1509 - only writes a pid
+        preexec_fn=enter if groups else None,
         check=False,
     )
     if out.returncode:

@@ -10,10 +10,10 @@ import uuid
 
 import boto3
 import pytest
-from distfactory import make_wheel
 
 from privpi import keys, publish
 from privpi.errors import StorageError
+from tests.support.distfactory import make_wheel
 
 
 def make_distribution() -> str:

@@ -9,10 +9,10 @@ import os
 import zipfile
 
 import pytest
-from distfactory import make_wheel
 
 from privpi import index, keys, uploads
 from privpi.errors import ValidationError
+from tests.support.distfactory import make_wheel
 
 MB = 1024 * 1024
 

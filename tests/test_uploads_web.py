@@ -240,8 +240,6 @@ def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
 def test_legacy_on_lambda_takes_what_its_payload_carries_and_names_the_way_around(
     folder_storage, tmp_path, monkeypatch
 ):
-    from upload_helpers import PASSWORD
-
     from webadmin import legacy
 
     # The figure: the body, base64-encoded (4 bytes per 3), plus the event around it, fits
