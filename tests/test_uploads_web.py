@@ -20,6 +20,7 @@ from privpi.errors import NotFound
 from tests.support.console import PASSWORD, make_console
 from tests.support.distfactory import make_wheel
 from tests.support.upload import CONSOLE_ORIGIN, Browser, allow_console_cors, seeded
+from webadmin import legacy
 
 
 @pytest.fixture
@@ -240,8 +241,6 @@ def test_legacy_non_ascii_digest_is_a_mismatch(folder_storage, tmp_path):
 def test_legacy_on_lambda_takes_what_its_payload_carries_and_names_the_way_around(
     folder_storage, tmp_path, monkeypatch
 ):
-    from webadmin import legacy
-
     # The figure: the body, base64-encoded (4 bytes per 3), plus the event around it, fits
     # Lambda's 6 MB (6 MiB) synchronous payload.
     assert legacy.LAMBDA_REQUEST_LIMIT * 4 / 3 + legacy.EVENT_OVERHEAD <= 6 * 1024 * 1024
@@ -262,7 +261,8 @@ def test_legacy_on_lambda_takes_what_its_payload_carries_and_names_the_way_aroun
     assert r.status_code == 413  # the file alone fits, the request with its form does not
     text = r.get_data(as_text=True)
     assert "over the 4.45 MiB limit of /legacy/ on AWS Lambda" in text
-    assert "/upload page" in text and "`privpi upload`" in text
+    assert "/upload page" in text
+    assert "`privpi upload`" in text
     with pytest.raises(NotFound):
         index.read_project(folder_storage, "too-big")
     page = Browser(folder_storage).client.get("/upload").get_data(as_text=True)
