@@ -58,7 +58,8 @@ def _s3(url: str) -> Storage:
         S3Config(
             bucket=bucket,
             prefix=prefix,
-            # endpoint and credentials: boto3's own chain (AWS_ENDPOINT_URL included)
+            # another S3 API server (tests, benches); credentials: boto3's own chain
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         )
     )

@@ -31,7 +31,7 @@ CONFLICT_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflic
 class S3Config:
     bucket: str
     prefix: str = ""
-    endpoint_url: str | None = None  # None: boto3's own lookup, AWS_ENDPOINT_URL included
+    endpoint_url: str | None = None  # another S3 API server, addressed path-style
     region: str | None = None
     # S3 keeps a long CopyObject's connection alive with whitespace; a slower S3 API server
     # (moto copying 1 GiB in the finalize bench) may need longer.
