@@ -32,7 +32,7 @@ METADATA_TYPE = "text/plain; charset=utf-8"
 # Cache-Control stored with each object, which is what CloudFront caches by (see
 # docs/caching.md): index pages change with every publish, so CloudFront revalidates them
 # with S3 on every request (a 304 while the ETag matches); a file name is never reused for
-# other bytes except by --overwrite or a delete, which invalidate it (privpi.cdn).
+# other bytes except by --overwrite or a delete, which invalidate it (Storage.invalidate).
 INDEX_CACHE = "max-age=0"
 FILE_CACHE = "max-age=31536000, immutable"
 # Cache-Control viewers receive, from CloudFront's response headers policies

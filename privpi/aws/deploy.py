@@ -325,7 +325,7 @@ class Deployer:
         self.echo(f"  created the console's secret key at s3://{bucket}/{CONSOLE_ENV_KEY}")
 
     def publish_distribution_id(self, bucket: str, distribution_id: str) -> None:
-        """Tell publishers which distribution to invalidate (see privpi.cdn), in the bucket
+        """Tell publishers which distribution to invalidate (Storage.invalidate), in the bucket
         they already read, so nobody copies an id into their settings by hand."""
         s3 = self.clients("s3", self.s.region)
         body = json.dumps({"distribution_id": distribution_id}) + "\n"
