@@ -57,7 +57,10 @@ def distribution(s3_storage) -> str:
 def test_bucket_invalidates_the_keys_in_the_distribution_deploy_named(s3_storage, distribution):
     changed = [keys.file_key("demo", "demo-1.0+local-py3-none-any.whl")]
     paths = s3_storage.invalidate(changed)
-    assert paths == ["/packages/files/demo/demo-1.0%2Blocal-py3-none-any.whl"]
+    assert paths == [  # as the authenticator rewrites it, and as the viewer asked
+        "/packages/files/demo/demo-1.0%2Blocal-py3-none-any.whl",
+        "/files/demo/demo-1.0%2Blocal-py3-none-any.whl",
+    ]
     assert invalidated(distribution) == [paths]
 
 
@@ -77,9 +80,12 @@ def test_overwrite_and_delete_invalidate_the_file_and_its_metadata(
 
     other = make_wheel(tmp_path / "b", "demo", "1.0", summary="different bytes")
     assert publish.publish(s3_storage, other, existing="overwrite").status == "replaced"
+    file, metadata = keys.file_key("demo", wheel.name), keys.metadata_key("demo", wheel.name)
     expected = [
-        f"/{keys.file_key('demo', wheel.name)}",
-        f"/{keys.metadata_key('demo', wheel.name)}",
+        f"/{file}",
+        f"/{file.removeprefix(keys.PACKAGES)}",
+        f"/{metadata}",
+        f"/{metadata.removeprefix(keys.PACKAGES)}",
     ]
     assert invalidated(distribution) == [expected]
 

@@ -283,10 +283,15 @@ class S3Storage(Storage):
 
     def invalidate(self, keys: list[str]) -> list[str]:
         """Invalidate keys in the distribution that config/distribution.json names (written
-        by privpi deploy); nothing when there is none. The paths are the keys, which is what
-        the authenticator rewrites every viewer URI into before CloudFront's cache lookup.
-        Costs nothing for the first 1,000 paths a month (docs/caching.md)."""
-        paths = ["/" + quote(check_key(key), safe="/-._~") for key in keys]
+        by privpi deploy); nothing when there is none. Each key is invalidated under both
+        URIs, the viewer's (/files/...) and the one the authenticator rewrites it into
+        (/packages/files/...), as CloudFront asks when a viewer-request function changes
+        the URI (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/invalidation-specifying-objects.html).
+        The first 1,000 paths a month cost nothing (docs/caching.md)."""
+        paths = []
+        for key in keys:
+            path = "/" + quote(check_key(key), safe="/-._~")
+            paths += [path, "/" + path.removeprefix("/" + key_space.PACKAGES)]
         try:
             distribution = json.loads(self.read(key_space.DISTRIBUTION).body)["distribution_id"]
         except NotFound:
