@@ -36,7 +36,7 @@ METADATA_TYPE = "text/plain; charset=utf-8"
 INDEX_CACHE = "max-age=0"
 FILE_CACHE = "max-age=31536000, immutable"
 # Cache-Control viewers receive, from CloudFront's response headers policies
-# (cloudformation/distribution.yaml) and from privpi serve alike: private, so no shared
+# (privpi/aws/templates/distribution.yaml) and from privpi serve alike: private, so no shared
 # cache between the repository and pip keeps private packages.
 VIEWER_INDEX_CACHE = "private, no-cache"
 VIEWER_FILE_CACHE = "private, max-age=31536000, immutable"

@@ -10,7 +10,8 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from privpi import edgelogs, keys
+from privpi import keys
+from privpi.aws import edgelogs
 from privpi.cli import main
 from privpi.errors import PrivpiError
 from tests.support.deploy import (

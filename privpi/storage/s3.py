@@ -106,7 +106,7 @@ def _client(config: S3Config, timeout: float, retries: dict):
 
 
 class S3Storage(Storage):
-    # The deployed bucket's lifecycle rule expires incoming/ (cloudformation/bucket.yaml).
+    # The deployed bucket's lifecycle rule expires incoming/ (privpi/aws/templates/bucket.yaml).
     expires_incoming = True
 
     def __init__(self, config: S3Config, client=None):
