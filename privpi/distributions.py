@@ -273,8 +273,8 @@ def _tar_sdist_metadata(f: BinaryIO, filename: str) -> bytes:
             member = members[0]
             if not member.isfile() or member.size > MAX_METADATA:
                 raise ValidationError(f"{filename} has an unusable PKG-INFO entry")
-            f = tf.extractfile(member)
-            return f.read() if f is not None else b""
+            content = tf.extractfile(member)
+            return content.read() if content is not None else b""
     except (OSError, EOFError, tarfile.TarError, zlib.error) as e:
         raise ValidationError(f"{filename} is not a valid .tar.gz archive ({e})") from None
 

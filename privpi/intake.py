@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from . import publish
 from .errors import ValidationError
@@ -62,14 +62,21 @@ def publish_new(
 
 
 def publish_stored_new(
-    storage: Storage, key: str, filename: str, uploader: str, max_size=None
-) -> dict:
+    storage: Storage, key: str, filename: str, uploader: str, max_size: int | None = None
+) -> dict[str, str]:
     """publish_new for a file already in storage at key, never read whole here (the
     console's browser uploads on Lambda: privpi.stored)."""
     return _new(publish.publish_stored, storage, key, filename, uploader, max_size)
 
 
-def _new(publishing, storage: Storage, source: str, filename: str, uploader, max_size) -> dict:
+def _new(
+    publishing: Callable[..., publish.PublishResult],
+    storage: Storage,
+    source: str,
+    filename: str,
+    uploader: str,
+    max_size: int | None,
+) -> dict[str, str]:
     try:
         r = publishing(
             storage, source, filename=filename, uploader=uploader, existing="skip",

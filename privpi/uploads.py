@@ -270,7 +270,7 @@ def finalize(storage: Storage, ticket_id: str, user: str) -> dict[str, str]:
     return out
 
 
-def _publish(storage: Storage, ticket: Ticket, user: str) -> dict:
+def _publish(storage: Storage, ticket: Ticket, user: str) -> dict[str, str]:
     """A file at hand (a folder) is checked thoroughly in place; one in a bucket is checked
     from ranged reads and copied inside the bucket, as the console on Lambda has neither the
     time nor the /tmp for a 1 GiB upload (privpi.stored)."""

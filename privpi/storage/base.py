@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,7 +143,7 @@ class Storage(abc.ABC):
         serve``). A folder on a local disk answers at once, so the base returns itself."""
         return self
 
-    def invalidate(self, keys: list[str]) -> list[str]:
+    def invalidate(self, keys: Sequence[str]) -> Sequence[str]:
         """Make a cache in front of the storage (CloudFront) drop its copies of keys, after
         they were overwritten or deleted; returns the paths it was told (none without a
         cache in front). A failure raises StorageError: the change itself stands."""

@@ -199,10 +199,19 @@ class FolderStorage(Storage):
             raise NotFound(key)
         return self._info(key, path, st)
 
-    def copy(self, src: str, dst: str, **options) -> str:
+    def copy(
+        self,
+        src: str,
+        dst: str,
+        *,
+        if_none_match: bool = False,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
         path = self._path(src)
         with _reading(src, path), open(path, "rb") as f:
-            return self.write(dst, f, **options)
+            return self.write(dst, f, if_none_match=if_none_match, content_type=content_type,
+                              cache_control=cache_control)  # fmt: skip
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         path = self._path(key)

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -281,7 +281,7 @@ class S3Storage(Storage):
             raise StorageError(f"cannot sign an upload to {self.config.bucket}: {e}") from None
         return UploadTarget("POST", post["url"], post["fields"])
 
-    def invalidate(self, keys: list[str]) -> list[str]:
+    def invalidate(self, keys: Sequence[str]) -> Sequence[str]:
         """Invalidate keys in the distribution that config/distribution.json names (written
         by privpi deploy); nothing when there is none. Each key is invalidated under both
         URIs, the viewer's (/files/...) and the one the authenticator rewrites it into
