@@ -55,9 +55,10 @@ storage.client.meta.events.register("after-call.s3.*", after)
 start = time.perf_counter()
 result = uploads.finalize(storage, sys.argv[2], "bench")
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "status": result["status"],
-                  "calls": calls}))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                  "status": result["status"], "calls": calls}))
 """
 
 
@@ -134,6 +135,7 @@ def main() -> None:
     print(f"  status       {figures['status']}")
     print(f"  time         {figures['seconds']:.1f} s (Lambda timeout of the console: 30 s)")
     print(f"  peak RSS     {figures['peak_rss_mb']:.0f} MB (Lambda memory: {LAMBDA_MEMORY_MB} MB)")
+    print(f"  CPU time     {figures['cpu_seconds']:.1f} s (the process, imports included)")
     print("  /tmp         not used (privpi.stored makes no local copy)")
     print("  S3 requests  (count, seconds waiting; CopyObject is moto copying in Python)")
     for name, (count, waited) in sorted(figures["calls"].items()):
