@@ -14,20 +14,29 @@ import hashlib
 import hmac
 import os
 import tempfile
+from collections.abc import Callable
+from typing import IO, Protocol
 
 from flask import Response, current_app, request
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from privpi import intake
 from privpi.distributions import Filename, parse_filename
 from privpi.errors import PrivpiError
 from privpi.units import human_size
-from privpi.users import UserStore
+from privpi.users import User, UserStore
 
-from .auth import THROTTLES
+from .auth import login_throttles
 from .extensions import storage
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
 
 # On Lambda a whole request must fit a synchronous invocation's payload: 6 MB ("Invocation
 # payload (request and response)", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html;
@@ -39,7 +48,8 @@ EVENT_OVERHEAD = 64 * 1024  # headers, request context and JSON around the body,
 LAMBDA_REQUEST_LIMIT = (LAMBDA_PAYLOAD - EVENT_OVERHEAD) * 3 // 4  # 4,669,440 bytes (4.45 MiB)
 FORM_SLACK = 1024 * 1024  # the other form fields (a long description) beside the file
 CHUNK = 1024 * 1024
-DIGESTS = {  # form field -> hashlib constructor; every one the form gives is checked
+# form field -> hashlib constructor; every one the form gives is checked
+DIGESTS: dict[str, Callable[[], _Hasher]] = {
     "sha256_digest": hashlib.sha256,
     "blake2_256_digest": lambda: hashlib.blake2b(digest_size=32),
 }
@@ -62,7 +72,7 @@ def request_limit(file_limit: int) -> int:
     return LAMBDA_REQUEST_LIMIT if on_lambda() else file_limit + FORM_SLACK
 
 
-def plain(message: str, status: int, **headers) -> Response:
+def plain(message: str, status: int, **headers: str) -> Response:
     """The message in the reason phrase (twine prints it) and in the body (uv prints it)."""
     reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
     resp = Response(message + "\n", mimetype="text/plain", headers=headers)
@@ -80,7 +90,7 @@ def too_large(size: int, limit: int) -> Response:
     )
 
 
-def legacy_upload():
+def legacy_upload() -> Response:
     if _from_a_browser_page():
         return plain(
             "/legacy/ takes uploads from twine and uv publish, not from web pages; "
@@ -90,6 +100,7 @@ def legacy_upload():
     user, refusal = _authenticate()
     if refusal is not None:
         return refusal
+    assert user is not None  # _authenticate gives one or the other
     limit = legacy_max_size()
     body_limit = request_limit(limit)
     # Refuse an oversized body before reading it; without a length, stop while parsing.
@@ -101,7 +112,7 @@ def legacy_upload():
     except RequestEntityTooLarge:
         return too_large(request.content_length or body_limit, limit)
     except PrivpiError as e:
-        return plain(e.message, getattr(e, "status", 400))
+        return plain(e.message, int(getattr(e, "status", 400)))
 
 
 def _from_a_browser_page() -> bool:
@@ -113,7 +124,7 @@ def _from_a_browser_page() -> bool:
     return "Origin" in request.headers or (site is not None and site != "none")
 
 
-def _authenticate():
+def _authenticate() -> tuple[User, None] | tuple[None, Response]:
     """The publisher these Basic credentials belong to, or the refusal to answer with.
 
     Failures count against the console's sign-in throttles, so /legacy/ is no way around
@@ -124,7 +135,7 @@ def _authenticate():
     if auth is None or auth.type != "basic" or not auth.username:
         message = "Credentials needed: your privpi user name and password"
         return None, plain(message, 401, **challenge)
-    per_user, per_address = current_app.extensions[THROTTLES]
+    per_user, per_address = login_throttles()
     address = request.remote_addr or "-"
     wait = max(per_user.retry_after(auth.username), per_address.retry_after(address))
     if wait:
@@ -178,7 +189,7 @@ def _check_form_matches(file: Filename, name: str | None, version: str | None) -
         raise PrivpiError(f"The form's version {version!r} is not a valid version") from None
 
 
-def _save(stream, path: str) -> tuple[int, dict[str, str]]:
+def _save(stream: IO[bytes], path: str) -> tuple[int, dict[str, str]]:
     """Copy the (already spooled) file part in chunks, hashing on the way."""
     hashes = {field: make() for field, make in DIGESTS.items()}
     size = 0
@@ -191,7 +202,7 @@ def _save(stream, path: str) -> tuple[int, dict[str, str]]:
     return size, {field: h.hexdigest() for field, h in hashes.items()}
 
 
-def _check_digests(form, digests: dict[str, str]) -> Response | None:
+def _check_digests(form: MultiDict[str, str], digests: dict[str, str]) -> Response | None:
     given = {f: form[f].strip().lower() for f in DIGESTS if form.get(f)}
     if not given:
         return plain("The form carries no sha256_digest (or blake2_256_digest) of the file", 400)

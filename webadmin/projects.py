@@ -7,8 +7,12 @@ and paginates in memory: one conditional read per request, however many projects
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 from packaging.utils import canonicalize_name
 
 from privpi import index as repo_index
@@ -24,19 +28,23 @@ from .views import confirmed
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 ROOT_CACHE = "privpi.root-cache"
+Page = dict[str, Any]  # a project's PEP 691 JSON (privpi.index)
 
 
 def project_names() -> list[str]:
     """Every project's canonical name, sorted; re-read only when the root index changed."""
-    cached = current_app.extensions.get(ROOT_CACHE)
+    cached: tuple[str, list[str]] | None = current_app.extensions.get(ROOT_CACHE)
     try:
         blob = storage().read_if_changed(keys.ROOT_JSON, cached[0] if cached else None)
     except NotFound:
         return []
-    if blob is None:
+    if blob is None:  # unchanged since the cached copy (only asked with its ETag)
+        assert cached is not None
         return cached[1]
     try:
-        names = sorted({canonicalize_name(p["name"]) for p in json.loads(blob.body)["projects"]})
+        names: list[str] = sorted(
+            {canonicalize_name(p["name"]) for p in json.loads(blob.body)["projects"]}
+        )
     except (ValueError, KeyError, TypeError):
         raise PrivpiError(
             f"the root index {keys.ROOT_JSON} is damaged; run `privpi reindex` to rebuild it"
@@ -64,7 +72,7 @@ def _page_number() -> int:
 
 @bp.route("")
 @role_required("reader")
-def index():
+def index() -> ResponseReturnValue:
     query = request.args.get("q", "")[:200]
     page = _page_number()
     per_page = current_app.config["PROJECTS_PER_PAGE"]
@@ -83,7 +91,7 @@ def index():
     )
 
 
-def _load(name: str, missing_ok: bool = False):
+def _load(name: str, missing_ok: bool = False) -> tuple[str, Page]:
     """(canonical name, project JSON dict); 404 for other names and (unless missing_ok,
     then an empty page) for a project without pages."""
 
@@ -98,7 +106,9 @@ def _load(name: str, missing_ok: bool = False):
         abort(404, f"There is no project named {name!r}.")
 
 
-def _project_page(project: str, data: dict, error: str | None = None, status: int = 200):
+def _project_page(
+    project: str, data: Page, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
     versions = group_versions(data.get("files", []))
     return (
         render_template(
@@ -115,20 +125,29 @@ def _project_page(project: str, data: dict, error: str | None = None, status: in
 
 @bp.route("/<name>")
 @role_required("reader")
-def detail(name):
+def detail(name: str) -> ResponseReturnValue:
     project, data = _load(name)
     if project != name:
         return redirect(url_for("projects.detail", name=project), 301)
     return _project_page(project, data)
 
 
-def _check_version(project: str, data: dict, version: str):
+def _check_version(project: str, data: Page, version: str) -> None:
     versions = {f.get("_version") for f in data.get("files", [])}
     if version not in versions:
         abort(404, f"{project} has no version {version!r}.")
 
 
-def _act(project, data, form, question, label, action, done, danger=True):
+def _act(
+    project: str,
+    data: Page,
+    form: FlaskForm,
+    question: str,
+    label: str,
+    action: Callable[[], object],
+    done: str,
+    danger: bool = True,
+) -> ResponseReturnValue:
     """Validate, confirm, run the publishing action, then back to the project page."""
     if not form.validate_on_submit():
         errors = "; ".join(e for errs in form.errors.values() for e in errs)
@@ -146,7 +165,7 @@ def _act(project, data, form, question, label, action, done, danger=True):
 
 @bp.route("/<name>/yank", methods=["POST"])
 @role_required("publisher")
-def yank(name):
+def yank(name: str) -> ResponseReturnValue:
     project, data = _load(name)
     form = YankForm()
     version, reason = form.version.data or "", (form.reason.data or "").strip()
@@ -166,7 +185,7 @@ def yank(name):
 
 @bp.route("/<name>/unyank", methods=["POST"])
 @role_required("publisher")
-def unyank(name):
+def unyank(name: str) -> ResponseReturnValue:
     project, data = _load(name)
     form = VersionForm()
     version = form.version.data or ""
@@ -186,7 +205,7 @@ def unyank(name):
 
 @bp.route("/<name>/delete", methods=["POST"])
 @role_required("admin")
-def delete(name):
+def delete(name: str) -> ResponseReturnValue:
     project, data = _load(name, missing_ok=True)  # files whose pages are gone can go too
     form = DeleteForm()
     version, filename = form.version.data or None, form.filename.data or None

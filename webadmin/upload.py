@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     jsonify,
     make_response,
@@ -23,10 +24,12 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from privpi import intake, uploads
 from privpi.errors import PrivpiError, ValidationError
+from privpi.keys import INCOMING
 from privpi.storage import Storage
 from privpi.units import human_size
 
@@ -53,14 +56,14 @@ def max_size() -> int:
     return int(current_app.config["MAX_BROWSER_UPLOAD_BYTES"])
 
 
-def error(e: PrivpiError, status: int | None = None):
-    status = status or getattr(e, "status", 400)
-    return jsonify({"error": e.message, "status": "refused"}), status
+def error(e: PrivpiError, status: int | None = None) -> tuple[Response, int]:
+    code = status or int(getattr(e, "status", 400))  # upload errors carry their status
+    return jsonify({"error": e.message, "status": "refused"}), code
 
 
 @bp.get("/upload")
 @role_required("publisher")
-def upload_page():
+def upload_page() -> Response:
     html = render_template(
         "upload.html",
         max_size=max_size(),
@@ -85,7 +88,7 @@ def upload_csp(origin: str) -> str:
 
 def bucket_origin() -> str | None:
     # Signing is local (no request): the origin of any direct upload is the bucket's.
-    target = storage().upload_target(f"{uploads.INCOMING}origin-probe", 1, expires=60)
+    target = storage().upload_target(f"{INCOMING}origin-probe", 1, expires=60)
     if target is None:
         return None
     url = urlsplit(target.url)
@@ -94,7 +97,7 @@ def bucket_origin() -> str | None:
 
 @bp.post("/upload/ticket")
 @role_required("publisher")
-def ticket():
+def ticket() -> ResponseReturnValue:
     body = request.get_json(silent=True) or {}
     filename, size = body.get("filename"), body.get("size")
     if not isinstance(filename, str):
@@ -117,20 +120,20 @@ def ticket():
     )
 
 
-def upload_target(t: uploads.Ticket) -> dict:
+def upload_target(t: uploads.Ticket) -> dict[str, object]:
     """Where the browser sends the bytes: the bucket itself, or our signed endpoint."""
     direct = storage().upload_target(t.key, t.max_size, expires=int(t.expires - time.time()))
     if direct is not None:
         return {"method": direct.method, "url": direct.url, "fields": direct.fields}
-    query = urlencode({"sig": uploads.signature(current_app.secret_key, t)})
+    query = urlencode({"sig": uploads.signature(_secret(), t)})
     return {"method": "PUT", "url": url_for("upload.receive", ticket_id=t.id) + "?" + query}
 
 
 @bp.put("/upload/incoming/<ticket_id>")
-def receive(ticket_id: str):
+def receive(ticket_id: str) -> ResponseReturnValue:
     """Folder storage: the signed equivalent of a presigned POST, streamed to disk."""
     try:
-        t = uploads.check_upload(storage(), current_app.secret_key, ticket_id, request.args["sig"])
+        t = uploads.check_upload(storage(), _secret(), ticket_id, request.args["sig"])
         length = request.content_length
         if length is not None and length > t.max_size:
             raise uploads.TooLarge(intake.too_large(t.filename, t.max_size))
@@ -145,7 +148,7 @@ def receive(ticket_id: str):
 
 @bp.post("/upload/<ticket_id>/finalize")
 @role_required("publisher")
-def finalize(ticket_id: str):
+def finalize(ticket_id: str) -> ResponseReturnValue:
     s = storage()
     try:
         result = uploads.finalize(s, ticket_id, current_user.name)
@@ -153,8 +156,15 @@ def finalize(ticket_id: str):
         return error(e)
     finally:
         _sweep(s)
-    result["project_url"] = project_url(result["project"])
-    return jsonify(result)
+    return jsonify({**result, "project_url": project_url(result["project"])})
+
+
+def _secret() -> str | bytes:
+    """The key of the signed upload URLs; create_app always sets one (fail closed)."""
+    key = current_app.secret_key
+    if not key:
+        raise RuntimeError("the console has no SECRET_KEY to sign upload URLs with")
+    return key
 
 
 def project_url(project: str) -> str:
