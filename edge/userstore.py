@@ -1,8 +1,10 @@
-"""The authenticator's cached copy of the user store.
+"""The authenticator's cached copies of objects in the bucket: the user store, and (with an
+upstream index) the root index (``edge.upstream``).
 
-Standard library only. A source answers ``fetch(etag) -> (body, etag) | None``: None when
-the store has not changed since ``etag`` (a conditional GET), an exception when it cannot
-be read (``edge.s3source.S3Source`` in Lambda@Edge, ``privpi.readpath.StorageSource`` locally).
+Standard library only. ``StoreCache`` keeps the last good copy of one object; its source
+answers ``fetch(etag) -> (body, etag) | None``: None when the object has not changed since
+``etag`` (a conditional GET), an exception when it cannot be read (``edge.s3source.S3Source``
+in Lambda@Edge, ``privpi.readpath.StorageSource`` locally).
 
 The cache refreshes at most once per ``interval``. Verified credentials are remembered by
 an HMAC of user and password under a key that never leaves this process, so a warm request
@@ -46,14 +48,17 @@ class Unavailable(Exception):
     """The user store cannot be read and no recent copy is at hand: refuse (503)."""
 
 
-class UserCache:
-    """The store's last good copy, refreshed every ``interval`` seconds.
+class StoreCache:
+    """One object's last good parsed copy, refreshed every ``interval`` seconds; subclasses
+    say how to parse it (``parse``) and what to forget when it changes (``changed``).
 
     ``max_stale``: a copy older than this (measured from the start of the last read that
     answered) is refused, whatever the refresh is doing. ``timeout``: the bound the caller
     gave the source's reads; in background mode a request without a copy waits at most
     that long for the first read, then gets Unavailable.
     """
+
+    what = "store"  # names the object in log lines and refusals
 
     def __init__(
         self,
@@ -74,33 +79,35 @@ class UserCache:
         self.max_stale = max_stale
         self.timeout = timeout
         self.clock = clock or time.monotonic
-        self._users: Users | None = None
+        self._doc: Any = None  # what parse() made of the last good copy
         self._etag: str | None = None
         self._good_at = 0.0  # when the last read that answered (200 or 304) began
         self._next_check = 0.0
         self._lock = threading.Lock()
         self._start_lock = threading.Lock()
-        self._key = os.urandom(32)
-        self._verified: dict[bytes, str] = {}
 
-    # -- the store ------------------------------------------------------------
+    def parse(self, body: bytes) -> Any:
+        """The document a body holds; ValueError when it is anything else."""
+        raise NotImplementedError
+
+    def changed(self) -> None:
+        """A new copy arrived (its ETag changed)."""
 
     def _refresh(self, now: float) -> None:
         """Conditional GET of the store; the caller holds the lock."""
         if now < self._next_check:
             return  # another thread refreshed while this one waited
         try:
-            answer = self.source.fetch(self._etag if self._users is not None else None)
+            answer = self.source.fetch(self._etag if self._doc is not None else None)
             if answer is not None:
                 body, etag = answer
-                users = parse(body)
-                self._users, self._etag = users, etag
-                self._verified = {}  # a new store: verify everyone again
+                self._doc, self._etag = self.parse(body), etag
+                self.changed()
             self._good_at = now
             self._next_check = now + self.interval
         except Exception as e:  # any failure: keep the last good copy for a while
-            age = f"{self.clock() - self._good_at:.0f}s old" if self._users else "none yet"
-            log(f"user store refresh failed (last good copy: {age}): {type(e).__name__}: {e}")
+            age = f"{self.clock() - self._good_at:.0f}s old" if self._doc else "none yet"
+            log(f"{self.what} refresh failed (last good copy: {age}): {type(e).__name__}: {e}")
             # From the start of this read: after a hung one, the next follows at once.
             self._next_check = now + min(FAILED_RETRY, self.interval)
 
@@ -108,7 +115,7 @@ class UserCache:
         """Read the store now (Lambda's init phase); after a failure the first request retries."""
         with self._lock:
             self._refresh(self.clock())
-            if self._users is None:
+            if self._doc is None:
                 self._next_check = 0.0
 
     def start(self) -> None:
@@ -125,30 +132,46 @@ class UserCache:
             self._first_read.set()
             time.sleep(max(0.0, self._next_check - self.clock()))
 
-    def _current(self) -> Users:
+    def current(self) -> Any:
+        """The parsed copy; Unavailable when there is none, or it is too old."""
         if self.background:
             if self._refresher is None:
                 self.start()
-            if self._users is None:  # a cold start: wait for the first read, not longer
+            if self._doc is None:  # a cold start: wait for the first read, not longer
                 self._first_read.wait(self.timeout)
         # With a copy at hand, a thread never waits for another one's refresh.
-        elif self.clock() >= self._next_check and self._lock.acquire(blocking=self._users is None):
+        elif self.clock() >= self._next_check and self._lock.acquire(blocking=self._doc is None):
             try:
                 self._refresh(self.clock())
             finally:
                 self._lock.release()
-        users = self._users
-        if users is None:
-            raise Unavailable("the user store cannot be read")
+        doc = self._doc
+        if doc is None:
+            raise Unavailable(f"the {self.what} cannot be read")
         if self.clock() - self._good_at > self.max_stale:
-            raise Unavailable(f"the user store has not been read for {self.max_stale:.0f}s")
-        return users
+            raise Unavailable(f"the {self.what} has not been read for {self.max_stale:.0f}s")
+        return doc
 
-    # -- credentials ----------------------------------------------------------
+
+class UserCache(StoreCache):
+    """The user store, and the credentials verified against it."""
+
+    what = "user store"
+
+    def __init__(self, source: Source, *args: Any, **kwargs: Any) -> None:
+        super().__init__(source, *args, **kwargs)
+        self._key = os.urandom(32)
+        self._verified: dict[bytes, str] = {}
+
+    def parse(self, body: bytes) -> Users:
+        return parse(body)
+
+    def changed(self) -> None:
+        self._verified = {}  # a new store: verify everyone again
 
     def check(self, user: str, password: str) -> str:
         """OK for an enabled user with this password, DENIED otherwise; may raise Unavailable."""
-        users = self._current()
+        users: Users = self.current()
         token = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
         if self._verified.get(token) == user:
             return OK
@@ -158,7 +181,7 @@ class UserCache:
             return DENIED
         if not pbkdf2.verify(password, rec.get("hash", "")) or not is_enabled(rec):
             return DENIED
-        if self._users is users:  # the store did not change while hashing
+        if self._doc is users:  # the store did not change while hashing
             if len(self._verified) >= MAX_REMEMBERED:
                 self._verified = {}
             self._verified[token] = user

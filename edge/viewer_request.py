@@ -6,6 +6,13 @@ query string removed) for valid credentials of an enabled user, or a generated r
 challenge, 405 for methods other than GET and HEAD, 503 when the user store is
 unreadable. It never raises: anything unexpected is answered with 503 (fail closed).
 
+With an upstream index (``upstream`` in config.json), a project page whose name is neither
+private nor claimed answers 302 to the upstream's page for it, and that name's files 404
+(``edge.upstream``); 503 when the names cannot be read. 302, not 307: the handler lets only
+GET and HEAD through, which every client keeps across a 302 (307's one addition), and
+every client since HTTP/1.0 follows it; not 301/308: the answer changes with the next
+upload or claim, so nothing may keep it.
+
 In Lambda@Edge (no environment variables) the settings come from ``config.json`` baked
 into the zip beside this file; ``privpi serve`` calls ``configure`` with its own store.
 With config.json present, the store is set up and read at import time: that is Lambda's
@@ -21,6 +28,7 @@ import os
 
 from edge import basic_auth, paths
 from edge.s3source import S3Source
+from edge.upstream import NameCache
 from edge.userstore import OK, Unavailable, UserCache, log
 
 TYPE_CHECKING = False  # typing costs cold-start time: annotations only (mypy reads this)
@@ -32,6 +40,7 @@ if TYPE_CHECKING:
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 REASONS = {
     "301": "Moved Permanently",
+    "302": "Found",
     "400": "Bad Request",
     "401": "Unauthorized",
     "404": "Not Found",
@@ -42,11 +51,19 @@ REASONS = {
 _state: Json = {}
 
 
-def configure(store: UserCache | None, realm: str = "privpi") -> None:
-    """Install the user store and realm (``privpi serve``, tests); None: read config.json."""
+def configure(
+    store: UserCache | None,
+    realm: str = "privpi",
+    upstream: str | None = None,
+    names: NameCache | None = None,
+) -> None:
+    """Install the user store and realm (``privpi serve``, tests); None: read config.json.
+
+    upstream: the upstream index URL (ending in '/'), with ``names`` the root index's cache.
+    """
     _state.clear()
     if store is not None:
-        _state.update(store=store, realm=realm)
+        _state.update(store=store, realm=realm, upstream=upstream, names=names)
 
 
 def _settings() -> tuple[UserCache, str]:
@@ -59,7 +76,13 @@ def _load_config() -> None:
     with open(CONFIG_FILE, encoding="utf-8") as f:
         cfg = json.load(f)
     source = S3Source(cfg["bucket"], cfg["region"], cfg["users_key"])
-    _state.update(store=UserCache(source), realm=cfg.get("realm", "privpi"))
+    upstream = cfg.get("upstream")
+    names = (
+        NameCache(S3Source(cfg["bucket"], cfg["region"], cfg["names_key"])) if upstream else None
+    )
+    _state.update(
+        store=UserCache(source), realm=cfg.get("realm", "privpi"), upstream=upstream, names=names
+    )
 
 
 def respond(status: str, headers: dict[str, str] | None = None, body: str = "") -> Json:
@@ -110,6 +133,10 @@ def decide(request: Json) -> Json:
         return respond("401", {"www-authenticate": challenge})
     if route.kind == "redirect":
         return respond("301", {"location": route.path})
+    if _state.get("upstream"):
+        answer = _fall_through(route)
+        if answer is not None:
+            return answer
     accept = basic_auth.header_values(request.get("headers"), "accept")
     fmt = paths.negotiate(accept[0] if len(accept) == 1 else ",".join(accept))
     request["uri"] = paths.origin_uri(route, fmt)
@@ -118,10 +145,29 @@ def decide(request: Json) -> Json:
     return request
 
 
+def _fall_through(route: paths.Route) -> dict | None:
+    """302 upstream for a project page whose name is neither private nor claimed, 404 for
+    such a name's files, 503 when the names cannot be read; None: serve it from here."""
+    name = route.path.split("/")[2]  # /simple/NAME/ or /files/NAME/FILE; '' for /simple/
+    if not name:
+        return None
+    try:
+        through = _state["names"].falls_through(name)
+    except Unavailable:
+        return respond("503", {"retry-after": "5"})
+    if not through:
+        return None
+    if route.kind == "file":
+        return respond("404")
+    return respond("302", {"location": _state["upstream"] + name + "/"})
+
+
 if os.path.exists(CONFIG_FILE):  # in the Lambda zip: the init phase does what it can
     try:
         _load_config()
-        _state["store"].prime()
+        for cache in (_state["store"], _state["names"]):
+            if cache is not None:
+                cache.prime()
     except Exception as e:  # the first request tries again, and answers 503 if it fails
         _state.clear()
         log(f"init: {type(e).__name__}: {e}")

@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from .commands import deploy, edge, incoming, publish, serve, tokens, users
+from .commands import claims, deploy, edge, incoming, publish, serve, tokens, users
 from .commands.context import AppContext
 from .errors import PrivpiError
 from .settings import Settings
@@ -70,5 +70,8 @@ for command in (
     publish.projects,
     deploy.deploy,
     deploy.destroy,
+    claims.claim,
+    claims.unclaim,
+    claims.list_claims,
 ):
     main.add_command(command)

@@ -148,7 +148,7 @@ def write_page(storage: Storage, key: str, body: bytes, **condition) -> str:
     )
 
 
-def _pause(attempt: int) -> None:
+def pause(attempt: int) -> None:
     # Full jitter: racing publishers spread out instead of colliding again in lockstep.
     time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
 
@@ -180,14 +180,23 @@ def update_project(
         try:
             write_page(storage, key, dumps(after), **condition)
         except PreconditionFailed:
-            _pause(attempt)
+            pause(attempt)
             continue
         return before, after
     raise PrivpiError(f"{key} kept changing under {MAX_ATTEMPTS} attempts to update it; try again")
 
 
-def update_root(storage: Storage, add: str | None = None, remove: str | None = None) -> dict:
-    """Add or remove one project in the root pages (same protocol as update_project)."""
+def update_root(
+    storage: Storage,
+    add: str | None = None,
+    remove: str | None = None,
+    claims: Callable[[], list[str]] | None = None,
+) -> dict:
+    """Add or remove one project in the root pages (same protocol as update_project).
+
+    claims: read on every attempt, the claimed names to publish (privpi.claims); without
+    it the root keeps the ones it has.
+    """
     for attempt in range(MAX_ATTEMPTS):
         try:
             blob = storage.read(keys.ROOT_JSON)
@@ -196,7 +205,7 @@ def update_root(storage: Storage, add: str | None = None, remove: str | None = N
             before, etag = None, None
         names = {p["name"] for p in (before or empty_root())["projects"]}
         names = (names | {add}) - {None} if add else names - {remove}
-        after = root_page(names)
+        after = root_page(names, claims() if claims else (before or {}).get("_claims", []))
         if after == before:
             return after
         condition = {"if_match": etag} if etag else {"if_none_match": True}
@@ -204,14 +213,18 @@ def update_root(storage: Storage, add: str | None = None, remove: str | None = N
         try:
             write_page(storage, keys.ROOT_JSON, dumps(after), **condition)
         except PreconditionFailed:
-            _pause(attempt)
+            pause(attempt)
             continue
         return after
     raise PrivpiError(f"{keys.ROOT_JSON} kept changing; run `privpi reindex` to repair it")
 
 
-def root_page(names) -> dict:
-    return {**empty_root(), "projects": [{"name": n} for n in sorted(names)]}
+def root_page(names, claims=()) -> dict:
+    """The root dict; ``_claims`` (privpi.claims) only when something is claimed."""
+    root = {**empty_root(), "projects": [{"name": n} for n in sorted(names)]}
+    if claims:
+        root["_claims"] = sorted(claims)
+    return root
 
 
 def parse_version(version: str | None) -> Version | None:

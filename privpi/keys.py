@@ -16,6 +16,9 @@ ROOT_HTML = "packages/simple/index.html"
 ROOT_JSON = "packages/simple/index.json"
 INCOMING = "incoming/"
 USERS_KEY = "config/users.json"
+# Names that never fall through to the upstream index (privpi.claims); published into
+# ROOT_JSON as well, where the authenticator reads them.
+CLAIMS_KEY = "config/claims.json"
 AUDIT = "config/audit/"  # one object per event, newest first in key order
 # Zappa's remote_env: the console's secret key, read by the console at cold start.
 CONSOLE_ENV_KEY = "config/console-env.json"

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from edge import paths, viewer_request
+from edge.upstream import NameCache
 from edge.userstore import UserCache
 
 from . import keys
@@ -33,13 +34,15 @@ STORE_TIMEOUT = 5.0  # seconds one user store read may take; a quarter interval 
 
 
 class StorageSource:
-    """The user store as the edge cache reads it, from privpi's storage (conditional GET)."""
+    """One key (the user store, the root index) as the edge caches read it, from privpi's
+    storage (conditional GET)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, key: str = USERS_KEY) -> None:
         self.storage = storage
+        self.key = key
 
     def fetch(self, etag: str | None) -> tuple[bytes, str] | None:
-        blob = self.storage.read_if_changed(USERS_KEY, etag)
+        blob = self.storage.read_if_changed(self.key, etag)
         return None if blob is None else (blob.body, blob.etag)
 
 
@@ -171,7 +174,12 @@ class ReadPath:
 
 
 def read_path(
-    storage: Storage, *, realm: str = "privpi", refresh: float = 60.0, max_stale: float = 900.0
+    storage: Storage,
+    *,
+    realm: str = "privpi",
+    refresh: float = 60.0,
+    max_stale: float = 900.0,
+    upstream: str | None = None,
 ) -> ReadPath:
     """The read path over ``storage``, with the edge handler reading its users from there.
 
@@ -179,10 +187,17 @@ def read_path(
     The user store is read every ``refresh`` seconds in a thread of its own, each read
     bounded well inside that interval; a request without a copy waits for the first read
     at most that long, and a copy older than ``max_stale`` is refused (503).
+    upstream: the upstream index URL (privpi.claims.check_upstream) for names neither
+    private nor claimed; those come from the root index, cached the same way.
     """
     timeout = min(STORE_TIMEOUT, refresh / 4)
-    source = StorageSource(storage.bounded(timeout))
-    cache = UserCache(source, refresh, max_stale, background=True, timeout=timeout)
+    bounded = storage.bounded(timeout)
+    cache = UserCache(StorageSource(bounded), refresh, max_stale, background=True, timeout=timeout)
     cache.start()  # the first read begins now, not with the first request
-    viewer_request.configure(cache, realm)
+    names = None
+    if upstream:
+        source = StorageSource(bounded, keys.ROOT_JSON)
+        names = NameCache(source, refresh, max_stale, background=True, timeout=timeout)
+        names.start()
+    viewer_request.configure(cache, realm, upstream, names)
     return ReadPath(storage)

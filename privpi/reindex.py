@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from . import audit, index, keys, pages
+from . import audit, claims, index, keys, pages
 from .distributions import inspect, kind_of
 from .errors import NotFound, PrivpiError, ValidationError
 from .storage import ObjectInfo, Storage
@@ -57,7 +57,7 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
             names.append(project)
             result.files += len(entries)
     _drop_stale_pages(storage, set(names))
-    root = index.root_page(names)
+    root = index.root_page(names, claims.read(storage))
     index.write_page(storage, keys.ROOT_HTML, pages.root_html(root))
     index.write_page(storage, keys.ROOT_JSON, index.dumps(root))
     result.projects = len(names)

@@ -80,7 +80,7 @@ SCRIPT = textwrap.dedent(
     sys.path[:] = [unpacked] + [p for p in sys.path if "site-packages" not in p]
     import viewer_request
     assert viewer_request.__file__.startswith(unpacked), viewer_request.__file__
-    primed = viewer_request._state["store"]._users is not None  # read in the init phase
+    primed = viewer_request._state["store"]._doc is not None  # read in the init phase
     for absent in ("privpi", "boto3", "botocore"):
         try:
             __import__(absent)

@@ -31,6 +31,7 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from .. import keys
+from ..claims import check_upstream
 from ..errors import PrivpiError, ValidationError
 from ..keys import CONSOLE_ENV_KEY
 from . import edgebuild, edgelogs, stacks
@@ -83,6 +84,7 @@ class Settings:
     console_origin: str | None = None
     old_version_days: int | None = None
     rate_limit: int | None = None  # requests per IP per 5 minutes; 0 removes the web ACL
+    upstream: str | None = None  # baked into the authenticator: off unless given each time
     template_dir: Path = TEMPLATES
 
     def stack(self, part: str) -> str:
@@ -114,6 +116,8 @@ def validate(s: Settings) -> None:
         )
     if s.old_version_days is not None and s.old_version_days < 1:
         raise ValidationError(f"--keep-versions-days must be 1 or more, not {s.old_version_days}")
+    if s.upstream:
+        check_upstream(s.upstream)
     low, high = RATE_LIMITS
     if s.rate_limit not in (None, 0) and not low <= s.rate_limit <= high:
         raise ValidationError(
@@ -265,7 +269,7 @@ class Deployer:
 
     def authenticator_zip(self, bucket: str) -> tuple[bytes, str, str]:
         """The zip, its key (named by content) and its base64 SHA-256 for the version."""
-        data = edgebuild.build_zip(bucket, self.s.region)
+        data = edgebuild.build_zip(bucket, self.s.region, upstream=self.s.upstream)
         digest = hashlib.sha256(data)
         return data, f"authenticator/{digest.hexdigest()}.zip", base64.b64encode(digest.digest())
 

@@ -15,8 +15,9 @@ import re
 import zipfile
 from importlib import resources
 
+from ..claims import check_upstream
 from ..errors import ValidationError
-from ..keys import USERS_KEY
+from ..keys import ROOT_JSON, USERS_KEY
 from ..storage import BUCKET_NAME
 
 EDGE_DIR = resources.files("edge")  # the installed package's sources are the zip's
@@ -56,8 +57,11 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def build_zip(bucket: str, region: str, realm: str = "privpi", prefix: str = "") -> bytes:
-    """The deployable zip as bytes; ValidationError for a bad bucket, region or realm."""
+def build_zip(
+    bucket: str, region: str, realm: str = "privpi", prefix: str = "", upstream: str | None = None
+) -> bytes:
+    """The deployable zip as bytes; ValidationError for a bad bucket, region, realm or
+    upstream URL (privpi.claims: names neither private nor claimed redirect there)."""
     if not BUCKET_NAME.match(bucket or ""):
         raise ValidationError(f"invalid S3 bucket name {bucket!r}")
     if not REGION.match(region or ""):
@@ -72,6 +76,9 @@ def build_zip(bucket: str, region: str, realm: str = "privpi", prefix: str = "")
         "prefix": prefix,
         "users_key": f"{prefix}/{USERS_KEY}" if prefix else USERS_KEY,
     }
+    if upstream:  # off unless given: the zip (and its hash) stays as it was without it
+        config["upstream"] = check_upstream(upstream)
+        config["names_key"] = f"{prefix}/{ROOT_JSON}" if prefix else ROOT_JSON
     files = {
         f"{HANDLER}.py": (EDGE_DIR / f"{HANDLER}.py").read_bytes(),
         "edge/__init__.py": b"",

@@ -40,6 +40,12 @@ region_option = click.option(
     show_default=True,
     help="Write the console's production stage here (skipped if the file is missing).",
 )
+@click.option(
+    "--upstream",
+    metavar="URL",
+    help="Redirect project pages that are neither private nor claimed to this index, "
+    "for example https://pypi.org/simple/ (off unless given, on every deploy).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option(
     "--template-dir",
@@ -48,7 +54,7 @@ region_option = click.option(
     hidden=True,  # tests and template development: the stacks' templates
 )
 def deploy(name, region, domain, certificate_arn, console_origin, old_version_days,
-           rate_limit, zappa_settings, dry_run, template_dir):  # fmt: skip
+           rate_limit, upstream, zappa_settings, dry_run, template_dir):  # fmt: skip
     """Create or update the repository's three stacks in your AWS account."""
     settings = core.Settings(
         name=name,
@@ -58,6 +64,7 @@ def deploy(name, region, domain, certificate_arn, console_origin, old_version_da
         console_origin=console_origin,
         old_version_days=old_version_days,
         rate_limit=rate_limit,
+        upstream=upstream,
         template_dir=template_dir,
     )
     run(settings, zappa_settings, dry_run)

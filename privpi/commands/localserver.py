@@ -33,11 +33,14 @@ class LocalApp:
         return self.console(environ, start_response)
 
 
-def load_console(storage: Storage, base_url: str, realm: str) -> WSGIApplication | None:
+def load_console(
+    storage: Storage, base_url: str, realm: str, upstream: str | None = None
+) -> WSGIApplication | None:
     """The console WSGI app, or None (with the reason on stderr) when it cannot start."""
     config = {
         "SECRET_KEY": secrets.token_hex(32),
         "REPOSITORY_URL": f"{base_url}/simple/",
+        "UPSTREAM_URL": upstream,
         "SESSION_COOKIE_SECURE": False,
         "REALM": realm,
     }
@@ -57,12 +60,14 @@ def create_server(
     refresh: float = 60.0,
     max_stale: float = 900.0,
     threads: int = 8,
+    upstream: str | None = None,
 ) -> tuple[MultiSocketServer | BaseWSGIServer, str]:
     """A waitress server (not yet running) for the read path and the console."""
-    app = LocalApp(read_path(storage, realm=realm, refresh=refresh, max_stale=max_stale))
+    read = read_path(storage, realm=realm, refresh=refresh, max_stale=max_stale, upstream=upstream)
+    app = LocalApp(read)
     server = waitress_server(app, host=host, port=port, threads=threads, ident="privpi")
     base_url = f"http://{host}:{_bound_port(server)}"
-    app.console = load_console(storage, base_url, realm)
+    app.console = load_console(storage, base_url, realm, upstream)
     return server, base_url
 
 

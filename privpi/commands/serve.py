@@ -6,6 +6,7 @@ import secrets
 
 import click
 
+from .. import claims, index
 from ..users import UserStore
 from .context import AppContext, pass_app
 from .localserver import create_server
@@ -46,6 +47,12 @@ def ensure_admin(app: AppContext) -> None:
     "the store cannot be read; then it answers 503.",
 )
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--upstream",
+    metavar="URL",
+    help="Redirect project pages that are neither private nor claimed to this index "
+    "(for example https://pypi.org/simple/).",
+)
 @pass_app
 def serve(
     app: AppContext,
@@ -55,12 +62,16 @@ def serve(
     refresh: float,
     max_stale: float,
     threads: int,
+    upstream: str | None,
 ) -> None:
     """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
     if max_stale <= refresh:
         raise click.UsageError(
             f"--max-stale ({max_stale:g}s) must be longer than --refresh ({refresh:g}s)"
         )
+    if upstream:
+        upstream = claims.check_upstream(upstream)
+        index.update_root(app.storage)  # the names are read from the root: make sure it exists
     ensure_admin(app)
     server, base_url = create_server(
         app.storage,
@@ -70,8 +81,11 @@ def serve(
         refresh=refresh,
         max_stale=max_stale,
         threads=threads,
+        upstream=upstream,
     )
     click.echo(f"privpi serving {app.storage.url} at {base_url}/simple/", err=False)
+    if upstream:
+        click.echo(f"Names neither private nor claimed redirect to {upstream}")
     try:
         server.run()
     except KeyboardInterrupt:
