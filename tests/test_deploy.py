@@ -67,9 +67,10 @@ def test_stacks_created_in_order_with_outputs_passed_on(aws, tmp_path, capsys):
     assert f"--storage s3://{bucket['BucketName']} users add" in out
 
 
-def test_uploaded_zip_is_the_one_privpi_edge_build_makes(aws, tmp_path):
+@pytest.mark.parametrize("upstream", [[], ["--upstream", "https://pypi.org/simple/"]])
+def test_uploaded_zip_is_the_one_privpi_edge_build_makes(aws, tmp_path, upstream):
     name = fresh_name()
-    deploy(tmp_path, name)
+    deploy(tmp_path, name, upstream=upstream[1] if upstream else None)
     bucket, _ = stack(f"{name}-bucket", REGION)
     _, auth_params = stack(f"{name}-authenticator", "us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -78,7 +79,7 @@ def test_uploaded_zip_is_the_one_privpi_edge_build_makes(aws, tmp_path):
 
     out = tmp_path / "edge.zip"
     args = ["edge", "build", "--bucket", bucket["BucketName"], "--region", REGION, "-o", out]
-    res = CliRunner().invoke(main, [str(a) for a in args])
+    res = CliRunner().invoke(main, [str(a) for a in [*args, *upstream]])
     assert res.exit_code == 0, res.output
     assert uploaded == out.read_bytes()
     # the function runs that very zip: its code is the uploaded object
@@ -227,6 +228,7 @@ def test_failure_message_names_the_cause_not_the_cancellations():
         ),
         (["--name", "ok", "--console-origin", "https://c.example/path"], "without a path"),
         (["--name", "ok", "--rate-limit", "9"], "--rate-limit must be 0 (no limit) or 10 to"),
+        (["--name", "ok", "--upstream", "pypi.org/simple/"], "invalid upstream index URL"),
     ],
 )  # fmt: skip
 def test_bad_options_are_refused_before_any_change(aws, args, message):

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from privpi.aws.edgebuild import build_zip
 from privpi.cli import main
-from privpi.keys import USERS_KEY
+from privpi.keys import ROOT_JSON, USERS_KEY
 from tests.support.edge import default_doc, load_event
 
 
@@ -30,6 +30,7 @@ def test_zip_holds_handler_modules_and_config():
         "edge/pbkdf2.py",
         "edge/s3source.py",
         "edge/sigv4.py",
+        "edge/upstream.py",
         "edge/userstore.py",
         "viewer_request.py",
     ]
@@ -43,6 +44,17 @@ def test_zip_holds_handler_modules_and_config():
     assert len(data) < 256 * 1024  # goal; the hard Lambda@Edge limit is 1 MB
 
 
+def test_upstream_is_baked_in_only_when_given():
+    data = build_zip("my-bucket", "eu-west-1", prefix="team", upstream="https://pypi.org/simple")
+    config = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("config.json"))
+    assert config["upstream"] == "https://pypi.org/simple/"
+    assert config["names_key"] == f"team/{ROOT_JSON}"
+    plain = json.loads(
+        zipfile.ZipFile(io.BytesIO(build_zip("my-bucket", "eu-west-1"))).read("config.json")
+    )
+    assert "upstream" not in plain
+
+
 def test_zip_is_deterministic():
     assert build_zip("my-bucket", "eu-west-1") == build_zip("my-bucket", "eu-west-1")
     assert build_zip("my-bucket", "eu-west-1") != build_zip("my-bucket", "eu-west-2")
@@ -54,6 +66,14 @@ def test_zip_is_deterministic():
         (["--bucket", "My_Bucket", "--region", "eu-west-1"], "invalid S3 bucket name 'My_Bucket'"),
         (["--bucket", "my-bucket", "--region", "europe"], "invalid AWS region 'europe'"),
         (["--bucket", "my-bucket", "--region", "eu-west-1", "--realm", 'a"b'], "invalid realm"),
+        (
+            ["--bucket", "my-bucket", "--region", "eu-west-1", "--upstream", "https://u:p@x/s/"],
+            "invalid upstream index URL 'https://u:p@x/s/'",
+        ),
+        (
+            ["--bucket", "my-bucket", "--region", "eu-west-1", "--upstream", "ftp://x/simple/"],
+            "invalid upstream index URL",
+        ),
     ],
 )
 def test_cli_refuses_bad_settings(tmp_path, args, message):
@@ -81,6 +101,8 @@ SCRIPT = textwrap.dedent(
     import viewer_request
     assert viewer_request.__file__.startswith(unpacked), viewer_request.__file__
     primed = viewer_request._state["store"]._doc is not None  # read in the init phase
+    names = viewer_request._state["names"]
+    primed = primed and (names is None or names._doc is not None)
     for absent in ("privpi", "boto3", "botocore"):
         try:
             __import__(absent)
@@ -93,20 +115,29 @@ SCRIPT = textwrap.dedent(
     event = json.load(open(event_file))
     event["Records"][0]["cf"]["request"]["headers"]["authorization"][0]["value"] = "Basic eDp5"
     second = viewer_request.handler(event, None)
+    event = json.load(open(event_file))
+    event["Records"][0]["cf"]["request"]["uri"] = "/simple/not-private/"
+    third = viewer_request.handler(event, None)
     edge_modules = sorted(m for m in sys.modules if m.startswith("edge"))
-    print(json.dumps({"primed": primed, "first": first, "second": second, "modules": edge_modules}))
+    print(json.dumps({"primed": primed, "first": first, "second": second, "third": third,
+                      "modules": edge_modules}))
     """
 )
 
 
 @pytest.mark.slow
-def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint):
+@pytest.mark.parametrize("upstream", [None, "https://pypi.org/simple/"])
+def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint, upstream):
     """-I -S: no site, no .pth (so no editable privpi), and no boto3: the zip reads the store
-    with its own signed GET, at import time (Lambda's init phase)."""
+    (and with an upstream the root index) with its own signed GETs, at import time (Lambda's
+    init phase)."""
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     client.put_object(Bucket=s3_bucket, Key=USERS_KEY, Body=json.dumps(default_doc()).encode())
+    root = {"meta": {"api-version": "1.1"}, "projects": [{"name": "demo-pkg"}]}
+    client.put_object(Bucket=s3_bucket, Key=ROOT_JSON, Body=json.dumps(root).encode())
     unpacked = tmp_path / "zip"
-    zipfile.ZipFile(io.BytesIO(build_zip(s3_bucket, "us-east-1"))).extractall(unpacked)
+    data = build_zip(s3_bucket, "us-east-1", upstream=upstream)
+    zipfile.ZipFile(io.BytesIO(data)).extractall(unpacked)
     (tmp_path / "event.json").write_text(json.dumps(load_event("valid")))  # alice's password
     proc = subprocess.run(
         [
@@ -135,6 +166,12 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
     assert out["primed"] is True
     assert out["first"]["uri"] == "/packages/simple/demo-pkg/index.json"
     assert out["second"]["status"] == "401"
+    if upstream:
+        assert out["third"]["status"] == "302"
+        location = out["third"]["headers"]["location"][0]["value"]
+        assert location == "https://pypi.org/simple/not-private/"
+    else:
+        assert out["third"]["uri"] == "/packages/simple/not-private/index.json"
     assert out["modules"] == [
         "edge",
         "edge.basic_auth",
@@ -142,6 +179,7 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
         "edge.pbkdf2",
         "edge.s3source",
         "edge.sigv4",
+        "edge.upstream",
         "edge.userstore",
     ]
 

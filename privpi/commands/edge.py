@@ -23,6 +23,11 @@ def edge() -> None:
 @click.option("--realm", help="Basic auth realm (default PRIVPI_REALM, else privpi).")
 @click.option("--prefix", default="", help="Key prefix of the repository in the bucket.")
 @click.option(
+    "--upstream",
+    metavar="URL",
+    help="Redirect project pages neither private nor claimed to this index (default: off).",
+)
+@click.option(
     "--output",
     "-o",
     default="privpi-edge.zip",
@@ -30,11 +35,10 @@ def edge() -> None:
     type=click.Path(dir_okay=False, writable=True),
 )
 @pass_app
-def build(
-    app: AppContext, bucket: str, region: str, realm: str | None, prefix: str, output: str
-) -> None:
+def build(app: AppContext, bucket, region, realm, prefix, upstream, output) -> None:  # fmt: skip
     """Build the deployable zip (handler: viewer_request.handler)."""
-    data = build_zip(bucket, region, realm=realm or app.settings.realm, prefix=prefix)
+    realm = realm or app.settings.realm
+    data = build_zip(bucket, region, realm=realm, prefix=prefix, upstream=upstream)
     tmp = f"{output}.part"
     try:  # never leave a half-written zip behind
         with open(tmp, "wb") as f:
