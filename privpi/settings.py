@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from .errors import PrivpiError
+from .claims import check_upstream
+from .errors import PrivpiError, ValidationError
 from .storage import DEFAULT_STORAGE
 from .units import parse_size
 
@@ -36,6 +37,7 @@ class Settings:
     realm: str = "privpi"
     secret_key: str | None = None
     repository_url: str | None = None
+    upstream_url: str | None = None  # the authenticator's --upstream, for the connect page
     session_hours: float = 8.0
     session_cookie_secure: bool = True
     admin_password: str | None = None
@@ -81,6 +83,13 @@ def _positive_size(text: str) -> int:
     return _positive(str(parse_size(text)))
 
 
+def _upstream_url(text: str) -> str:
+    try:
+        return check_upstream(text)
+    except ValidationError as e:
+        raise ValueError(text) from e
+
+
 def _flag(text: str) -> bool:
     return text.lower() != "false"
 
@@ -94,6 +103,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "realm": (("PRIVPI_REALM",), str),
     "secret_key": (("PRIVPI_SECRET_KEY",), str),
     "repository_url": (("PRIVPI_REPOSITORY_URL",), str),
+    "upstream_url": (("PRIVPI_UPSTREAM_URL",), _upstream_url),
     "session_hours": (("PRIVPI_SESSION_HOURS",), float),
     "session_cookie_secure": (("PRIVPI_SESSION_COOKIE_SECURE",), _flag),
     "admin_password": (("PRIVPI_ADMIN_PASSWORD",), str),

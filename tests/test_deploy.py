@@ -263,6 +263,7 @@ def test_zappa_settings_get_the_bucket_stack_outputs(aws, tmp_path):
     blocked = s3.get_public_access_block(Bucket=stage["s3_bucket"])
     assert all(blocked["PublicAccessBlockConfiguration"].values())
     assert stage["environment_variables"]["PRIVPI_STORAGE"] == bucket["StorageUrl"]
+    assert stage["environment_variables"]["PRIVPI_UPSTREAM_URL"] == ""  # off unless given
     assert stage["app_function"] == before["app_function"] == "webadmin.wsgi.app"
     assert stage["exclude"] == before["exclude"]
     # the secret key is in the bucket, for Zappa's remote_env, not in the settings file

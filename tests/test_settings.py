@@ -33,6 +33,7 @@ def test_every_variable_is_read():
             "PRIVPI_REALM": "team",
             "PRIVPI_SECRET_KEY": "k" * 40,
             "PRIVPI_REPOSITORY_URL": "https://pypi.example.com/simple/",
+            "PRIVPI_UPSTREAM_URL": "https://pypi.org/simple",
             "PRIVPI_SESSION_HOURS": "0.5",
             "PRIVPI_SESSION_COOKIE_SECURE": "false",
             "PRIVPI_ADMIN_PASSWORD": "first admin pw",
@@ -46,6 +47,7 @@ def test_every_variable_is_read():
         realm="team",
         secret_key="k" * 40,
         repository_url="https://pypi.example.com/simple/",
+        upstream_url="https://pypi.org/simple/",
         session_hours=0.5,
         session_cookie_secure=False,
         admin_password="first admin pw",
@@ -66,6 +68,7 @@ def test_the_former_name_of_the_upload_limit_still_works_and_the_new_one_wins():
         ("PRIVPI_MAX_UPLOAD_BYTES", "0"),
         ("PRIVPI_MAX_BROWSER_UPLOAD_BYTES", "-5"),
         ("PRIVPI_SESSION_HOURS", "eight"),
+        ("PRIVPI_UPSTREAM_URL", "pypi.org/simple/"),
     ],
 )
 def test_a_bad_value_is_refused_with_its_name(variable, value):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from privpi import keys, publish
+from privpi import claims, keys, publish
 from privpi.users import UserStore
 from tests.support.console import (
     login,
@@ -69,6 +69,27 @@ def test_connect_page_uses_configured_repository(repo):
     page = text(c.get("/connect"))
     assert "index-url = https://pi.example.com/simple/" in page
     assert "machine pi.example.com\nlogin reader" in page
+
+
+def test_connect_page_shows_the_one_url_setup_only_with_an_upstream(repo):
+    plain = make_console(repo).test_client()
+    login(plain, "reader")
+    assert "One index URL" not in text(plain.get("/connect"))
+    c = make_console(repo, UPSTREAM_URL="https://pypi.org/simple/").test_client()
+    login(c, "reader")
+    page = text(c.get("/connect"))
+    assert "One index URL for everything" in page
+    assert "redirected to <code>https://pypi.org/simple/</code>" in page
+    assert "Do not add <code>--extra-index-url</code>" in page
+    assert "index-url = http://localhost/simple/" in page
+
+
+def test_dashboard_shows_claims(as_role, repo):
+    claims.claim(repo, "acme-*", actor="admin")
+    claims.unclaim(repo, "acme-*", actor="admin")
+    page = text(as_role("reader").get("/"))
+    assert "<strong>admin</strong> claimed acme-*" in page
+    assert "<strong>admin</strong> unclaimed acme-*" in page
 
 
 def test_nav_shows_what_the_role_may_use(as_role):

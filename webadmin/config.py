@@ -36,6 +36,7 @@ def from_settings(settings: Settings) -> dict[str, object]:
         "PRIVPI_STORAGE": settings.storage,
         "SECRET_KEY": settings.secret_key,
         "REPOSITORY_URL": settings.repository_url,  # None: <this host>/simple/ (privpi serve)
+        "UPSTREAM_URL": settings.upstream_url,  # None: no upstream fall-through
         "MAX_UPLOAD_BYTES": settings.max_upload_bytes,
         "MAX_BROWSER_UPLOAD_BYTES": settings.max_browser_upload_bytes,
         "REALM": settings.realm,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask_login import current_user
 
 from .auth import role_required
@@ -22,6 +22,7 @@ def page() -> str:
         index=index,
         host=urlsplit(index).hostname or "",
         user=current_user.name,
+        upstream=current_app.config.get("UPSTREAM_URL"),
         upload_url=url_for("upload.legacy", _external=True)
         if current_user.has_role("publisher")
         else None,

@@ -46,6 +46,8 @@ EVENT_PHRASES: dict[str, Callable[[Event], str]] = {
     "yank": lambda e: f"yanked {_subject(e)}" + (f": {e['reason']}" if e.get("reason") else ""),
     "unyank": lambda e: f"un-yanked {_subject(e)}",
     "delete": lambda e: f"deleted {e.get('filename') or _subject(e)}",
+    "claim": lambda e: f"claimed {e['pattern']}",
+    "unclaim": lambda e: f"unclaimed {e['pattern']}",
     "user.add": lambda e: f"added {e.get('user')} as {e.get('role', 'reader')}",
     "user.role": lambda e: f"made {e.get('user')} {', '.join(e.get('roles') or ['?'])}",
     "user.passwd": lambda e: f"set a new password for {e.get('user')}",

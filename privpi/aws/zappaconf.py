@@ -33,6 +33,8 @@ def console_settings(s: Settings, result: Result) -> dict:
         "environment_variables": {
             "PRIVPI_STORAGE": result.storage_url,
             "PRIVPI_REPOSITORY_URL": result.repository_url,
+            # the connect page shows the one-URL setup; "" (off) replaces an earlier value
+            "PRIVPI_UPSTREAM_URL": s.upstream or "",
         },
     }
 
