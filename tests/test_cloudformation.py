@@ -190,7 +190,7 @@ def test_authenticator_meets_the_lambda_at_edge_rules():
     assert t["Outputs"]["VersionArn"]["Value"] == {"Ref": "Version"}
 
 
-def test_authenticator_reads_the_user_store_and_nothing_else():
+def test_authenticator_reads_the_user_store_and_the_root_index_and_nothing_else():
     policies = load("authenticator")["Resources"]["Role"]["Properties"]["Policies"]
     statements = [st for p in policies for st in p["PolicyDocument"]["Statement"]]
     s3 = [st for st in statements if "s3:" in str(st["Action"])]
@@ -200,7 +200,10 @@ def test_authenticator_reads_the_user_store_and_nothing_else():
         {
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/config/users.json"},
+            "Resource": [
+                {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/config/users.json"},
+                {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/packages/simple/index.json"},
+            ],
         }
     ]
     groups = resources(load("authenticator"), "AWS::Logs::LogGroup").values()
