@@ -24,12 +24,12 @@ class Names:
 
     __slots__ = ("claimed", "private")
 
-    def __init__(self, private: frozenset, claimed: re.Pattern | None):
+    def __init__(self, private: frozenset[str], claimed: re.Pattern[str] | None) -> None:
         self.private = private
         self.claimed = claimed
 
 
-def claims_regex(patterns: list[str]) -> re.Pattern | None:
+def claims_regex(patterns: list[str]) -> re.Pattern[str] | None:
     """One expression matching a normalized name against every pattern ('*': anything)."""
     if not patterns:
         return None
@@ -61,7 +61,7 @@ class NameCache(StoreCache):
 
     def falls_through(self, name: str) -> bool:
         """True when ``name`` (normalized) is neither private nor claimed; may raise Unavailable."""
-        names = self.current()
+        names: Names = self.current()
         if name in names.private:
             return False
         return names.claimed is None or names.claimed.match(name) is None

@@ -145,7 +145,7 @@ def decide(request: Json) -> Json:
     return request
 
 
-def _fall_through(route: paths.Route) -> dict | None:
+def _fall_through(route: paths.Route) -> Json | None:
     """302 upstream for a project page whose name is neither private nor claimed, 404 for
     such a name's files, 503 when the names cannot be read; None: serve it from here."""
     name = route.path.split("/")[2]  # /simple/NAME/ or /files/NAME/FILE; '' for /simple/

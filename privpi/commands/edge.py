@@ -35,7 +35,15 @@ def edge() -> None:
     type=click.Path(dir_okay=False, writable=True),
 )
 @pass_app
-def build(app: AppContext, bucket, region, realm, prefix, upstream, output) -> None:  # fmt: skip
+def build(
+    app: AppContext,
+    bucket: str,
+    region: str,
+    realm: str | None,
+    prefix: str,
+    upstream: str | None,
+    output: str,
+) -> None:
     """Build the deployable zip (handler: viewer_request.handler)."""
     realm = realm or app.settings.realm
     data = build_zip(bucket, region, realm=realm, prefix=prefix, upstream=upstream)
