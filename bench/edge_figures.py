@@ -1,4 +1,5 @@
-"""Figures for the Lambda@Edge authenticator: zip size, cold import, first and warm decisions.
+"""Figures for the Lambda@Edge authenticator: zip size, cold import, first and warm decisions,
+and what the upstream name check (``--upstream``) adds to a warm decision.
 
     .venv/bin/python bench/edge_figures.py
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from passlib.hash import pbkdf2_sha256
 
 from edge import viewer_request
+from edge.upstream import NameCache
 from edge.userstore import UserCache
 from privpi.aws.edgebuild import build_zip
 from privpi.settings import DEFAULT_PBKDF2_ROUNDS
@@ -44,14 +46,14 @@ class Source:
         return None if etag == '"1"' else (self.body, '"1"')
 
 
-def event(auth: str) -> dict:
+def event(auth: str, uri: str = "/simple/some-project/") -> dict:
     headers = {
         "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
         "accept": [{"key": "Accept", "value": "application/vnd.pypi.simple.v1+json"}],
         "authorization": [{"key": "Authorization", "value": auth}],
     }
     request = {"clientIp": "203.0.113.178", "headers": headers, "method": "GET",
-               "querystring": "", "uri": "/simple/some-project/"}  # fmt: skip
+               "querystring": "", "uri": uri}  # fmt: skip
     return {"Records": [{"cf": {"config": {"eventType": "viewer-request"}, "request": request}}]}
 
 
@@ -67,6 +69,47 @@ def cold_import(zip_bytes: bytes, runs: int = 7) -> tuple[float, float]:
             totals.append(time.perf_counter() - t)
             imports.append(float(out.stdout))
     return statistics.median(imports), statistics.median(totals)
+
+
+def warm(uri: str, auth: str, n: int) -> tuple[float, float]:
+    """p50 and p99 microseconds of n warm decisions for uri."""
+    events = [event(auth, uri) for _ in range(n)]
+    samples = []
+    for ev in events:
+        t = time.perf_counter_ns()
+        viewer_request.handler(ev)
+        samples.append((time.perf_counter_ns() - t) / 1000)
+    samples.sort()
+    return samples[n // 2], samples[int(n * 0.99)]
+
+
+def upstream_figures(users: UserCache, auth: str, projects: int = 1000, n: int = 20000) -> None:
+    """The name check's added cost: warm decisions without and with an upstream (a root of
+    ``projects`` private names and 10 claimed patterns), and the check alone."""
+    root = {
+        "projects": [{"name": f"private-{i}"} for i in range(projects)],
+        "_claims": [f"team{i}-*" for i in range(10)],
+    }
+    names = NameCache(Source(root))
+    cases = [("private", "/simple/private-500/"), ("claimed", "/simple/team9-x/"),
+             ("302 upstream", "/simple/requests/")]  # fmt: skip
+    viewer_request.configure(users, "bench")
+    base, _ = warm("/simple/private-500/", auth, n)
+    print(f"upstream off, p50:        {base:>10.1f} us  (the same private page)")
+    viewer_request.configure(users, "bench", "https://pypi.org/simple/", names)
+    for label, uri in cases:
+        p50, p99 = warm(uri, auth, n)
+        print(f"upstream on, {label + ':':<13}{p50:>10.1f} us p50, {p99:.1f} us p99  "
+              f"(+{p50 - base:.1f} us)")  # fmt: skip
+    for label, name in [("private", "private-500"), ("claimed", "team9-x"), ("unknown", "x")]:
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            names.falls_through(name)
+        each = (time.perf_counter_ns() - t) / n / 1000
+        print(
+            f"name check alone, {label + ':':<8}{each:>10.2f} us  ({projects:,} names, 10 claims)"
+        )
+    viewer_request.configure(None)
 
 
 def main() -> None:
@@ -104,7 +147,7 @@ def main() -> None:
         viewer_request.handler(ev)
     each = (time.perf_counter() - t) / 20 * 1e3
     print(f"wrong password (each):    {each:>10.2f} ms  (never cached)")
-    viewer_request.configure(None)
+    upstream_figures(viewer_request._state["store"], auth)
 
 
 if __name__ == "__main__":
