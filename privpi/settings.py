@@ -38,7 +38,8 @@ class Settings:
     secret_key: str | None = None
     repository_url: str | None = None
     upstream_url: str | None = None  # the authenticator's --upstream, for the connect page
-    session_hours: float = 8.0
+    session_hours: float = 8.0  # idle: every request renews the session
+    session_max_hours: float = 12.0  # from sign-in, however busy
     session_cookie_secure: bool = True
     admin_password: str | None = None
     on_lambda: bool = False
@@ -105,6 +106,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "repository_url": (("PRIVPI_REPOSITORY_URL",), str),
     "upstream_url": (("PRIVPI_UPSTREAM_URL",), _upstream_url),
     "session_hours": (("PRIVPI_SESSION_HOURS",), float),
+    "session_max_hours": (("PRIVPI_SESSION_MAX_HOURS",), float),
     "session_cookie_secure": (("PRIVPI_SESSION_COOKIE_SECURE",), _flag),
     "admin_password": (("PRIVPI_ADMIN_PASSWORD",), str),
     # set by AWS Lambda itself: the console is running there (limits of its payload)

@@ -7,11 +7,15 @@ Format (version 2)::
 
     {"version": 2, "users": {"alice": {"hash": "$pbkdf2-sha256$...", "roles": ["publisher"],
      "enabled": true, "created": "2026-...Z", "updated": "2026-...Z",
-     "tokens": {"<label>": {...}}, "grants": ["acme-*"]}}}
+     "tokens": {"<label>": {...}}, "grants": ["acme-*"], "session_generation": 3}}}
 
 ``tokens`` and ``grants`` are optional (see :mod:`privpi.tokens`). A version-1 store (the
 same without them) is read as it is and written as version 2 by its next change, which
 keeps every field it holds.
+
+``session_generation`` (optional, absent: 0) counts the changes that end the user's console
+sessions: a new password, role or enabled state, and signing out. The console keeps it in
+each session and refuses a session whose generation is not the stored one.
 """
 
 from __future__ import annotations
@@ -68,6 +72,16 @@ def is_enabled(rec: Record) -> bool:
     """Only JSON true enables a user: a missing, null, 1 or "true" field is a disabled
     user for the CLI, the console and the edge alike (fail closed on a hand-edited store)."""
     return rec.get("enabled") is True
+
+
+def session_generation(rec: Record) -> int:
+    """The record's session generation; anything but a whole number reads as 0."""
+    value = rec.get("session_generation", 0)
+    return value if type(value) is int else 0
+
+
+def _end_sessions(rec: Record) -> None:
+    rec["session_generation"] = session_generation(rec) + 1
 
 
 def check_password(password: str) -> str:
@@ -293,12 +307,18 @@ class UserStore(TokensAndGrants):
         return self.get(name)
 
     def _update(self, name: str, action: str, guard: Guard | None = None, **fields: object) -> None:
+        """Change fields of one user; a change that alters any (password, role, enabled)
+        also ends the user's console sessions."""
+
         def mutate(users: Users) -> None:
             if name not in users:
                 raise UserConflict(f"no user named {name!r}")
             if guard:
                 guard(users)
-            users[name].update(fields, updated=now())
+            rec = users[name]
+            if any(rec.get(k) != v for k, v in fields.items()):
+                _end_sessions(rec)
+            rec.update(fields, updated=now())
 
         details = {k: v for k, v in fields.items() if k != "hash"}
         self._change(mutate, action, name, **details)
@@ -316,6 +336,16 @@ class UserStore(TokensAndGrants):
     def set_enabled(self, name: str, enabled: bool) -> None:
         guard = None if enabled else self._keeps_an_admin(name)
         self._update(name, "user.enable" if enabled else "user.disable", guard, enabled=enabled)
+
+    def end_sessions(self, name: str) -> None:
+        """End every console session of ``name`` (signing out does this)."""
+
+        def mutate(users: Users) -> None:
+            if name not in users:
+                raise UserConflict(f"no user named {name!r}")
+            _end_sessions(users[name])
+
+        self._change(mutate, "user.signout", name)
 
     def remove(self, name: str) -> None:
         keep_admin = self._keeps_an_admin(name)

@@ -414,6 +414,7 @@ def test_legacy_form_never_500_and_stores_only_validated_files(legacy, n, broken
     form["content"] = (io.BytesIO(parts["content"]), parts["filename"])
     r = client.post("/legacy/", data=form, headers={"Authorization": parts["auth"]})
     assert r.status_code in (200, 400, 401, 403, 413), r.status
+    assert all(c.isprintable() for c in r.status), repr(r.status)  # nothing breaks the line
     event(f"/legacy/ answered {r.status_code}")
     assert_only_validated_files(storage)
 

@@ -269,6 +269,26 @@ def test_legacy_on_lambda_takes_what_its_payload_carries_and_names_the_way_aroun
     assert "4.45 MiB" in page  # the upload page tells twine users the same figure
 
 
+@pytest.mark.parametrize("bad", ["\x00", "\r\nX-Injected: 1", "\x1b[2J", "\x85"])
+def test_legacy_refusal_quoting_the_form_keeps_controls_out_of_the_status(
+    folder_storage, tmp_path, bad
+):
+    """twine shows the reason phrase: the digest it quotes keeps to printable characters."""
+    client = make_console(seeded(folder_storage)).test_client()
+    wheel = make_wheel(tmp_path, "odd-digest", "1.0")
+    auth = base64.b64encode(f"publisher:{PASSWORD}".encode()).decode()
+    form = {
+        ":action": "file_upload",
+        "sha256_digest": "ab" + bad + "cd",
+        "content": (io.BytesIO(wheel.read_bytes()), wheel.name),
+    }
+    r = client.post("/legacy/", data=form, headers={"Authorization": f"Basic {auth}"})
+    assert r.status_code == 400
+    assert "the form says ab" in r.status
+    assert all(c.isprintable() for c in r.status), repr(r.status)
+    assert "X-Injected" not in r.headers
+
+
 def test_finalize_refuses_an_object_over_the_ticket_limit(storage, tmp_path):
     """Should the bucket not enforce content-length-range, finalize still does."""
     browser = Browser(seeded(storage), MAX_BROWSER_UPLOAD_BYTES=2000)

@@ -53,6 +53,27 @@ def test_login_redirects_only_to_local_paths(app, client):
 
 
 @pytest.mark.parametrize(
+    "target",
+    [
+        "/%0D%0Ax",  # CR LF: would break the Location header
+        "/%00",
+        "/%09/evil.example",  # browsers drop the tab: //evil.example
+        "/%5Cevil.example",  # a backslash reads as a slash: //evil.example
+        "/\\evil.example",
+        "//evil.example/",
+        "javascript:alert(1)",
+        "projects",
+        "/%C2%85x",  # NEL, a control character outside ASCII
+    ],
+)
+def test_login_ignores_a_next_that_is_not_a_plain_local_path(client, target):
+    data = {"username": "reader", "password": PASSWORD, "csrf_token": csrf_token(client)}
+    r = client.post(f"/login?next={target}", data=data)
+    assert r.status_code == 303
+    assert r.location == "/"
+
+
+@pytest.mark.parametrize(
     ("name", "password"),
     [("admin", "wrong password!!"), ("nobody", PASSWORD), ("", ""), ("admin", "")],
 )
@@ -84,11 +105,13 @@ def test_password_reset_ends_other_sessions(repo, as_role):
     assert login(c, "reader", "a brand new password").status_code == 303
 
 
-def test_role_change_applies_on_next_request(repo, as_role):
+def test_role_change_ends_the_session_and_applies_on_sign_in(repo, as_role):
     c = as_role("admin")
     assert c.get("/users").status_code == 200
     UserStore(repo).add("admin2", PASSWORD, "admin")
     UserStore(repo).set_role("admin", "reader")
+    assert c.get("/users").status_code == 302
+    assert login(c, "admin").status_code == 303
     assert c.get("/users").status_code == 403
 
 

@@ -9,6 +9,7 @@ from privpi.users import UserStore
 from tests.support.console import (
     PASSWORD,
     login,
+    make_console,
     post,
     snapshot,
     text,
@@ -205,3 +206,35 @@ def test_own_password_needs_the_current_one(as_role, repo):
     assert r.status_code == 400
     assert "at least 12" in text(r)
     assert snapshot(repo) == before
+
+
+def test_admin_setting_their_own_password_needs_the_current_one(as_role, app, repo):
+    admin = as_role("admin")
+    elsewhere = as_role("admin")
+    page = text(admin.get("/users/admin"))
+    assert "Change your password" in page
+    assert 'name="current"' in page
+    before = snapshot(repo)
+    for current in (None, "not my password"):
+        data = {"password": NEW, "repeat": NEW}
+        if current:
+            data["current"] = current
+        r = post(admin, "/users/admin/password", data)
+        assert r.status_code == 400
+        assert "was not changed" in text(r) or "current password is not right" in text(r)
+    assert snapshot(repo) == before
+    r = post(admin, "/users/admin/password", {"current": PASSWORD, "password": NEW, "repeat": NEW})
+    assert r.status_code == 303
+    assert admin.get("/users").status_code == 200  # this session stays
+    assert elsewhere.get("/users").status_code == 302  # the others end
+    assert login(app.test_client(), "admin", NEW).status_code == 303
+
+
+def test_own_password_from_the_user_pages_counts_against_the_limit(repo):
+    admin = make_console(repo, LOGIN_LIMIT_PER_USER=2).test_client()
+    assert login(admin, "admin").status_code == 303
+    wrong = {"current": "not my password", "password": NEW, "repeat": NEW}
+    assert [post(admin, "/users/admin/password", wrong).status_code for _ in range(2)] == [400] * 2
+    r = post(admin, "/users/admin/password", {**wrong, "current": PASSWORD})
+    assert r.status_code == 429
+    assert UserStore(repo).verify("admin", PASSWORD)

@@ -1,7 +1,9 @@
 """The signed-in user's own account: change their password, whatever their role.
 
 The current password is asked again (a session left open on a shared screen must not be
-enough), and failures count against the same per-user limit as sign-in.
+enough), and failures count against the same per-user limit as sign-in. An admin setting
+their own password from the user pages goes through the same check
+(``change_own_password``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .forms import AccountPasswordForm
 from .tokens import account_context
 
 bp = Blueprint("account", __name__)
+DONE = "Your password is changed; your other sessions have ended."
 
 
 def _page(
@@ -27,25 +30,33 @@ def _page(
     return page, status
 
 
+def change_own_password(form: AccountPasswordForm) -> tuple[str, int] | None:
+    """Set the signed-in user's password if the form's current one is right: None when
+    done (this session stays, the others end), else the refusal and its status."""
+    if not form.validate():
+        return "Your password was not changed: correct the fields marked below.", 400
+    name = current_user.name
+    per_user = login_throttles()[0]
+    wait = per_user.retry_after(name)
+    if wait:
+        return f"Too many wrong passwords. Try again in {(wait + 59) // 60} minutes.", 429
+    if UserStore(storage()).verify(name, form.current.data or "") is None:
+        per_user.fail(name)
+        return "Your current password is not right; nothing was changed.", 400
+    user_store().set_password(name, form.password.data or "")
+    login_user(session_user(name))  # the new marker: this session stays, others end
+    session.permanent = True
+    return None
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @role_required("reader")
 def page() -> ResponseReturnValue:
     form = AccountPasswordForm()
     if not form.is_submitted():
         return _page(form)
-    if not form.validate():
-        return _page(form, "Your password was not changed: correct the fields marked below.", 400)
-    name = current_user.name
-    per_user = login_throttles()[0]
-    wait = per_user.retry_after(name)
-    if wait:
-        msg = f"Too many wrong passwords. Try again in {(wait + 59) // 60} minutes."
-        return _page(form, msg, 429)
-    if UserStore(storage()).verify(name, form.current.data or "") is None:
-        per_user.fail(name)
-        return _page(form, "Your current password is not right; nothing was changed.", 400)
-    user_store().set_password(name, form.password.data or "")
-    login_user(session_user(name))  # the new marker: this session stays, others end
-    session.permanent = True
-    flash("Your password is changed; your other sessions have ended.", "success")
+    refusal = change_own_password(form)
+    if refusal:
+        return _page(form, *refusal)
+    flash(DONE, "success")
     return redirect(url_for("account.page"), 303)

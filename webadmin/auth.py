@@ -1,9 +1,12 @@
 """Sign-in and sign-out, the session's user, and ``role_required`` for every other view.
 
-The session holds only ``<name>:<marker>``, the marker being a keyed digest of the user's
-stored password hash: a password reset changes the hash and so ends every other session,
-and a disabled or removed user is signed out on their next request, because the user is
-looked up in the (ETag-cached) user store on every request.
+The session holds ``<name>:<marker>``, the marker being a keyed digest of the user's stored
+password hash and session generation, and the time of sign-in. A new password, role or
+enabled state and signing out all bump the generation in the user store (privpi.users),
+so every session of that user ends; the user is looked up in the (ETag-cached) user store
+on every request, so a disabled or removed user is out on their next one. Sessions also
+end a fixed time after sign-in (SESSION_ABSOLUTE_LIFETIME), however busy: Flask renews the
+cookie on each request, so its own PERMANENT_SESSION_LIFETIME is only an idle limit.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, ParamSpec
 from urllib.parse import urlsplit
@@ -34,7 +38,7 @@ from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user,
 
 from privpi.errors import NotFound, PrivpiError
 from privpi.keys import USERS_KEY
-from privpi.users import User, UserStore, is_enabled, parse_store
+from privpi.users import User, UserStore, is_enabled, parse_store, session_generation
 
 from .extensions import login_manager, storage
 from .forms import LoginForm, PlainForm
@@ -46,6 +50,7 @@ View = Callable[P, ResponseReturnValue]  # a Flask view function
 bp = Blueprint("auth", __name__)
 CACHE = "privpi.users-cache"
 THROTTLES = "privpi.login-throttles"
+ISSUED = "issued"  # session key: when the user signed in (Unix time)
 
 
 class ConsoleUser(UserMixin):
@@ -86,10 +91,10 @@ def _users_doc() -> dict[str, Any]:
     return doc
 
 
-def _marker(name: str, password_hash: str) -> str:
+def _marker(name: str, rec: dict[str, Any]) -> str:
     secret = current_app.secret_key or ""
     key = secret.encode() if isinstance(secret, str) else secret
-    msg = f"{name}\0{password_hash}".encode()
+    msg = f"{name}\0{rec['hash']}\0{session_generation(rec)}".encode()
     return hmac.new(key, msg, hashlib.sha256).hexdigest()[:24]
 
 
@@ -103,16 +108,28 @@ def session_user(name: str) -> ConsoleUser | None:
         return None
     if rec is None or not is_enabled(rec):
         return None
-    return ConsoleUser(User.from_record(name, rec), _marker(name, rec["hash"]))
+    return ConsoleUser(User.from_record(name, rec), _marker(name, rec))
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> ConsoleUser | None:
+    if _too_old():
+        return None
     name, _, marker = user_id.rpartition(":")
     user = session_user(name)
     if user is None or not hmac.compare_digest(user.marker, marker):
         return None
     return user
+
+
+def _too_old() -> bool:
+    """Past the absolute lifetime, counted from sign-in (a session without a time of
+    sign-in was not made by this console: it is too old as well)."""
+    issued = session.get(ISSUED)
+    if not isinstance(issued, int | float):
+        return True
+    limit = current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
+    return not 0 <= time.time() - issued <= limit
 
 
 def role_required(role: str) -> Callable[[View[P]], View[P]]:
@@ -148,12 +165,17 @@ def init_app(app: Flask) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or scheme-relative URL."""
-    if not target:
-        return url_for("dashboard.index")
+    """Only a path on this site: never an absolute or scheme-relative URL, nor one a
+    browser could read as such (a backslash) or that would break the Location header
+    (control characters); anything else sends the user home."""
+    home = url_for("dashboard.index")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return home
+    if "\\" in target or not all(c.isprintable() and not c.isspace() for c in target):
+        return home
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("dashboard.index")
+    if parts.scheme or parts.netloc:
+        return home
     return target
 
 
@@ -202,6 +224,7 @@ def login() -> ResponseReturnValue:
         form.form_errors.append("Wrong user name or password, or the account is disabled.")
         return render_template("login.html", form=form), 401
     session.clear()  # a fresh session: nothing planted before sign-in survives it
+    session[ISSUED] = int(time.time())
     login_user(signed_in)
     session.permanent = True
     flash(f"Signed in as {name}.", "success")
@@ -215,7 +238,16 @@ def logout() -> ResponseReturnValue:
         return render_template("logout.html", form=form)
     if not form.validate_on_submit():
         abort(400)
+    name = current_user.name
     logout_user()
     session.clear()
-    flash("Signed out.", "info")
+    if name is None:
+        return redirect(url_for("auth.login"), 303)
+    try:  # every other session of this user ends too (a cookie copied elsewhere)
+        UserStore(storage(), actor=name).end_sessions(name)
+    except PrivpiError as e:
+        log.error("signing %s out everywhere failed: %s", name, e)
+        flash(f"Signed out here, but your other sessions could not be ended ({e}).", "error")
+        return redirect(url_for("auth.login"), 303)
+    flash("Signed out, here and everywhere else.", "info")
     return redirect(url_for("auth.login"), 303)

@@ -40,7 +40,8 @@ def from_settings(settings: Settings) -> dict[str, object]:
         "MAX_UPLOAD_BYTES": settings.max_upload_bytes,
         "MAX_BROWSER_UPLOAD_BYTES": settings.max_browser_upload_bytes,
         "REALM": settings.realm,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),  # idle
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=settings.session_max_hours),
         "SESSION_COOKIE_SECURE": settings.session_cookie_secure,
         "ON_LAMBDA": settings.on_lambda,
     }

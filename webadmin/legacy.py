@@ -73,8 +73,14 @@ def request_limit(file_limit: int) -> int:
 
 
 def plain(message: str, status: int, **headers: str) -> Response:
-    """The message in the reason phrase (twine prints it) and in the body (uv prints it)."""
-    reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    """The message in the reason phrase (twine prints it) and in the body (uv prints it).
+
+    The message may quote the client's own form values: in the reason phrase every
+    character that is not printable (NUL, CR, LF, other controls) becomes "?", so none
+    reaches the status line."""
+    words = " ".join(message.split())
+    reason = "".join(c if c.isprintable() else "?" for c in words)
+    reason = reason.encode("latin-1", "replace").decode("latin-1")
     resp = Response(message + "\n", mimetype="text/plain", headers=headers)
     resp.status = f"{status} {reason[:400]}"
     return resp

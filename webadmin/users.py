@@ -3,6 +3,7 @@
 Role changes, disabling and deleting go through a confirmation page; adding a user and
 resetting a password are confirmed by typing the password twice. Nobody can demote,
 disable or delete themself, and the user store refuses to lose its last enabled admin.
+An admin's own password needs their current one, here as on ``/account``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from flask_wtf import FlaskForm
 from privpi.errors import UserConflict, UserStoreError
 from privpi.users import User
 
+from .account import DONE, change_own_password
 from .auth import role_required
 from .extensions import user_store
-from .forms import AddUserForm, EnableForm, PasswordForm, PlainForm, RoleForm
+from .forms import (
+    AccountPasswordForm,
+    AddUserForm,
+    EnableForm,
+    PasswordForm,
+    PlainForm,
+    RoleForm,
+)
 from .tokens import user_context
 from .views import confirmed
 
@@ -47,7 +56,8 @@ def _list_page(
 
 def _user_page(user: User, error: str | None = None, status: int = 200, **forms: FlaskForm) -> Page:
     forms.setdefault("role_form", RoleForm(role=user.role))
-    forms.setdefault("password_form", PasswordForm())
+    own = user.name == current_user.name
+    forms.setdefault("password_form", AccountPasswordForm() if own else PasswordForm())
     forms.setdefault("enable_form", EnableForm(enabled="0" if user.enabled else "1"))
     forms.setdefault("delete_form", PlainForm())
     forms.update(user_context(user.name))
@@ -155,6 +165,8 @@ def role(name: str) -> ResponseReturnValue:
 @role_required("admin")
 def password(name: str) -> ResponseReturnValue:
     user = _get(name)
+    if name == current_user.name:
+        return _own_password(user)
     form = PasswordForm()
     if not form.validate_on_submit():
         msg = "The password was not changed: correct the fields marked below."
@@ -165,6 +177,15 @@ def password(name: str) -> ResponseReturnValue:
         return _conflict(name, e)
     flash(f"Set a new password for {name}; their other sessions have ended.", "success")
     return redirect(url_for("users.detail", name=name), 303)
+
+
+def _own_password(user: User) -> ResponseReturnValue:
+    form = AccountPasswordForm()
+    refusal = change_own_password(form)
+    if refusal:
+        return _user_page(user, *refusal, password_form=form)
+    flash(DONE, "success")
+    return redirect(url_for("users.detail", name=user.name), 303)
 
 
 @bp.route("/<name>/enabled", methods=["POST"])

@@ -60,6 +60,7 @@ EVENT_PHRASES: dict[str, Callable[[Event], str]] = {
     "token.revoke": lambda e: f"revoked {e.get('user')}'s token {e.get('label')!r}",
     "user.grant": lambda e: f"let {e.get('user')} publish {e.get('pattern')}",
     "user.ungrant": lambda e: f"took back {e.get('user')}'s grant {e.get('pattern')}",
+    "user.signout": lambda e: f"ended every session of {e.get('user')}",
 }
 
 
