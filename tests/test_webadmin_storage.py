@@ -27,4 +27,6 @@ def test_console_on_each_backend(storage, tmp_path):
     assert "dora" in text(c.get("/users"))
     UserStore(storage).add("admin2", PASSWORD, "admin")
     UserStore(storage).set_role("admin", "publisher")  # the cached store notices the change
+    assert c.get("/users").status_code == 302  # a role change ends the session
+    assert login(c, "admin").status_code == 303
     assert c.get("/users").status_code == 403

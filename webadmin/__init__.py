@@ -30,6 +30,9 @@ from . import (
 )
 from . import config as configuration
 from .extensions import STORAGE, csrf
+from .upload import body_limits
+
+__all__ = ["body_limits", "create_app"]
 
 
 def create_app(config: Mapping[str, Any] | None = None, storage: Storage | None = None) -> Flask:
@@ -40,9 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None, storage: Storage | None 
     configuration.check(app.config)
     if not app.config["SECRET_KEY"]:  # testing only: check() refuses this elsewhere
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    # a whole upload plus room for the form fields around it
-    if app.config.get("MAX_CONTENT_LENGTH") is None:
-        app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
     app.extensions[STORAGE] = storage or open_storage(app.config["PRIVPI_STORAGE"])
 
     csrf.init_app(app)

@@ -15,6 +15,12 @@ from privpi.errors import PrivpiError
 from privpi.settings import Settings
 
 DEFAULTS = {
+    # Request bodies of every form and JSON call: a sign-in is under 2 KiB. Werkzeug reads
+    # a urlencoded body whole, so MAX_CONTENT_LENGTH is its only bound; /legacy/ and the
+    # signed folder upload raise these per request (webadmin.upload.body_limits).
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "MAX_FORM_PARTS": 50,
     "PROJECTS_PER_PAGE": 50,
     # failed sign-ins allowed per window, per user name and per client address
     "LOGIN_LIMIT_PER_USER": 5,

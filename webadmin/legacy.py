@@ -47,6 +47,7 @@ LAMBDA_PAYLOAD = 6 * 1024 * 1024
 EVENT_OVERHEAD = 64 * 1024  # headers, request context and JSON around the body, generously
 LAMBDA_REQUEST_LIMIT = (LAMBDA_PAYLOAD - EVENT_OVERHEAD) * 3 // 4  # 4,669,440 bytes (4.45 MiB)
 FORM_SLACK = 1024 * 1024  # the other form fields (a long description) beside the file
+FORM_PARTS = 1000
 CHUNK = 1024 * 1024
 # form field -> hashlib constructor; every one the form gives is checked
 DIGESTS: dict[str, Callable[[], _Hasher]] = {
@@ -113,6 +114,8 @@ def legacy_upload() -> Response:
     if request.content_length is not None and request.content_length > body_limit:
         return too_large(request.content_length, limit)
     request.max_content_length = body_limit
+    request.max_form_memory_size = FORM_SLACK  # a long description, in one text part
+    request.max_form_parts = FORM_PARTS  # twine sends each classifier as a part
     try:
         return _upload(user.name, limit)
     except RequestEntityTooLarge:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
     jsonify,
@@ -35,7 +36,7 @@ from privpi.units import human_size
 
 from .auth import role_required
 from .extensions import csrf, storage
-from .legacy import legacy_max_size, legacy_upload
+from .legacy import legacy_max_size, legacy_upload, request_limit
 from .security import CSP
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,20 @@ def max_size() -> int:
     """The browser upload limit. Its bytes skip the console, so the console's limit for
     request bodies (MAX_UPLOAD_BYTES, which /legacy/ obeys) does not bind it."""
     return int(current_app.config["MAX_BROWSER_UPLOAD_BYTES"])
+
+
+def body_limits(app: Flask) -> dict[str, int]:
+    """The largest request body the console takes, by path prefix ("" for any other).
+
+    Flask enforces these per request; ``privpi serve`` gives them to waitress too, which
+    reads a whole body before the console sees it, so that it refuses a larger one as soon
+    as the headers are in."""
+    with app.app_context():
+        return {
+            "/legacy/": request_limit(legacy_max_size()),
+            "/upload/incoming/": max_size(),
+            "": int(app.config["MAX_CONTENT_LENGTH"]),
+        }
 
 
 def error(e: PrivpiError, status: int | None = None) -> tuple[Response, int]:

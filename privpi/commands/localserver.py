@@ -18,6 +18,9 @@ import webadmin
 
 from ..readpath import is_read_path, read_path
 from ..storage import Storage
+from . import requestlimits
+
+READ_PATH_BODY = 0  # the read path takes GET and HEAD alone: no body
 
 
 class LocalApp:
@@ -65,9 +68,18 @@ def create_server(
     """A waitress server (not yet running) for the read path and the console."""
     read = read_path(storage, realm=realm, refresh=refresh, max_stale=max_stale, upstream=upstream)
     app = LocalApp(read)
-    server = waitress_server(app, host=host, port=port, threads=threads, ident="privpi")
+    server = waitress_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="privpi",
+        **requestlimits.server_settings(),
+    )
     base_url = f"http://{host}:{_bound_port(server)}"
     app.console = load_console(storage, base_url, realm, upstream)
+    limits = webadmin.body_limits(app.console) if app.console else {"": READ_PATH_BODY}
+    requestlimits.guard(server, limits, realm)
     return server, base_url
 
 
