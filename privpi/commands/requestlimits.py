@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -30,7 +32,7 @@ MAX_CONNECTIONS = 1000
 CREDENTIALS_FIRST = "/legacy/"  # its body is only read for a request with credentials
 
 
-def server_settings() -> dict:
+def server_settings() -> dict[str, int]:
     """waitress.create_server keywords."""
     return {
         "connection_limit": connection_limit(),
@@ -58,7 +60,7 @@ def connection_limit() -> int:
     return max(10, min(MAX_CONNECTIONS, (soft - 64) // 2))
 
 
-def guard(server, body_limits: dict[str, int], realm: str) -> None:
+def guard(server: Any, body_limits: dict[str, int], realm: str) -> None:
     """Make ``server`` (from waitress.create_server) parse requests with these limits;
     body_limits: path prefix -> largest body, "" for every other path; realm: of the
     challenge that asks for credentials."""
@@ -91,7 +93,8 @@ class Unauthorized(Error):
     reason = "Unauthorized"
     header = 'Basic realm="privpi"'
 
-    def to_response(self, ident=None):
+    # (types-waitress says the body is str; waitress gives bytes, passed on untouched)
+    def to_response(self, ident: str | None = None) -> tuple[str, Sequence[tuple[str, str]], str]:
         status, headers, body = super().to_response(ident)
         return status, [*headers, ("WWW-Authenticate", self.header)], body
 
@@ -108,12 +111,13 @@ class LimitedParser(HTTPRequestParser):
     body_limit_for = staticmethod(lambda path: 0)
     unauthorized = Unauthorized
     checked = False
+    path: str | None  # waitress's, once the request line is parsed
 
-    def __init__(self, adj):
+    def __init__(self, adj: Any) -> None:
         super().__init__(adj)
         self.started = time.monotonic()
 
-    def received(self, data):
+    def received(self, data: bytes) -> int:
         consumed = super().received(data)
         if self.completed and not self.headers_finished:
             return consumed  # an empty line between requests, or waitress's own refusal
@@ -134,7 +138,8 @@ class LimitedParser(HTTPRequestParser):
         if not self.checked:
             self.checked = True
             wants_body = self.content_length > 0 or self.chunked
-            if wants_body and self.path.startswith(CREDENTIALS_FIRST) and not self._basic():
+            legacy = (self.path or "").startswith(CREDENTIALS_FIRST)
+            if wants_body and legacy and not self._basic():
                 return self.unauthorized("Credentials needed: your user name and password")
         limit = self.body_limit_for(self.path or "")
         if max(self.content_length, self.body_bytes_received) > limit:
