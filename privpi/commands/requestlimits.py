@@ -32,8 +32,8 @@ MAX_CONNECTIONS = 1000
 CREDENTIALS_FIRST = "/legacy/"  # its body is only read for a request with credentials
 
 
-def server_settings() -> dict[str, int]:
-    """waitress.create_server keywords."""
+def server_settings() -> dict[str, Any]:
+    """waitress.create_server keywords (Any: its stubs type each keyword alone)."""
     return {
         "connection_limit": connection_limit(),
         "channel_timeout": 30,  # idle seconds (no byte either way) before a connection closes
