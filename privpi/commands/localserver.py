@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 from waitress.server import create_server as waitress_server
 
@@ -38,7 +39,7 @@ class LocalApp:
 
 def load_console(
     storage: Storage, base_url: str, realm: str, upstream: str | None = None
-) -> WSGIApplication | None:
+) -> Flask | None:
     """The console WSGI app, or None (with the reason on stderr) when it cannot start."""
     config = {
         "SECRET_KEY": secrets.token_hex(32),
@@ -77,8 +78,9 @@ def create_server(
         **requestlimits.server_settings(),
     )
     base_url = f"http://{host}:{_bound_port(server)}"
-    app.console = load_console(storage, base_url, realm, upstream)
-    limits = webadmin.body_limits(app.console) if app.console else {"": READ_PATH_BODY}
+    console = load_console(storage, base_url, realm, upstream)
+    app.console = console
+    limits = webadmin.body_limits(console) if console else {"": READ_PATH_BODY}
     requestlimits.guard(server, limits, realm)
     return server, base_url
 
