@@ -12,9 +12,13 @@ file reaches ``packages/`` by a server-side copy (``privpi.publish.publish_store
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from .distributions import Distribution, inspect_stream
 from .storage import Storage
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 BLOCK = 1024 * 1024  # one ranged read: a zip's central directory takes one or two
 
@@ -42,7 +46,7 @@ class RangedFile(io.RawIOBase):
         self.position = max(0, base + offset)
         return self.position
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self.position >= self.size:
             return 0
         if not self._start <= self.position < self._start + len(self._data):
@@ -51,8 +55,9 @@ class RangedFile(io.RawIOBase):
             self.requests += 1
             if not self._data:
                 return 0
-        view = self._data[self.position - self._start :][: len(buffer)]
-        buffer[: len(view)] = view
+        out = memoryview(buffer).cast("B")
+        view = self._data[self.position - self._start :][: len(out)]
+        out[: len(view)] = view
         self.position += len(view)
         return len(view)
 

@@ -22,10 +22,11 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from importlib.resources.abc import Traversable
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
@@ -36,6 +37,11 @@ from ..errors import PrivpiError, ValidationError
 from ..keys import CONSOLE_ENV_KEY
 from . import edgebuild, edgelogs, stacks
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
+
 TEMPLATES = resources.files(__package__) / "templates"  # package data, in the wheel too
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions and CloudFront certificates live here
 NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$")
@@ -44,7 +50,10 @@ DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-
 ORIGIN = re.compile(r"^https://[^/\s]+$")
 RATE_LIMITS = (10, 2_000_000_000)  # what a WAF rate-based rule accepts per evaluation window
 
-Clients = Callable[[str, str], object]  # (service, region) -> boto3 client
+# (service, region) -> boto3 client. Its type depends on the service named at run time, so
+# callers annotate the client they get (S3Client, ...): that is where the typing happens.
+Clients = Callable[[str, str], Any]
+Current = dict[str, stacks.Stack | None]  # the deployed stacks by part, None if absent
 
 
 def make_clients(
@@ -53,13 +62,14 @@ def make_clients(
     """The client factory: boto3's usual credentials; without endpoint_url, boto3 honours
     AWS_ENDPOINT_URL (how the tests point everything at a moto server)."""
     session = session or boto3.session.Session()
-    return lambda service, region: session.client(
+    # boto3-stubs types client() per literal service name; here the caller names it.
+    return lambda service, region: session.client(  # type: ignore[call-overload]
         service, region_name=region, endpoint_url=endpoint_url
     )
 
 
 @contextlib.contextmanager
-def aws_errors():
+def aws_errors() -> Iterator[None]:
     """AWS failures as one sentence: missing credentials, refused calls."""
     try:
         yield
@@ -85,7 +95,7 @@ class Settings:
     old_version_days: int | None = None
     rate_limit: int | None = None  # requests per IP per 5 minutes; 0 removes the web ACL
     upstream: str | None = None  # baked into the authenticator: off unless given each time
-    template_dir: Path = TEMPLATES
+    template_dir: Traversable = TEMPLATES
 
     def stack(self, part: str) -> str:
         return f"{self.name}-{part}"
@@ -135,14 +145,16 @@ class Result:
 
 
 class Deployer:
-    def __init__(self, settings: Settings, clients: Clients, echo, poll: float = 5.0):
+    def __init__(
+        self, settings: Settings, clients: Clients, echo: stacks.Echo, poll: float = 5.0
+    ) -> None:
         validate(settings)
         self.s = settings
         self.echo = echo
         self.poll = poll
         self.clients = clients
-        self.home = clients("cloudformation", settings.region)
-        self.edge = clients("cloudformation", EDGE_REGION)
+        self.home: CloudFormationClient = clients("cloudformation", settings.region)
+        self.edge: CloudFormationClient = clients("cloudformation", EDGE_REGION)
         self._account = ""
 
     def template(self, part: str) -> str:
@@ -152,7 +164,7 @@ class Deployer:
         except OSError as e:
             raise PrivpiError(f"cannot read template {path}: {e.strerror}") from None
 
-    def current(self) -> dict[str, stacks.Stack | None]:
+    def current(self) -> Current:
         return {
             "bucket": stacks.describe(self.home, self.s.stack("bucket")),
             "authenticator": stacks.describe(self.edge, self.s.stack("authenticator")),
@@ -161,7 +173,7 @@ class Deployer:
 
     def account(self) -> str:
         if not self._account:
-            sts = self.clients("sts", self.s.region)
+            sts: STSClient = self.clients("sts", self.s.region)
             self._account = sts.get_caller_identity()["Account"]
         return self._account
 
@@ -176,7 +188,7 @@ class Deployer:
 
     # -- parameters: what the user gave, else what is deployed, else the default -------------
 
-    def bucket_params(self, now: dict, distribution_arn: str | None = None) -> dict[str, str]:
+    def bucket_params(self, now: Current, distribution_arn: str | None = None) -> dict[str, str]:
         prev = now["bucket"].parameters if now["bucket"] else {}
         dist = now["distribution"].outputs if now["distribution"] else {}
         days = self.s.old_version_days
@@ -189,7 +201,7 @@ class Deployer:
             or prev.get("DistributionArn", ""),
         }
 
-    def authenticator_params(self, now: dict, code: dict[str, str]) -> dict[str, str]:
+    def authenticator_params(self, now: Current, code: dict[str, str]) -> dict[str, str]:
         prev = now["authenticator"].parameters if now["authenticator"] else {}
         limit = self.s.rate_limit
         given = None if limit is None else str(limit)
@@ -200,7 +212,7 @@ class Deployer:
         }
 
     def distribution_params(
-        self, now: dict, bucket: dict, version_arn: str, web_acl_arn: str = ""
+        self, now: Current, bucket: dict[str, str], version_arn: str, web_acl_arn: str = ""
     ) -> dict[str, str]:
         prev = now["distribution"].parameters if now["distribution"] else {}
         domain = _pick(self.s.domain, prev.get("Domain"), "")
@@ -235,7 +247,11 @@ class Deployer:
         dist = self.apply("distribution", self.home, dist_params)
         now = self.current()
         wanted = self.bucket_params(now, dist["DistributionArn"])
-        if now["bucket"].parameters.get("DistributionArn") != wanted["DistributionArn"]:
+        deployed = now["bucket"]
+        if (
+            deployed is None
+            or deployed.parameters.get("DistributionArn") != wanted["DistributionArn"]
+        ):
             self.echo("bucket policy: letting the distribution read packages/*")
             bucket = self.apply("bucket", self.home, wanted)
         self.ensure_console_secret(bucket["BucketName"])
@@ -249,20 +265,22 @@ class Deployer:
             console_code_bucket=console_code,
         )
 
-    def detach_retired_web_acl(self, now: dict, bucket: dict, auth_params: dict) -> None:
+    def detach_retired_web_acl(
+        self, now: Current, bucket: dict[str, str], auth_params: dict[str, str]
+    ) -> None:
         """WAF refuses to delete a web ACL that a distribution still uses ("disassociate it
         from all resources first", https://docs.aws.amazon.com/waf/latest/APIReference/
         API_DeleteWebACL.html). Turning the rate limit off therefore updates the
         distribution without it before the authenticator stack deletes it."""
         dist = now["distribution"]
         attached = dist.parameters.get("WebAclArn") if dist else ""
-        if not attached or auth_params["RateLimitPer5Minutes"] != "0":
+        if dist is None or not attached or auth_params["RateLimitPer5Minutes"] != "0":
             return
         self.echo(f"0/3 distribution stack {self.s.stack('distribution')}: detaching the web ACL")
         version = dist.parameters["AuthenticatorVersionArn"]
         self.apply("distribution", self.home, self.distribution_params(now, bucket, version, ""))
 
-    def apply(self, part: str, cf, params: dict[str, str]) -> dict[str, str]:
+    def apply(self, part: str, cf: CloudFormationClient, params: dict[str, str]) -> dict[str, str]:
         name = self.s.stack(part)
         stack = stacks.apply(cf, name, self.template(part), params, self.echo, self.poll)
         return stack.outputs
@@ -271,12 +289,13 @@ class Deployer:
         """The zip, its key (named by content) and its base64 SHA-256 for the version."""
         data = edgebuild.build_zip(bucket, self.s.region, upstream=self.s.upstream)
         digest = hashlib.sha256(data)
-        return data, f"authenticator/{digest.hexdigest()}.zip", base64.b64encode(digest.digest())
+        sha = base64.b64encode(digest.digest()).decode()
+        return data, f"authenticator/{digest.hexdigest()}.zip", sha
 
     def upload_authenticator(self, bucket: str) -> dict[str, str]:
         data, key, sha = self.authenticator_zip(bucket)
         artifacts = self.artifact_bucket(self.account())
-        s3 = self.clients("s3", EDGE_REGION)
+        s3: S3Client = self.clients("s3", EDGE_REGION)
         self.ensure_bucket(s3, artifacts)
         if object_exists(s3, artifacts, key):
             self.echo(f"  authenticator zip unchanged (s3://{artifacts}/{key})")
@@ -287,10 +306,10 @@ class Deployer:
             "BucketName": bucket,
             "CodeBucket": artifacts,
             "CodeKey": key,
-            "CodeSha256": sha.decode(),
+            "CodeSha256": sha,
         }
 
-    def ensure_bucket(self, s3, name: str, region: str = EDGE_REGION) -> None:
+    def ensure_bucket(self, s3: S3Client, name: str, region: str = EDGE_REGION) -> None:
         """A private bucket of deploy's own (artifacts, the console's code), made once."""
         try:
             s3.head_bucket(Bucket=name)
@@ -301,8 +320,12 @@ class Deployer:
                 raise PrivpiError(f"the bucket {name} belongs to another account") from None
             if code not in ("404", "NoSuchBucket", "NotFound"):
                 raise
-        where = {} if region == "us-east-1" else {"LocationConstraint": region}
-        s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": where} if where else {}))
+        if region == "us-east-1":  # the default location: S3 refuses it as a constraint
+            s3.create_bucket(Bucket=name)
+        else:
+            # A region name checked by validate(); boto3-stubs lists only the regions it knew.
+            where = {"LocationConstraint": region}
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration=where)  # type: ignore[arg-type]
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
@@ -319,7 +342,7 @@ class Deployer:
 
         Written once: a new key on every deploy would sign everybody out.
         """
-        s3 = self.clients("s3", self.s.region)
+        s3: S3Client = self.clients("s3", self.s.region)
         if object_exists(s3, bucket, CONSOLE_ENV_KEY):
             return
         body = json.dumps({"PRIVPI_SECRET_KEY": secrets.token_hex(32)}) + "\n"
@@ -331,7 +354,7 @@ class Deployer:
     def publish_distribution_id(self, bucket: str, distribution_id: str) -> None:
         """Tell publishers which distribution to invalidate (Storage.invalidate), in the bucket
         they already read, so nobody copies an id into their settings by hand."""
-        s3 = self.clients("s3", self.s.region)
+        s3: S3Client = self.clients("s3", self.s.region)
         body = json.dumps({"distribution_id": distribution_id}) + "\n"
         try:
             current = s3.get_object(Bucket=bucket, Key=keys.DISTRIBUTION)["Body"].read()
@@ -352,7 +375,7 @@ def _pick(given: str | None, deployed: str | None, default: str) -> str:
     return deployed if deployed is not None else default
 
 
-def object_exists(s3, bucket: str, key: str) -> bool:
+def object_exists(s3: S3Client, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
         return True

@@ -7,10 +7,16 @@ as "update if anything changed" with the parameters it would get.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import keys
 from ..keys import CONSOLE_ENV_KEY
 from . import edgelogs
 from .deploy import EDGE_REGION, Deployer, object_exists
+from .stacks import Stack
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 PARTS = ("bucket", "authenticator", "distribution")
 
@@ -34,10 +40,10 @@ def plan(d: Deployer) -> list[str]:
     artifacts = d.artifact_bucket(d.account())
     if "BucketName" in bucket_out:
         _, key, sha = d.authenticator_zip(bucket_out["BucketName"])
-        s3 = d.clients("s3", EDGE_REGION)
+        s3: S3Client = d.clients("s3", EDGE_REGION)
         uploaded = _bucket_exists(s3, artifacts) and object_exists(s3, artifacts, key)
         what = "already uploaded" if uploaded else "upload"
-        code = {"CodeKey": key, "CodeSha256": sha.decode()}
+        code = {"CodeKey": key, "CodeSha256": sha}
     else:
         key, what = "authenticator/<sha256>.zip", "build and upload"
         code = {"CodeKey": key, "CodeSha256": "<sha256 of the zip>"}
@@ -88,7 +94,9 @@ def plan(d: Deployer) -> list[str]:
     return lines
 
 
-def _stack(before: list[str], name: str, region: str, stack, params: dict[str, str]) -> list[str]:
+def _stack(
+    before: list[str], name: str, region: str, stack: Stack | None, params: dict[str, str]
+) -> list[str]:
     action = "create" if stack is None else f"update if anything changed (now {stack.status})"
     lines = [f"{_next(before)}. stack {name} ({region}): {action}"]
     lines += [f"     {k} = {v}" for k, v in params.items()]
@@ -100,7 +108,7 @@ def _next(lines: list[str]) -> int:
     return 1 + sum(1 for line in lines if line[:1].isdigit())
 
 
-def _bucket_exists(s3, name: str) -> bool:
+def _bucket_exists(s3: S3Client, name: str) -> bool:
     try:
         s3.head_bucket(Bucket=name)
         return True

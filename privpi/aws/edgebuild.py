@@ -38,12 +38,14 @@ def edge_imports(module: str) -> set[str]:
             names = []
             if isinstance(node, ast.ImportFrom) and node.module == "edge":
                 names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("edge."):
+            elif (
+                isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("edge.")
+            ):
                 names = [node.module.split(".")[1]]
             elif isinstance(node, ast.Import):
                 names = [a.name.split(".")[1] for a in node.names if a.name.startswith("edge.")]
             for dep in names:
-                if dep not in found and (EDGE_DIR / f"{dep}.py").exists():
+                if dep not in found and (EDGE_DIR / f"{dep}.py").is_file():
                     found.add(dep)
                     todo.append(dep)
     return found

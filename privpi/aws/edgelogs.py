@@ -12,7 +12,16 @@ the retention of the one that exists, in every other region enabled in the accou
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_logs.type_defs import LogGroupTypeDef
+
+    from .deploy import Clients
+    from .stacks import Echo
 
 EDGE_REGION = "us-east-1"
 RETENTION_DAYS = 30  # the authenticator stack's LogRetentionDays, which deploy passes
@@ -22,25 +31,26 @@ def log_group(function: str) -> str:
     return f"/aws/lambda/us-east-1.{function}"
 
 
-def regions(clients) -> list[str]:
+def regions(clients: Clients) -> list[str]:
     """The regions enabled in the account (DescribeRegions leaves out opt-in regions that
     are not enabled), but us-east-1, whose group is in the authenticator stack."""
     found = clients("ec2", EDGE_REGION).describe_regions()["Regions"]
-    return sorted(r["RegionName"] for r in found if r["RegionName"] != EDGE_REGION)
+    names: list[str] = [r["RegionName"] for r in found if r["RegionName"] != EDGE_REGION]
+    return sorted(names)
 
 
-def _find(logs, name: str) -> dict | None:
+def _find(logs: CloudWatchLogsClient, name: str) -> LogGroupTypeDef | None:
     groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     return next((g for g in groups if g["logGroupName"] == name), None)
 
 
-def keep_for(clients, function: str, days: int, echo) -> list[str]:
+def keep_for(clients: Clients, function: str, days: int, echo: Echo) -> list[str]:
     """Give the function's edge log group this retention in every region; returns the
     regions where something changed (none when deploy runs again)."""
     name = log_group(function)
-    changed = []
+    changed: list[str] = []
     for region in regions(clients):
-        logs = clients("logs", region)
+        logs: CloudWatchLogsClient = clients("logs", region)
         group = _find(logs, name)
         if group is not None and group.get("retentionInDays") == days:
             continue
@@ -57,12 +67,12 @@ def keep_for(clients, function: str, days: int, echo) -> list[str]:
     return changed
 
 
-def remove(clients, function: str) -> list[str]:
+def remove(clients: Clients, function: str) -> list[str]:
     """Delete the function's edge log groups outside us-east-1; returns their regions."""
     name = log_group(function)
-    removed = []
+    removed: list[str] = []
     for region in regions(clients):
-        logs = clients("logs", region)
+        logs: CloudWatchLogsClient = clients("logs", region)
         if _find(logs, name) is not None:
             logs.delete_log_group(logGroupName=name)
             removed.append(region)

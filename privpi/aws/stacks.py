@@ -10,10 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
 from ..errors import PrivpiError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import (
+        DescribeChangeSetOutputTypeDef,
+        StackEventTypeDef,
+    )
 
 Echo = Callable[[str], None]
 SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"}
@@ -44,7 +52,7 @@ def _no_such_stack(e: ClientError) -> bool:
     return "does not exist" in e.response["Error"].get("Message", "")
 
 
-def describe(cf, name: str) -> Stack | None:
+def describe(cf: CloudFormationClient, name: str) -> Stack | None:
     """The stack, or None when it does not exist (or was deleted)."""
     try:
         found = cf.describe_stacks(StackName=name)["Stacks"]
@@ -65,7 +73,14 @@ def describe(cf, name: str) -> Stack | None:
     )
 
 
-def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll: float) -> Stack:
+def apply(
+    cf: CloudFormationClient,
+    name: str,
+    template: str,
+    params: dict[str, str],
+    echo: Echo,
+    poll: float,
+) -> Stack:
     """Create or update the stack through a change set; return it with its outputs."""
     stack = describe(cf, name)
     if stack and stack.status == "ROLLBACK_COMPLETE":
@@ -77,7 +92,9 @@ def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll
         raise StackFailed(way_out(cf, name, stack.status))
     if stack and stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
         raise PrivpiError(f"stack {name} is busy ({stack.status}): wait for it and run again")
-    kind = "CREATE" if stack is None or stack.status == "REVIEW_IN_PROGRESS" else "UPDATE"
+    kind: Literal["CREATE", "UPDATE"] = (
+        "CREATE" if stack is None or stack.status == "REVIEW_IN_PROGRESS" else "UPDATE"
+    )
     try:
         created = cf.create_change_set(
             StackName=name,
@@ -96,7 +113,7 @@ def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll
         reason = change_set.get("StatusReason", "")
         if any(text in reason for text in NO_CHANGES):
             echo(f"  {name}: no changes")
-            return stack
+            return stack if stack is not None else _existing(cf, name)
         raise StackFailed(f"stack {name}: CloudFormation refused the change: {reason}")
     for line in describe_changes(change_set):
         echo(line)
@@ -108,10 +125,18 @@ def apply(cf, name: str, template: str, params: dict[str, str], echo: Echo, poll
         raise StackFailed(f"stack {name} failed: {err.get('Code')}: {err.get('Message')}") from None
     final = wait(cf, name, since, echo, poll)
     _check(cf, name, final, since)
-    return describe(cf, name)
+    return _existing(cf, name)
 
 
-def delete(cf, name: str, echo: Echo, poll: float) -> bool:
+def _existing(cf: CloudFormationClient, name: str) -> Stack:
+    """The stack just applied, which must be there."""
+    stack = describe(cf, name)
+    if stack is None:
+        raise StackFailed(f"stack {name} is gone right after it was applied")
+    return stack
+
+
+def delete(cf: CloudFormationClient, name: str, echo: Echo, poll: float) -> bool:
     """Delete the stack and wait; False when there was none."""
     if describe(cf, name) is None:
         return False
@@ -122,7 +147,7 @@ def delete(cf, name: str, echo: Echo, poll: float) -> bool:
     return True
 
 
-def _check(cf, name: str, final: str, since: str | None) -> None:
+def _check(cf: CloudFormationClient, name: str, final: str, since: str | None) -> None:
     if final in SUCCESS:
         return
     message = failure_message(name, final, events_since(cf, name, since))
@@ -131,7 +156,7 @@ def _check(cf, name: str, final: str, since: str | None) -> None:
     raise StackFailed(message)
 
 
-def way_out(cf, name: str, status: str) -> str:
+def way_out(cf: CloudFormationClient, name: str, status: str) -> str:
     """The command that gets a stack out of a state (STUCK) nothing else can change."""
     region = cf.meta.region_name
     failed = " ".join(stuck_resources(cf, name))
@@ -151,7 +176,7 @@ def way_out(cf, name: str, status: str) -> str:
     )
 
 
-def stuck_resources(cf, name: str) -> list[str]:
+def stuck_resources(cf: CloudFormationClient, name: str) -> list[str]:
     """Logical ids of the resources that failed in the stack's last rollback or delete."""
     failed: list[str] = []
     for ev in events_since(cf, name, None):  # newest first: stop where that operation began
@@ -164,9 +189,9 @@ def stuck_resources(cf, name: str) -> list[str]:
     return sorted(failed)
 
 
-def describe_changes(change_set: dict) -> list[str]:
+def describe_changes(change_set: DescribeChangeSetOutputTypeDef) -> list[str]:
     signs = {"Add": "+", "Modify": "~", "Remove": "-", "Import": "<", "Dynamic": "?"}
-    lines = []
+    lines: list[str] = []
     for change in change_set.get("Changes") or []:
         rc = change.get("ResourceChange", {})
         action = rc.get("Action", "Modify")
@@ -178,7 +203,9 @@ def describe_changes(change_set: dict) -> list[str]:
     return lines
 
 
-def _wait_change_set(cf, change_set_id: str, poll: float) -> dict:
+def _wait_change_set(
+    cf: CloudFormationClient, change_set_id: str, poll: float
+) -> DescribeChangeSetOutputTypeDef:
     deadline = time.monotonic() + MAX_WAIT
     while True:
         cs = cf.describe_change_set(ChangeSetName=change_set_id)
@@ -189,7 +216,7 @@ def _wait_change_set(cf, change_set_id: str, poll: float) -> dict:
         time.sleep(poll)
 
 
-def wait(cf, name: str, since: str | None, echo: Echo, poll: float) -> str:
+def wait(cf: CloudFormationClient, name: str, since: str | None, echo: Echo, poll: float) -> str:
     """Print the stack's new events until it settles; return its final status."""
     seen: set[str] = set()
     deadline = time.monotonic() + MAX_WAIT
@@ -208,7 +235,7 @@ def wait(cf, name: str, since: str | None, echo: Echo, poll: float) -> str:
         time.sleep(poll)
 
 
-def latest_event(cf, name: str) -> str | None:
+def latest_event(cf: CloudFormationClient, name: str) -> str | None:
     """The id of the stack's newest event: later ones belong to the operation we start."""
     try:
         events = cf.describe_stack_events(StackName=name)["StackEvents"]
@@ -219,12 +246,12 @@ def latest_event(cf, name: str) -> str | None:
     return events[0]["EventId"] if events else None
 
 
-def events_since(cf, name: str, since: str | None) -> list[dict]:
+def events_since(cf: CloudFormationClient, name: str, since: str | None) -> list[StackEventTypeDef]:
     """The stack's events after event id since, newest first (as CloudFormation lists them).
 
     An event id, not a time: the local clock may differ from CloudFormation's.
     """
-    found = []
+    found: list[StackEventTypeDef] = []
     try:
         for page in cf.get_paginator("describe_stack_events").paginate(StackName=name):
             for ev in page["StackEvents"]:
@@ -237,7 +264,7 @@ def events_since(cf, name: str, since: str | None) -> list[dict]:
     return found
 
 
-def failure_message(name: str, status: str, events: list[dict]) -> str:
+def failure_message(name: str, status: str, events: list[StackEventTypeDef]) -> str:
     """One sentence: the stack, its status, and each failed resource with its reason.
 
     The first failure is the cause; the ones CloudFormation cancelled because of it are noise.
@@ -252,7 +279,7 @@ def failure_message(name: str, status: str, events: list[dict]) -> str:
         failed.append(f"{ev['LogicalResourceId']} ({ev.get('ResourceType')}): {reason}")
     if not failed:
         stack_reasons = [
-            ev.get("ResourceStatusReason")
+            ev.get("ResourceStatusReason") or ""
             for ev in reversed(events)
             if ev["LogicalResourceId"] == name and ev.get("ResourceStatusReason")
         ]

@@ -7,11 +7,18 @@ empty bucket.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from ..errors import PrivpiError
 from . import edgelogs, stacks
 from .deploy import EDGE_REGION, Deployer
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 REPLICAS_NOTE = (
     "CloudFront is still removing the authenticator's Lambda@Edge replicas (this takes up "
@@ -55,18 +62,18 @@ def destroy(d: Deployer, delete_bucket: bool = False) -> None:
         )
 
 
-def _delete(d: Deployer, cf, name: str) -> None:
+def _delete(d: Deployer, cf: CloudFormationClient, name: str) -> None:
     d.echo(f"deleting stack {name}")
     if not stacks.delete(cf, name, d.echo, d.poll):
         d.echo(f"  {name} does not exist")
 
 
-def remove_bucket(s3, bucket: str) -> bool:
+def remove_bucket(s3: S3Client, bucket: str) -> bool:
     """Empty the bucket (all versions and delete markers) and delete it; False if absent."""
     try:
         pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
         for page in pages:
-            doomed = [
+            doomed: list[ObjectIdentifierTypeDef] = [
                 {"Key": v["Key"], "VersionId": v["VersionId"]}
                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
             ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from ..errors import PrivpiError
 from ..keys import CONSOLE_ENV_KEY
@@ -20,7 +21,7 @@ from .runtime import LAMBDA_PYTHON
 STAGE = "production"
 
 
-def console_settings(s: Settings, result: Result) -> dict:
+def console_settings(s: Settings, result: Result) -> dict[str, Any]:
     bucket = result.outputs["bucket"]
     return {
         "aws_region": s.region,
@@ -39,7 +40,7 @@ def console_settings(s: Settings, result: Result) -> dict:
     }
 
 
-def update(path: Path, values: dict, stage: str = STAGE) -> None:
+def update(path: Path, values: dict[str, Any], stage: str = STAGE) -> None:
     """Set values in the stage, keeping every other setting; written atomically."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -53,8 +53,19 @@ region_option = click.option(
     default=core.TEMPLATES,
     hidden=True,  # tests and template development: the stacks' templates
 )
-def deploy(name, region, domain, certificate_arn, console_origin, old_version_days,
-           rate_limit, upstream, zappa_settings, dry_run, template_dir):  # fmt: skip
+def deploy(
+    name: str,
+    region: str,
+    domain: str | None,
+    certificate_arn: str | None,
+    console_origin: str | None,
+    old_version_days: int | None,
+    rate_limit: int | None,
+    upstream: str | None,
+    zappa_settings: Path | None,
+    dry_run: bool,
+    template_dir: Path,
+) -> None:
     """Create or update the repository's three stacks in your AWS account."""
     settings = core.Settings(
         name=name,
@@ -70,12 +81,24 @@ def deploy(name, region, domain, certificate_arn, console_origin, old_version_da
     run(settings, zappa_settings, dry_run)
 
 
-def run(settings, zappa_settings: Path | None, dry_run: bool, clients=None, poll=5.0):
+def run(
+    settings: core.Settings,
+    zappa_settings: Path | None,
+    dry_run: bool,
+    clients: core.Clients | None = None,
+    poll: float = 5.0,
+) -> core.Result | None:
     with core.aws_errors():
         return _run(settings, zappa_settings, dry_run, clients, poll)
 
 
-def _run(settings, zappa_settings: Path | None, dry_run: bool, clients, poll):
+def _run(
+    settings: core.Settings,
+    zappa_settings: Path | None,
+    dry_run: bool,
+    clients: core.Clients | None,
+    poll: float,
+) -> core.Result | None:
     d = core.Deployer(settings, clients or core.make_clients(), click.echo, poll=poll)
     if dry_run:
         for line in deployplan.plan(d):
@@ -104,7 +127,7 @@ def _run(settings, zappa_settings: Path | None, dry_run: bool, clients, poll):
 @region_option
 @click.option("--delete-bucket", is_flag=True, help="Also delete the bucket and every package.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def destroy(name, region, delete_bucket, yes):
+def destroy(name: str, region: str, delete_bucket: bool, yes: bool) -> None:
     """Remove the stacks deploy made, in reverse; the bucket is kept unless --delete-bucket."""
     settings = core.Settings(name=name, region=region)
     what = "the stacks, the bucket and every package in it" if delete_bucket else "the stacks"

@@ -11,8 +11,9 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import quote
 
 import boto3
@@ -23,8 +24,15 @@ from .. import keys as key_space
 from ..errors import NotFound, PreconditionFailed, StorageError
 from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, UploadTarget, check_key
 
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict
+    from botocore.response import StreamingBody
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CopyObjectResultTypeDef
+
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 CONFLICT_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class S3Config:
 
 
 @contextlib.contextmanager
-def _translated(key: str, bucket: str):
+def _translated(key: str, bucket: str) -> Iterator[None]:
     """Turn boto3 exceptions into ours, naming the key and bucket."""
     try:
         yield
@@ -51,13 +59,15 @@ def _translated(key: str, bucket: str):
         raise StorageError(f"cannot reach bucket {bucket}: {e}") from None
 
 
-def _translate(fn):
+def _translate(fn: F) -> F:
+    """A method taking a key, with boto3's exceptions translated (its signature unchanged)."""
+
     @functools.wraps(fn)
-    def wrapper(self, key, *args, **kwargs):
+    def wrapper(self: S3Storage, key: str, *args: Any, **kwargs: Any) -> Any:
         with _translated(key, self.config.bucket):
             return fn(self, key, *args, **kwargs)
 
-    return wrapper
+    return cast(F, wrapper)
 
 
 def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> Exception:
@@ -76,7 +86,7 @@ def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> 
     return StorageError(f"S3 error on {key or 'bucket'} in bucket {bucket}: {message}")
 
 
-def _client(config: S3Config, timeout: float, retries: dict):
+def _client(config: S3Config, timeout: float, retries: _RetryDict) -> S3Client:
     """A client with Signature Version 4 and the bucket's regional virtual-hosted endpoint,
     https://BUCKET.s3.REGION.amazonaws.com/, for every request and every presigned POST.
 
@@ -98,7 +108,7 @@ def _client(config: S3Config, timeout: float, retries: dict):
                 "addressing_style": "path" if config.endpoint_url else "virtual",
                 "us_east_1_regional_endpoint": "regional",
             },
-            retries={"mode": "standard", **retries},
+            retries=retries,
             connect_timeout=min(5, timeout),
             read_timeout=timeout,
         ),
@@ -109,14 +119,16 @@ class S3Storage(Storage):
     # The deployed bucket's lifecycle rule expires incoming/ (privpi/aws/templates/bucket.yaml).
     expires_incoming = True
 
-    def __init__(self, config: S3Config, client=None):
+    def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
         self.config = config
         self.url = f"s3://{config.bucket}" + (f"/{config.prefix}" if config.prefix else "")
-        self.client = client or _client(config, config.read_timeout, {"max_attempts": 3})
+        retries: _RetryDict = {"mode": "standard", "max_attempts": 3}
+        self.client = client or _client(config, config.read_timeout, retries)
 
     def bounded(self, seconds: float) -> S3Storage:
         # One attempt: the caller's next try (a refresh) is the retry, inside its deadline.
-        return S3Storage(self.config, _client(self.config, seconds, {"total_max_attempts": 1}))
+        once: _RetryDict = {"mode": "standard", "total_max_attempts": 1}
+        return S3Storage(self.config, _client(self.config, seconds, once))
 
     def _k(self, key: str) -> str:
         check_key(key)
@@ -133,7 +145,7 @@ class S3Storage(Storage):
 
     @_translate
     def read_if_changed(self, key: str, etag: str | None) -> Blob | None:
-        kwargs = {"IfNoneMatch": etag} if etag else {}
+        kwargs: dict[str, Any] = {"IfNoneMatch": etag} if etag else {}
         try:
             r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key), **kwargs)
         except botocore.exceptions.ClientError as e:
@@ -155,7 +167,7 @@ class S3Storage(Storage):
         content_type: str | None = None,
         cache_control: str | None = None,
     ) -> str:
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if if_match is not None:
             kwargs["IfMatch"] = if_match
         if if_none_match:
@@ -211,8 +223,15 @@ class S3Storage(Storage):
         (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html)."""
         return self._copy(src, dst, if_none_match, content_type, cache_control)["ETag"]
 
-    def _copy(self, src, dst, if_none_match=False, content_type=None, cache_control=None,
-              **extra) -> dict:  # fmt: skip
+    def _copy(
+        self,
+        src: str,
+        dst: str,
+        if_none_match: bool = False,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+        **extra: Any,
+    ) -> CopyObjectResultTypeDef:
         kwargs = dict(extra)
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
@@ -249,11 +268,13 @@ class S3Storage(Storage):
         version of the same bytes), so a 1 GiB upload never passes through the console's
         Lambda function (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html)."""
         head = self.client.head_object(Bucket=self.config.bucket, Key=self._k(key))
-        headers = {
-            "content_type": head.get("ContentType"),
-            "cache_control": head.get("CacheControl"),
-        }
-        result = self._copy(key, key, **headers, ChecksumAlgorithm="SHA256")
+        result = self._copy(
+            key,
+            key,
+            content_type=head.get("ContentType"),
+            cache_control=head.get("CacheControl"),
+            ChecksumAlgorithm="SHA256",
+        )
         return base64.b64decode(result["ChecksumSHA256"]).hex()
 
     @_translate
@@ -263,7 +284,7 @@ class S3Storage(Storage):
         return info, self._chunks(r["Body"])
 
     @staticmethod
-    def _chunks(body) -> Iterator[bytes]:
+    def _chunks(body: StreamingBody) -> Iterator[bytes]:
         with body:
             yield from body.iter_chunks(CHUNK_SIZE)
 
@@ -288,7 +309,7 @@ class S3Storage(Storage):
         (/packages/files/...), as CloudFront asks when a viewer-request function changes
         the URI (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/invalidation-specifying-objects.html).
         The first 1,000 paths a month cost nothing (docs/caching.md)."""
-        paths = []
+        paths: list[str] = []
         for key in keys:
             path = "/" + quote(check_key(key), safe="/-._~")
             paths += [path, "/" + path.removeprefix("/" + key_space.PACKAGES)]
