@@ -169,7 +169,7 @@ def test_reader_sees_read_only_pages(page):
     assert page.locator("button:has-text('Delete')").count() == 0
     shot(page, "12-project-reader")
     page.click("nav >> text=Connect")
-    assert "login reader" in page.inner_text("main")
+    assert "login __token__" in page.inner_text("main")
     shot(page, "13-connect-reader")
     response = page.goto("/users")
     assert response.status == 403
@@ -214,3 +214,16 @@ def test_make_copy_and_revoke_a_token(page, repo):
     assert page.locator("tr[data-label='ci-demo']").count() == 0
     shot(page, "17-account-token-revoked")
     assert UserStore(repo).authenticate("__token__", secret) is None
+
+
+def test_connect_page_button_fills_the_snippets_with_a_token(page):
+    sign_in(page, "publisher")
+    page.click("nav >> text=Connect")
+    assert "password YOUR-TOKEN" in page.inner_text("main")
+    page.click("button:has-text('Create a token for these settings')")
+    secret = page.locator("#new-token-secret").inner_text()
+    assert secret.startswith("privpi_")
+    main = page.inner_text("main")
+    assert f"login __token__\npassword {secret}" in main
+    assert f"privpi upload --url {page.url.split('/connect')[0]}/ dist/*" in main
+    shot(page, "18-connect-with-token")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from privpi import claims, keys, publish
 from privpi.users import UserStore
 from tests.support.console import (
     login,
     make_console,
+    post,
     text,
 )
 from tests.support.distfactory import make_wheel
@@ -57,10 +61,10 @@ def test_dashboard_describes_every_kind_of_event(as_role, repo, tmp_path):
 def test_connect_page_fills_in_url_and_user(as_role):
     page = text(as_role("publisher").get("/connect"))
     assert "index-url = http://localhost/simple/" in page
-    assert "machine localhost\nlogin publisher" in page
+    assert "machine localhost\nlogin __token__" in page
     assert 'url = "http://localhost/simple/"' in page
-    assert "UV_INDEX_PRIVPI_USERNAME=publisher" in page
-    assert "poetry config http-basic.privpi publisher" in page
+    assert "UV_INDEX_PRIVPI_USERNAME=__token__" in page
+    assert "poetry config http-basic.privpi __token__ YOUR-TOKEN" in page
 
 
 def test_connect_page_uses_configured_repository(repo):
@@ -68,7 +72,7 @@ def test_connect_page_uses_configured_repository(repo):
     login(c, "reader")
     page = text(c.get("/connect"))
     assert "index-url = https://pi.example.com/simple/" in page
-    assert "machine pi.example.com\nlogin reader" in page
+    assert "machine pi.example.com\nlogin __token__" in page
 
 
 def test_connect_page_shows_the_one_url_setup_only_with_an_upstream(repo):
@@ -125,3 +129,37 @@ def test_damaged_root_index_is_a_clear_error_page(as_role, repo):
     r = c.get("/projects")
     assert r.status_code == 500
     assert "run `privpi reindex`" in text(r)
+
+
+def test_connect_page_makes_a_token_and_fills_every_snippet(as_role, repo):
+    """The snippets sign in as __token__; the button makes a token (a publish one for a
+    publisher) shown once, in pip's netrc, uv, Poetry, twine and GitHub Actions."""
+    c = as_role("publisher")
+    before = text(c.get("/connect"))
+    assert "password YOUR-TOKEN" in before
+    assert "login publisher" not in before
+    r = post(c, "/connect/token", {"scope": "publish"}, token_from="/connect")
+    assert r.status_code == 200
+    page = html.unescape(text(r))
+    secret = re.search(r"privpi_[A-Za-z0-9_-]{43}", page).group(0)
+    assert f"machine localhost\nlogin __token__\npassword {secret}" in page
+    assert f"UV_INDEX_PRIVPI_PASSWORD={secret}" in page
+    assert f"poetry config http-basic.privpi __token__ {secret}" in page
+    assert f"username = __token__\npassword = {secret}" in page
+    assert "PIP_INDEX_URL: https://__token__:${{ secrets.PRIVPI_TOKEN }}@localhost/simple/" in page
+    assert "privpi upload --url http://localhost/ dist/*" in page
+    principal = UserStore(repo).authenticate("__token__", secret)
+    assert principal is not None
+    assert principal.scope == "publish"
+    assert secret not in text(c.get("/connect"))  # shown once
+
+
+def test_connect_page_gives_a_reader_a_read_token_only(as_role, repo):
+    c = as_role("reader")
+    assert "twine" not in text(c.get("/connect"))
+    r = post(c, "/connect/token", {"scope": "publish"}, token_from="/connect")
+    assert r.status_code == 400
+    assert UserStore(repo).tokens("reader") == []
+    r = post(c, "/connect/token", {"scope": "read"}, token_from="/connect")
+    assert r.status_code == 200
+    assert [t.scope for t in UserStore(repo).tokens("reader")] == ["read"]

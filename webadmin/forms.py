@@ -124,6 +124,10 @@ class TokenForm(FlaskForm):
         return (self.projects.data or "").replace(",", " ").split()
 
 
+class ConnectTokenForm(FlaskForm):
+    scope = SelectField("Scope", choices=["read", "publish"])  # type: ignore[list-item]
+
+
 class GrantForm(PlainForm):
     pattern = StringField(
         "Project pattern",

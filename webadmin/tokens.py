@@ -21,7 +21,7 @@ from privpi.tokens import TokenInfo
 
 from .auth import role_required
 from .extensions import user_store
-from .forms import AccountPasswordForm, GrantForm, PlainForm, TokenForm
+from .forms import AccountPasswordForm, ConnectTokenForm, GrantForm, PlainForm, TokenForm
 from .views import confirmed
 
 bp = Blueprint("tokens", __name__)
@@ -43,6 +43,13 @@ def scope_choices() -> list[str]:
 def token_form(form: TokenForm | None = None) -> TokenForm:
     if form is None:  # a blank form (not the one just posted)
         form = TokenForm(formdata=None, scope=scope_choices()[-1])
+    form.scope.choices = scope_choices()  # type: ignore[assignment]  # plain values: wtforms 3.3
+    return form
+
+
+def connect_token_form() -> ConnectTokenForm:
+    """The connect page's button: a token of the highest scope the user's role allows."""
+    form = ConnectTokenForm(scope=scope_choices()[-1])
     form.scope.choices = scope_choices()  # type: ignore[assignment]  # plain values: wtforms 3.3
     return form
 
