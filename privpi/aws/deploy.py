@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from .. import keys
+from .. import index, keys
 from ..claims import check_upstream
 from ..errors import PrivpiError, ValidationError
 from ..keys import CONSOLE_ENV_KEY
+from ..storage.s3 import S3Config, S3Storage
 from . import edgebuild, edgelogs, stacks
 
 if TYPE_CHECKING:
@@ -255,6 +256,7 @@ class Deployer:
             self.echo("bucket policy: letting the distribution read packages/*")
             bucket = self.apply("bucket", self.home, wanted)
         self.ensure_console_secret(bucket["BucketName"])
+        self.ensure_root_index(bucket["BucketName"])
         self.publish_distribution_id(bucket["BucketName"], dist["DistributionId"])
         console_code = self.console_code_bucket()
         self.ensure_bucket(self.clients("s3", self.s.region), console_code, self.s.region)
@@ -350,6 +352,14 @@ class Deployer:
             Bucket=bucket, Key=CONSOLE_ENV_KEY, Body=body.encode(), ContentType="application/json"
         )
         self.echo(f"  created the console's secret key at s3://{bucket}/{CONSOLE_ENV_KEY}")
+
+    def ensure_root_index(self, bucket: str) -> None:
+        """With an upstream, the authenticator reads the private names from the root index
+        and answers 503 while there is none: a new bucket gets an empty one (an existing
+        root is left as it is)."""
+        if self.s.upstream:
+            s3 = self.clients("s3", self.s.region)
+            index.update_root(S3Storage(S3Config(bucket, region=self.s.region), s3))
 
     def publish_distribution_id(self, bucket: str, distribution_id: str) -> None:
         """Tell publishers which distribution to invalidate (Storage.invalidate), in the bucket
