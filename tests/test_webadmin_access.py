@@ -23,6 +23,12 @@ ACCESS = {
     "dashboard.index": "reader",
     "connect.page": "reader",
     "account.page": "reader",
+    "connect.token": "reader",
+    "tokens.create": "reader",
+    "tokens.revoke_own": "reader",
+    "tokens.revoke": "admin",
+    "tokens.grant": "admin",
+    "tokens.ungrant": "admin",
     "projects.index": "reader",
     "projects.detail": "reader",
     "projects.yank": "publisher",
@@ -42,7 +48,12 @@ ACCESS = {
     "upload.receive": "signed",
     "upload.legacy": "basic",
 }
-ARGS = {"name": "demo-pkg", "filename": "style.css", "ticket_id": "no-such-ticket"}
+ARGS = {
+    "name": "demo-pkg",
+    "filename": "style.css",
+    "ticket_id": "no-such-ticket",
+    "label": "no-such-token",
+}
 USER_ARGS = {"name": "reader"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
