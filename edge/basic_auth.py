@@ -1,7 +1,12 @@
 """Read HTTP Basic credentials from a CloudFront request, refusing anything odd.
 
 Standard library only (ships in the Lambda zip). Never raises: every malformed,
-non-Basic, undecodable or oversized header yields None, which the handler answers with 401.
+non-Basic or oversized header yields None, which the handler answers with 401.
+
+The credentials are read as UTF-8 or, when they are not valid UTF-8, as Latin-1: the
+challenge asks for UTF-8 (``charset="UTF-8"``, RFC 7617 section 2.1), but requests (hence
+pip, twine and Poetry) sends Latin-1 whatever it is asked, so a password with ``é`` would
+otherwise never work there. privpi.basic decodes the same way (held equal by a test).
 """
 
 from __future__ import annotations
@@ -40,9 +45,13 @@ def credentials(headers: object) -> tuple[str, str] | None:
     if not token or not token.isascii() or len(token) % 4:
         return None  # strict base64: padded to a multiple of four, nothing else
     try:
-        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+        raw = base64.b64decode(token, validate=True)
     except (binascii.Error, ValueError):
         return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = raw.decode("latin-1")  # every byte is a Latin-1 character
     user, colon, password = decoded.partition(":")  # passwords may contain ':'
     if not colon or not user or len(user) > MAX_USERNAME or len(password) > MAX_PASSWORD:
         return None

@@ -128,6 +128,12 @@ def route(path: str) -> Route:
     raise Refused("404", "nothing is served at this path")
 
 
+def project_of(r: Route) -> str | None:
+    """The normalized project an index page or file belongs to; None for the root list."""
+    parts = r.path.strip("/").split("/")
+    return parts[1] if r.kind in ("index", "file") and len(parts) >= 2 else None
+
+
 def origin_uri(r: Route, fmt: str) -> str:
     """The request URI for the origin: the key under packages/, percent-encoded once."""
     if r.kind == "index":

@@ -10,6 +10,13 @@ The cache refreshes at most once per ``interval``. Verified credentials are reme
 an HMAC of user and password under a key that never leaves this process, so a warm request
 costs a dictionary lookup and never runs PBKDF2; the memory is dropped whenever the store's
 ETag changes, so a removed, disabled or re-passworded user is out within one interval.
+
+Tokens (``privpi_...``, user name ``__token__`` or the owner's) are indexed by the SHA-256
+stored for them when the store is read, so checking one costs one SHA-256, a dict lookup and
+a constant-time comparison: no PBKDF2 and no memory of verified tokens is needed. The
+owner must be enabled and the token unexpired at each request; the index is rebuilt with
+each new copy of the store, so a revoked token is out within one interval.
+
 Fail closed: no store on a cold start, or a last good read longer than ``max_stale`` ago,
 makes ``check`` raise Unavailable (the handler answers 503). That bound is checked on every
 request, not when a read fails: a read that hangs cannot stretch it.
@@ -21,9 +28,11 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import sys
 import threading
 import time
+from datetime import datetime
 
 from edge import pbkdf2
 
@@ -34,6 +43,8 @@ if TYPE_CHECKING:
 
     Record = dict[str, Any]  # one user's JSON object as stored
     Users = dict[str, Record]
+    # a token by its digest: (owner, sha256 hex, projects or None for all, expiry epoch or None)
+    TokenEntry = tuple[str, str, frozenset[str] | None, float | None]
 
     class Source(Protocol):
         def fetch(self, etag: str | None) -> tuple[bytes, str] | None: ...
@@ -42,6 +53,22 @@ if TYPE_CHECKING:
 OK, DENIED = "ok", "denied"
 MAX_REMEMBERED = 4096  # verified credentials kept; beyond that, start over
 FAILED_RETRY = 5.0  # seconds before retrying a store read that failed (at most one interval)
+# privpi.tokens has the same format rules (tests/test_edge_agreement.py holds them equal).
+TOKEN_USER, TOKEN_PREFIX, SCOPES = "__token__", "privpi_", ("read", "publish")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class _Every:
+    """The projects a password or an unlimited token may read: all of them."""
+
+    def __contains__(self, project: object) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "EVERY_PROJECT"
+
+
+EVERY_PROJECT = _Every()
 
 
 class Unavailable(Exception):
@@ -162,16 +189,44 @@ class UserCache(StoreCache):
         super().__init__(source, *args, **kwargs)
         self._key = os.urandom(32)
         self._verified: dict[bytes, str] = {}
+        self._tokens: dict[str, TokenEntry] = {}  # every valid token by its SHA-256
 
     def parse(self, body: bytes) -> Users:
         return parse(body)
 
     def changed(self) -> None:
         self._verified = {}  # a new store: verify everyone again
+        self._tokens = index_tokens(self._doc)
+
+    def access(self, user: str, password: str) -> _Every | frozenset[str] | None:
+        """The projects these credentials may read (EVERY_PROJECT, or a frozenset of
+        normalized names for a token limited to projects), or None; may raise Unavailable."""
+        users: Users = self.current()
+        if user == TOKEN_USER or password.startswith(TOKEN_PREFIX):
+            wanted = hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
+            found = self._tokens.get(wanted)
+            if found is not None:
+                return self._token_access(users, user, wanted, found)
+            if user == TOKEN_USER:
+                return None
+        return EVERY_PROJECT if self._check_password(users, user, password) == OK else None
+
+    @staticmethod
+    def _token_access(
+        users: Users, user: str, wanted: str, found: TokenEntry
+    ) -> _Every | frozenset[str] | None:
+        owner, digest, projects, expires = found
+        if not hmac.compare_digest(digest, wanted) or user not in (TOKEN_USER, owner):
+            return None
+        if not is_enabled(users.get(owner, {})) or (expires is not None and time.time() >= expires):
+            return None
+        return EVERY_PROJECT if projects is None else projects
 
     def check(self, user: str, password: str) -> str:
-        """OK for an enabled user with this password, DENIED otherwise; may raise Unavailable."""
-        users: Users = self.current()
+        """OK for valid credentials (password or token), DENIED otherwise; may raise Unavailable."""
+        return OK if self.access(user, password) is not None else DENIED
+
+    def _check_password(self, users: Users, user: str, password: str) -> str:
         token = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
         if self._verified.get(token) == user:
             return OK
@@ -202,6 +257,41 @@ def parse(body: bytes) -> Users:
     if not isinstance(users, dict) or not all(isinstance(r, dict) for r in users.values()):
         raise ValueError("the user store has no valid 'users' object")
     return users
+
+
+def index_tokens(users: Users) -> dict[str, TokenEntry]:
+    """sha256 -> (owner, sha256, projects or None, expiry as epoch or None) of every valid
+    token (privpi.tokens.valid_record and expired, held equal by tests)."""
+    out: dict[str, TokenEntry] = {}
+    for owner, rec in users.items():
+        held = rec.get("tokens")
+        for tok in held.values() if isinstance(held, dict) else ():
+            entry = _token_entry(owner, tok)
+            if entry is not None:
+                out[entry[1]] = entry
+    return out
+
+
+def _token_entry(owner: str, tok: object) -> TokenEntry | None:
+    if not isinstance(tok, dict) or tok.get("scope") not in SCOPES:
+        return None
+    digest, projects = tok.get("sha256"), tok.get("projects")
+    if not isinstance(digest, str) or not HEX64.fullmatch(digest):
+        return None
+    if projects is not None:
+        if not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
+            return None
+        projects = frozenset(projects)
+    expires = tok.get("expires")
+    if expires is not None:
+        try:
+            when = datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            return None
+        expires = when.timestamp()
+    return owner, digest, projects, expires
 
 
 def is_enabled(rec: Record) -> bool:

@@ -3,7 +3,8 @@
 Returns the request rewritten into the ``packages/`` key space (Authorization header and
 query string removed) for valid credentials of an enabled user, or a generated response:
 301 to the normalized URL, 400/404 for paths outside the index, 401 with a Basic
-challenge, 405 for methods other than GET and HEAD, 503 when the user store is
+challenge, 403 for a page or file of a project a token is not limited to (the root list
+stays visible), 405 for methods other than GET and HEAD, 503 when the user store is
 unreadable. It never raises: anything unexpected is answered with 503 (fail closed).
 
 With an upstream index (``upstream`` in config.json), a project page whose name is neither
@@ -29,7 +30,7 @@ import os
 from edge import basic_auth, paths
 from edge.s3source import S3Source
 from edge.upstream import NameCache
-from edge.userstore import OK, Unavailable, UserCache, log
+from edge.userstore import Unavailable, UserCache, log
 
 TYPE_CHECKING = False  # typing costs cold-start time: annotations only (mypy reads this)
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ REASONS = {
     "302": "Found",
     "400": "Bad Request",
     "401": "Unauthorized",
+    "403": "Forbidden",
     "404": "Not Found",
     "405": "Method Not Allowed",
     "503": "Service Unavailable",
@@ -101,6 +103,11 @@ def _title(name: str) -> str:
     return "WWW-Authenticate" if name == "www-authenticate" else name.title()
 
 
+def challenge(realm: str) -> str:
+    """A Basic challenge asking for UTF-8 credentials (RFC 7617 section 2.1)."""
+    return 'Basic realm="' + realm.replace("\\", "").replace('"', "") + '", charset="UTF-8"'
+
+
 def handler(event: Json, context: object = None) -> Json:
     try:
         request = event["Records"][0]["cf"]["request"]
@@ -125,18 +132,22 @@ def decide(request: Json) -> Json:
     store, realm = _settings()
     creds = basic_auth.credentials(request.get("headers"))
     try:
-        verdict = store.check(*creds) if creds else None
+        readable = store.access(*creds) if creds else None
     except Unavailable:
         return respond("503", {"retry-after": "5"})
-    if verdict != OK:
-        challenge = 'Basic realm="' + realm.replace("\\", "").replace('"', "") + '"'
-        return respond("401", {"www-authenticate": challenge})
+    if readable is None:
+        return respond("401", {"www-authenticate": challenge(realm)})
     if route.kind == "redirect":
         return respond("301", {"location": route.path})
     if _state.get("upstream"):
         answer = _fall_through(route)
         if answer is not None:
             return answer
+    # After the upstream fall-through: a name that goes upstream is no project of this
+    # index, so a project-limited token (CI) still gets its public dependencies there.
+    project = paths.project_of(route)
+    if project is not None and project not in readable:
+        return respond("403", body=f"403 Forbidden: this token does not cover {project}\n")
     accept = basic_auth.header_values(request.get("headers"), "accept")
     fmt = paths.negotiate(accept[0] if len(accept) == 1 else ",".join(accept))
     request["uri"] = paths.origin_uri(route, fmt)

@@ -29,6 +29,7 @@ from .distributions import parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
 from .intake import local_copy, publish_new, publish_stored_new, too_large
 from .keys import INCOMING
+from .principal import Principal
 from .settings import DEFAULT_MAX_BROWSER_UPLOAD
 from .storage import Storage
 
@@ -115,9 +116,16 @@ def create(
     *,
     max_size: int = DEFAULT_MAX_BROWSER_UPLOAD,
     ttl: int = DEFAULT_TTL,
+    principal: Principal | None = None,
 ) -> Ticket:
-    """A new ticket for user to upload filename; stored before anything is uploaded."""
-    parse_filename(filename)  # refuse a bad name before anything is stored
+    """A new ticket for user to upload filename; stored before anything is uploaded.
+
+    With a principal (every way in over HTTP), a project its grants or token do not cover
+    is refused (Forbidden, 403) before anything is stored; finalize checks again.
+    """
+    parsed = parse_filename(filename)  # refuse a bad name before anything is stored
+    if principal is not None:
+        principal.require_publish(parsed.project)
     now = time.time()
     ticket = Ticket(
         id=secrets.token_hex(16),
@@ -247,7 +255,9 @@ def _claim(storage: Storage, ticket_id: str, user: str) -> tuple[Ticket, str]:
     return _transition(storage, ticket, etag, state="finalizing", claimed=time.time())
 
 
-def finalize(storage: Storage, ticket_id: str, user: str) -> dict[str, str]:
+def finalize(
+    storage: Storage, ticket_id: str, user: str, principal: Principal | None = None
+) -> dict[str, str]:
     """Validate and publish an arrived upload as user; returns the result for the page.
 
     The result is ``{"status", "project", "version", "filename"}`` with status published
@@ -255,6 +265,8 @@ def finalize(storage: Storage, ticket_id: str, user: str) -> dict[str, str]:
     otherwise; a refused file is removed and its ticket closed, so nothing half-published
     remains and a second finalize is refused.
     """
+    if principal is not None:  # the grants may have changed since the ticket was made
+        principal.require_publish(parse_filename(load(storage, ticket_id)[0].filename).project)
     ticket, etag = _claim(storage, ticket_id, user)
     try:
         out = _publish(storage, ticket, user)

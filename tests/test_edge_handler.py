@@ -36,7 +36,7 @@ def headers_of(resp: dict) -> dict[str, str]:
 def assert_challenge(resp: dict) -> None:
     assert resp["status"] == "401"
     assert resp["statusDescription"] == "Unauthorized"
-    assert headers_of(resp)["www-authenticate"] == 'Basic realm="Team packages"'
+    assert headers_of(resp)["www-authenticate"] == 'Basic realm="Team packages", charset="UTF-8"'
     assert resp["headers"]["www-authenticate"][0]["key"] == "WWW-Authenticate"
 
 

@@ -145,7 +145,7 @@ def test_reader_and_bad_credentials_are_refused(server):
     assert "401" in out
     r = requests.post(f"{base_url}/legacy/", data={":action": "file_upload"}, timeout=30)
     assert r.status_code == 401
-    assert r.headers["WWW-Authenticate"] == 'Basic realm="privpi"'
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="privpi", charset="UTF-8"'
     assert published(storage, project) == {}
 
 

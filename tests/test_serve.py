@@ -106,7 +106,7 @@ def test_read_path_answers(served):
     assert (status, body) == (200, wheel.read_bytes())
     status, headers, body = request(base, "GET", "/simple/serve-demo/", user=None)
     assert status == 401
-    assert headers["WWW-Authenticate"] == 'Basic realm="privpi"'
+    assert headers["WWW-Authenticate"] == 'Basic realm="privpi", charset="UTF-8"'
     status, headers, body = request(base, "HEAD", "/simple/serve-demo/", user=None)
     assert (status, body) == (401, b"")
     status, headers, _ = request(base, "POST", "/simple/serve-demo/")

@@ -100,7 +100,7 @@ def test_the_console_asks_for_credentials_in_the_configured_realm(repo, monkeypa
     app = create_app({"TESTING": True}, repo)
     r = app.test_client().post("/legacy/", data={":action": "file_upload"})
     assert r.status_code == 401
-    assert r.headers["WWW-Authenticate"] == 'Basic realm="team packages"'
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="team packages", charset="UTF-8"'
 
 
 def _reads_the_environment(path: Path) -> bool:

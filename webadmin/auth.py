@@ -38,6 +38,7 @@ from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user,
 
 from privpi.errors import NotFound, PrivpiError
 from privpi.keys import USERS_KEY
+from privpi.principal import Principal
 from privpi.users import User, UserStore, is_enabled, parse_store, session_generation
 
 from .extensions import login_manager, storage
@@ -59,6 +60,8 @@ class ConsoleUser(UserMixin):
         self.role = user.role
         self.user = user
         self.marker = marker
+        # What this user may publish (grants): the same check /legacy/ and tokens use.
+        self.principal = Principal(user=user.name, role=user.role, grants=user.grants)
 
     def has_role(self, role: str) -> bool:
         return self.user.has_role(role)

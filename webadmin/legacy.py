@@ -1,9 +1,12 @@
 """``POST /legacy/``: the upload API twine and ``uv publish`` speak (PyPI's legacy upload).
 
 A multipart form with ``:action=file_upload``, the file in ``content`` and its digests.
-Credentials are HTTP Basic, checked against the user store on every request (no session,
-hence no CSRF token). Statuses follow PyPI so clients react as they do there: 401 asks for
-credentials, 403 is a missing role, 400 carries any refusal in the reason phrase (twine
+Credentials are HTTP Basic (a password, or a token with user name ``__token__`` or its
+owner's), read as UTF-8 or else Latin-1 (privpi.basicauth) and checked with
+``UserStore.authenticate`` on every request (no session, hence no CSRF token); the
+Principal it gives decides, per project, whether this upload may go in (403 naming the
+project otherwise). Statuses follow PyPI so clients react as they do there: 401 asks for
+credentials, 403 is a missing role or right, 400 carries any refusal in the reason phrase (twine
 shows it), "File already exists" with 400 is what ``twine upload --skip-existing``
 recognizes, an identical re-upload answers 200 as PyPI does, 413 names the limit.
 """
@@ -23,11 +26,13 @@ from packaging.version import InvalidVersion, Version
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from privpi import intake
+from privpi import basicauth, intake
 from privpi.distributions import Filename, parse_filename
 from privpi.errors import PrivpiError
+from privpi.principal import Principal
+from privpi.tokens import TOKEN_USER
 from privpi.units import human_size
-from privpi.users import User, UserStore
+from privpi.users import UserStore
 
 from .auth import login_throttles
 from .extensions import storage
@@ -104,10 +109,10 @@ def legacy_upload() -> Response:
             "use the console's /upload page in a browser",
             403,
         )
-    user, refusal = _authenticate()
+    principal, refusal = _authenticate()
     if refusal is not None:
         return refusal
-    assert user is not None  # _authenticate gives one or the other
+    assert principal is not None  # _authenticate gives one or the other
     limit = legacy_max_size()
     body_limit = request_limit(limit)
     # Refuse an oversized body before reading it; without a length, stop while parsing.
@@ -117,7 +122,7 @@ def legacy_upload() -> Response:
     request.max_form_memory_size = FORM_SLACK  # a long description, in one text part
     request.max_form_parts = FORM_PARTS  # twine sends each classifier as a part
     try:
-        return _upload(user.name, limit)
+        return _upload(principal, limit)
     except RequestEntityTooLarge:
         return too_large(request.content_length or body_limit, limit)
     except PrivpiError as e:
@@ -133,36 +138,46 @@ def _from_a_browser_page() -> bool:
     return "Origin" in request.headers or (site is not None and site != "none")
 
 
-def _authenticate() -> tuple[User, None] | tuple[None, Response]:
-    """The publisher these Basic credentials belong to, or the refusal to answer with.
+def _authenticate() -> tuple[Principal, None] | tuple[None, Response]:
+    """Who these Basic credentials are (a publisher, or a publish token), or the refusal.
 
     Failures count against the console's sign-in throttles, so /legacy/ is no way around
-    the rate limit on /login.
+    the rate limit on /login. Guessing a 256-bit token is hopeless, so failures with the
+    shared user name ``__token__`` count per address only: a stranger's bad tokens must
+    not lock every CI job out.
     """
-    auth = request.authorization
-    challenge = {"WWW-Authenticate": f'Basic realm="{current_app.config["REALM"]}"'}
-    if auth is None or auth.type != "basic" or not auth.username:
-        message = "Credentials needed: your privpi user name and password"
+    creds = basicauth.credentials(request.headers.get("Authorization"))
+    challenge = {"WWW-Authenticate": basicauth.challenge(current_app.config["REALM"])}
+    if creds is None:
+        message = "Credentials needed: your user name and password, or __token__ and a token"
         return None, plain(message, 401, **challenge)
+    name, secret = creds
     per_user, per_address = login_throttles()
     address = request.remote_addr or "-"
-    wait = max(per_user.retry_after(auth.username), per_address.retry_after(address))
+    by_name = per_user.retry_after(name) if name != TOKEN_USER else 0
+    wait = max(by_name, per_address.retry_after(address))
     if wait:
         message = f"Too many failed sign-ins for this user or address; try again in {wait} s"
         return None, plain(message, 429, **{"Retry-After": str(wait)})
-    user = UserStore(storage()).verify(auth.username, auth.password or "")
-    if user is None:
-        per_user.fail(auth.username)
+    principal = UserStore(storage()).authenticate(name, secret)
+    if principal is None:
+        if name != TOKEN_USER:
+            per_user.fail(name)
         per_address.fail(address)
-        return None, plain("Invalid credentials or disabled user", 401, **challenge)
-    if not user.has_role("publisher"):
-        return None, plain(
-            f"User {user.name!r} is a {user.role}; uploading needs the publisher role", 403
-        )
-    return user, None
+        message = "Invalid credentials, a disabled user, or a revoked or expired token"
+        return None, plain(message, 401, **challenge)
+    if not principal.has_role("publisher"):
+        return None, plain(_no_publisher(principal), 403)
+    return principal, None
 
 
-def _upload(uploader: str, limit: int) -> Response:
+def _no_publisher(p: Principal) -> str:
+    if p.scope == "read":
+        return f"Token {p.via_token!r} of {p.user} is a read token; uploading needs a publish token"
+    return f"User {p.user!r} is a {p.role}; uploading needs the publisher role"
+
+
+def _upload(principal: Principal, limit: int) -> Response:
     form = request.form
     if form.get(":action") != "file_upload":
         return plain(f"Unsupported :action {form.get(':action')!r}; only file_upload is", 400)
@@ -171,6 +186,7 @@ def _upload(uploader: str, limit: int) -> Response:
         return plain("The form has no file in its 'content' part", 400)
     parsed = parse_filename(file.filename)
     filename = parsed.filename
+    principal.require_publish(parsed.project)  # 403 naming the project, before any bytes
     _check_form_matches(parsed, form.get("name"), form.get("version"))
     with tempfile.TemporaryDirectory(prefix="privpi-legacy-") as tmp:
         path = os.path.join(tmp, "upload")
@@ -180,7 +196,7 @@ def _upload(uploader: str, limit: int) -> Response:
         refusal = _check_digests(form, digests)
         if refusal is not None:
             return refusal
-        result = intake.publish_new(storage(), path, filename, uploader, limit)
+        result = intake.publish_new(storage(), path, filename, principal.user, limit)
     if result["status"] == "skipped":  # PyPI answers an identical re-upload with 200 too
         return plain(f"{filename} is already there, identical: nothing to do", 200)
     return plain(f"Published {filename} ({result['project']} {result['version']})", 200)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from packaging.utils import canonicalize_name
 
@@ -19,6 +20,7 @@ from privpi import index as repo_index
 from privpi import keys, publish
 from privpi.distributions import valid_project_name
 from privpi.errors import NotFound, PrivpiError, ValidationError
+from privpi.principal import Forbidden
 
 from .auth import role_required
 from .extensions import actor, storage
@@ -132,6 +134,14 @@ def detail(name: str) -> ResponseReturnValue:
     return _project_page(project, data)
 
 
+def _may_publish(project: str) -> None:
+    """403, naming the project, for a publisher whose grants do not cover it."""
+    try:
+        current_user.principal.require_publish(project)
+    except Forbidden as e:
+        abort(403, e.message)
+
+
 def _check_version(project: str, data: Page, version: str) -> None:
     versions = {f.get("_version") for f in data.get("files", [])}
     if version not in versions:
@@ -167,6 +177,7 @@ def _act(
 @role_required("publisher")
 def yank(name: str) -> ResponseReturnValue:
     project, data = _load(name)
+    _may_publish(project)
     form = YankForm()
     version, reason = form.version.data or "", (form.reason.data or "").strip()
     if version:
@@ -187,6 +198,7 @@ def yank(name: str) -> ResponseReturnValue:
 @role_required("publisher")
 def unyank(name: str) -> ResponseReturnValue:
     project, data = _load(name)
+    _may_publish(project)
     form = VersionForm()
     version = form.version.data or ""
     if version:
@@ -207,6 +219,7 @@ def unyank(name: str) -> ResponseReturnValue:
 @role_required("admin")
 def delete(name: str) -> ResponseReturnValue:
     project, data = _load(name, missing_ok=True)  # files whose pages are gone can go too
+    _may_publish(project)
     form = DeleteForm()
     version, filename = form.version.data or None, form.filename.data or None
     try:  # the core says what there is to delete, as the CLI asks it

@@ -121,7 +121,9 @@ def ticket() -> ResponseReturnValue:
     try:
         if isinstance(size, int) and size > limit:
             raise uploads.TooLarge(intake.too_large(filename, limit))
-        t = uploads.create(storage(), current_user.name, filename, max_size=limit)
+        t = uploads.create(
+            storage(), current_user.name, filename, max_size=limit, principal=current_user.principal
+        )
     except PrivpiError as e:
         return error(e)
     return jsonify(
@@ -166,7 +168,7 @@ def receive(ticket_id: str) -> ResponseReturnValue:
 def finalize(ticket_id: str) -> ResponseReturnValue:
     s = storage()
     try:
-        result = uploads.finalize(s, ticket_id, current_user.name)
+        result = uploads.finalize(s, ticket_id, current_user.name, current_user.principal)
     except PrivpiError as e:
         return error(e)
     finally:
