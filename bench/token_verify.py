@@ -1,13 +1,14 @@
 """Token against password verification at the authenticator, cold and warm, in microseconds.
 
-    .venv/bin/python bench/token_verify.py [--users 1000]
+    .venv/bin/python bench/token_verify.py [--users 1000] [--held]
 
 Prints figures; never passes or fails. The store holds ``--users`` users with one token
 each. "Cold" is the first check after the store was read (a fresh cache: the password
 runs PBKDF2 at the production rounds, the token one SHA-256 and a dict lookup in the
 index built at load); "warm" is the same check again (the password a verified-credential
-cache hit). The index build, paid once per store read, is printed too. To see what Lambda
-sees, run it held to 128 MB and 7.2 % of a CPU (bench/edge_coldstart.py shows how).
+cache hit). The index build, paid once per store read, is printed too. ``--held`` runs it
+again held to what Lambda@Edge gives at 128 MB (7.2 % of one CPU; bench/edge_coldstart.py's
+cgroup, needs root).
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ import argparse
 import hashlib
 import json
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from passlib.hash import pbkdf2_sha256
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as python bench/x.py
+
+from edge_coldstart import CPU_SHARE, MEMORY, Cgroup
 
 from edge.userstore import UserCache, index_tokens
 from privpi import tokens
@@ -77,13 +85,30 @@ def warm(body: bytes, user: str, secret: str, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--held", action="store_true", help="Also run held to Lambda's share.")
     args = parser.parse_args()
-    body, secret = store(args.users)
+    measure(args.users)
+    if args.held:
+        held(args.users)
+
+
+def held(users: int) -> None:
+    cgroup = Cgroup(CPU_SHARE, MEMORY)
+    try:
+        print(f"\nheld: {cgroup.limits} ({CPU_SHARE:.1%} of one CPU)", flush=True)
+        cmd = [sys.executable, __file__, "--users", str(users)]
+        subprocess.run(cmd, check=True, preexec_fn=cgroup.enter)
+    finally:
+        cgroup.remove()
+
+
+def measure(users_count: int) -> None:
+    body, secret = store(users_count)
     users = json.loads(body)["users"]
     t = time.perf_counter()
     index_tokens(users)
     build = time.perf_counter() - t
-    print(f"store: {args.users} users, one token each; PBKDF2 rounds {DEFAULT_PBKDF2_ROUNDS:,}")
+    print(f"store: {users_count} users, one token each; PBKDF2 rounds {DEFAULT_PBKDF2_ROUNDS:,}")
     print(f"token index build (once per store read): {micros(build)}")
     print(f"{'':10}{'cold':>16}{'warm':>16}")
     rows = [
