@@ -79,6 +79,7 @@ def test_revoke(run):
 def test_grant_and_ungrant(run):
     r = run("users", "grant", "alice", "acme-*")
     assert (r.exit_code, r.output) == (0, "alice may publish projects matching acme-* (acme-*).\n")
+    assert run("users", "list").output.splitlines()[1].split()[-1] == "acme-*"
     r = run("users", "ungrant", "alice", "acme-*")
     assert r.exit_code == 0
     assert "may publish every project" in r.output

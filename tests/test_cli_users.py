@@ -29,7 +29,7 @@ def test_add_list_passwd_disable_enable_remove(run, storage):
     assert r.exit_code == 0, r.output
     r = run("users", "list")
     lines = r.output.splitlines()
-    assert lines[0].split() == ["NAME", "ROLE", "ENABLED", "CREATED"]
+    assert lines[0].split() == ["NAME", "ROLE", "ENABLED", "CREATED", "GRANTS"]
     assert lines[1].split()[:3] == ["alice", "publisher", "yes"]
     assert lines[2].split()[:3] == ["bob", "reader", "yes"]
     assert run("users", "disable", "bob").exit_code == 0

@@ -45,12 +45,15 @@ def add(app: AppContext, name: str, role: str, password_stdin: bool) -> None:
 @users.command("list")
 @pass_app
 def list_(app: AppContext) -> None:
-    """List users: name, role, enabled, created."""
-    rows = [(u.name, u.role, "yes" if u.enabled else "no", u.created) for u in store(app).list()]
+    """List users: name, role, enabled, created, publishing grants ('*': every project)."""
+    rows = [
+        (u.name, u.role, "yes" if u.enabled else "no", u.created, ",".join(u.grants) or "*")
+        for u in store(app).list()
+    ]
     if not rows:
         click.echo("No users yet. Add one with: privpi users add NAME --role admin")
         return
-    table(("NAME", "ROLE", "ENABLED", "CREATED"), rows)
+    table(("NAME", "ROLE", "ENABLED", "CREATED", "GRANTS"), rows)
 
 
 def table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
