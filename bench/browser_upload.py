@@ -11,8 +11,6 @@ from /proc every 10 ms. The wheels are padded with random bytes so they do not c
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import os
 import re
 import sys
@@ -20,7 +18,6 @@ import tempfile
 import threading
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
 import boto3
@@ -31,45 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.console import TOKEN  # noqa: E402
-from tests.support.distfactory import metadata_text  # noqa: E402
+from tests.support.distfactory import large_wheel  # noqa: E402
 from tests.support.net import start_script, stop_script  # noqa: E402
 from tests.support.serve import add_user, start_server, stop  # noqa: E402
 
 MB = 1024 * 1024
 USER, PASSWORD = "bench", "bench-password-1"
-
-
-def random_wheel(directory: Path, name: str, size_mb: int) -> Path:
-    """A valid wheel whose payload is size_mb of random bytes, stored uncompressed."""
-    module = name.replace("-", "_")
-    info = f"{module}-1.0.dist-info"
-    small = {
-        f"{module}/__init__.py": b'__version__ = "1.0"\n',
-        f"{info}/METADATA": metadata_text(name, "1.0").encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
-        b"Tag: py3-none-any\n",
-    }
-    path = directory / f"{module}-1.0-py3-none-any.whl"
-    record = []
-    with zipfile.ZipFile(path, "w") as zf:
-        for member, data in small.items():
-            zf.writestr(member, data)
-            record.append(_record(member, hashlib.sha256(data), len(data)))
-        digest = hashlib.sha256()
-        with zf.open(f"{module}/payload.bin", "w", force_zip64=True) as out:
-            for _ in range(size_mb):
-                chunk = os.urandom(MB)
-                digest.update(chunk)
-                out.write(chunk)
-        record.append(_record(f"{module}/payload.bin", digest, size_mb * MB))
-        record.append(f"{info}/RECORD,,")
-        zf.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
-    return path
-
-
-def _record(member: str, digest, size: int) -> str:
-    b64 = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
-    return f"{member},sha256={b64},{size}"
 
 
 class RssSampler(threading.Thread):
@@ -147,9 +111,9 @@ def run(backend: str, sizes: list[int], tmp: Path, env: dict) -> None:
     try:
         s, token = sign_in(base_url)
         # warm up: imports and first-request work should not count as upload memory
-        browser_upload(base_url, s, token, random_wheel(tmp, f"warm-{backend}", 1))
+        browser_upload(base_url, s, token, large_wheel(tmp, f"warm-{backend}", 1))
         for size in sizes:
-            wheel = random_wheel(tmp, f"bench-{backend}-{size}", size)
+            wheel = large_wheel(tmp, f"bench-{backend}-{size}", size)
             sampler = RssSampler(proc.pid)
             baseline = sampler.rss()
             sampler.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from dataclasses import field as dataclass_field
 from typing import Any, TypeVar
 
 from .claims import check_upstream
@@ -42,6 +43,9 @@ class Settings:
     session_max_hours: float = 12.0  # from sign-in, however busy
     session_cookie_secure: bool = True
     admin_password: str | None = None
+    token: str | None = dataclass_field(
+        default=None, repr=False
+    )  # privpi upload --url's credentials
     on_lambda: bool = False
 
     @classmethod
@@ -109,6 +113,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "session_max_hours": (("PRIVPI_SESSION_MAX_HOURS",), float),
     "session_cookie_secure": (("PRIVPI_SESSION_COOKIE_SECURE",), _flag),
     "admin_password": (("PRIVPI_ADMIN_PASSWORD",), str),
+    "token": (("PRIVPI_TOKEN",), str),
     # set by AWS Lambda itself: the console is running there (limits of its payload)
     "on_lambda": (("AWS_LAMBDA_FUNCTION_NAME",), bool),
 }

@@ -18,6 +18,7 @@ from privpi.storage import Storage, open_storage
 
 from . import (
     account,
+    api,
     auth,
     connect,
     dashboard,
@@ -49,6 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None, storage: Storage | None 
     auth.init_app(app)
     security.init_app(app)
     views.init_app(app)
-    for area in (auth, dashboard, projects, users, connect, account, tokens, upload):
+    for area in (auth, dashboard, projects, users, connect, account, tokens, upload, api):
         app.register_blueprint(area.bp)
     return app

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from packaging.utils import canonicalize_name
 
-from .. import index, publish
+from .. import index, intake, publish
 from ..errors import NotFound, PrivpiError
 from ..units import human_size, parse_size
 from .context import AppContext, pass_app
 
-VERBS = {"published": "Published", "skipped": "Skipped (already published)", "replaced": "Replaced"}
+if TYPE_CHECKING:
+    from ..remote import Console
+
+
+VERBS = {
+    "published": "Published",
+    "skipped": "Skipped (already published)",
+    "replaced": "Replaced",
+}
 
 
 # Not click.ParamType[int, str]: click before 8.5 has no type parameters to subscript at run time.
@@ -43,6 +53,17 @@ class SizeParam(click.ParamType):  # type: ignore[type-arg]
     type=SizeParam(),
     help="Refuse files larger than this (default PRIVPI_MAX_UPLOAD_BYTES, else 100MiB).",
 )
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Publish through this console (https://CONSOLE/) with a token, instead of "
+    "writing to storage: no storage credentials needed, any size.",
+)
+@click.option(
+    "--token-file",
+    type=click.File("r"),
+    help="With --url: read the token from this file (default: PRIVPI_TOKEN).",
+)
 @pass_app
 def upload(
     app: AppContext,
@@ -50,17 +71,39 @@ def upload(
     skip_existing: bool,
     overwrite: bool,
     max_size: int | None,
+    url: str | None,
+    token_file: TextIO | None,
 ) -> None:
-    """Publish wheels and sdists (.whl, .tar.gz, .zip)."""
-    max_size = max_size or app.settings.max_upload_bytes
+    """Publish wheels and sdists (.whl, .tar.gz, .zip).
+
+    With --url, through a console's upload API: an identical file already published is
+    skipped (not an error), as with --skip-existing; --overwrite needs storage.
+    """
     if skip_existing and overwrite:
         raise click.UsageError("--skip-existing and --overwrite exclude each other")
-    existing = "overwrite" if overwrite else "skip" if skip_existing else "refuse"
+    if url is None:
+        if token_file is not None:
+            raise click.UsageError("--token-file goes with --url")
+        existing = "overwrite" if overwrite else "skip" if skip_existing else "refuse"
+        limit = max_size or app.settings.max_upload_bytes
+        _publish_all(files, lambda path: _upload_one(app, path, existing, limit))
+        return
+    if overwrite:
+        raise click.UsageError("--overwrite works on storage directly, not with --url")
+    token = token_file.read().strip() if token_file else app.settings.token
+    console = _console(url, token)
+    _publish_all(files, lambda path: _upload_remote(console, path, max_size))
+
+
+def _publish_all(
+    files: tuple[str, ...], publish_one: Callable[[Path], publish.PublishResult]
+) -> None:
+    """Each file in turn; each failure reported and counted, then exit 1 if any."""
     failed = 0
     for name in files:
         path = Path(name)
         try:
-            result = _upload_one(app, path, existing, max_size)
+            result = publish_one(path)
         except PrivpiError as e:
             failed += 1
             click.echo(f"Error: {e.message}", err=True)
@@ -68,6 +111,24 @@ def upload(
         click.echo(f"{VERBS[result.status]} {result.filename} ({result.project} {result.version}).")
     if failed:
         raise PrivpiError(f"{failed} of {len(files)} files were not published")
+
+
+def _console(url: str, token: str | None) -> Console:
+    if not token:
+        raise click.UsageError("--url needs a token: set PRIVPI_TOKEN or pass --token-file")
+    # Imported here: the HTTP client (urllib.request) costs start-up time that every other
+    # command would pay for nothing.
+    from ..remote import Console  # noqa: PLC0415 - see just above
+
+    return Console(url, token)
+
+
+def _upload_remote(console: Console, path: Path, max_size: int | None) -> publish.PublishResult:
+    size = path.stat().st_size
+    if max_size is not None and size > max_size:
+        raise PrivpiError(intake.too_large(path.name, max_size))
+    with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
+        return console.upload(path, bar.update)
 
 
 def _upload_one(app: AppContext, path: Path, existing: str, max_size: int) -> publish.PublishResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -118,4 +119,33 @@ def make_sdist(
                 info = tarfile.TarInfo(p)
                 info.size = len(d)
                 tf.addfile(info, io.BytesIO(d))
+    return path
+
+
+def large_wheel(directory: Path, name: str, size_mb: int, version: str = "1.0") -> Path:
+    """A valid wheel whose payload is size_mb of random bytes, stored uncompressed (it does
+    not compress, and a stored member is written at disk speed)."""
+    module = canonicalize_name(name).replace("-", "_")
+    info = f"{module}-{version}.dist-info"
+    small = {
+        f"{module}/__init__.py": f'__version__ = "{version}"\n'.encode(),
+        f"{info}/METADATA": metadata_text(name, version).encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    path = Path(directory) / wheel_filename(name, version)
+    record = [_record_line(member, data) for member, data in small.items()]
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in small.items():
+            zf.writestr(member, data)
+        digest = hashlib.sha256()
+        with zf.open(f"{module}/payload.bin", "w", force_zip64=True) as out:
+            for _ in range(size_mb):
+                chunk = os.urandom(1024 * 1024)
+                digest.update(chunk)
+                out.write(chunk)
+        b64 = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+        record.append(f"{module}/payload.bin,sha256={b64},{size_mb * 1024 * 1024}")
+        record.append(f"{info}/RECORD,,")
+        zf.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
     return path
