@@ -124,12 +124,15 @@ def test_admin_sees_and_revokes_anyones_token(as_role, repo):
     )
 
 
-def test_only_admins_revoke_others_tokens(as_role, repo):
+def test_only_admins_revoke_others_tokens_and_edit_grants(as_role, repo):
     UserStore(repo).create_token("admin", "ops", "publish")
     publisher = as_role("publisher")
     r = post(publisher, "/users/admin/tokens/ops/revoke", {"confirm": "yes"}, "/account")
     assert r.status_code == 403
     assert [t.label for t in UserStore(repo).tokens("admin")] == ["ops"]
+    r = post(publisher, "/users/publisher/grants", {"pattern": "*"}, "/account")
+    assert r.status_code == 403
+    assert UserStore(repo).get("publisher").grants == ()
 
 
 def test_admin_edits_grants(as_role, repo):
