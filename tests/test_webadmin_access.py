@@ -47,6 +47,9 @@ ACCESS = {
     "upload.finalize": "publisher",
     "upload.receive": "signed",
     "upload.legacy": "basic",
+    # the upload API of `privpi upload --url` (webadmin/api.py)
+    "api.create": "basic",
+    "api.finalize": "basic",
 }
 ARGS = {
     "name": "demo-pkg",
