@@ -5,6 +5,7 @@ change is an audit event; every form carries CSRF."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -26,12 +27,16 @@ def make_token(client, **fields):
     return post(client, "/account/tokens", data, token_from="/account")
 
 
-def test_account_makes_a_token_shown_once_that_authenticates(as_role, repo):
+def test_account_makes_a_token_shown_once_that_authenticates(app, as_role, repo):
     client = as_role("publisher")
     r = make_token(
         client, label="ci-acme", scope="publish", projects="acme-lib, Acme_Tools", expires="30"
     )
     assert r.status_code == 200
+    assert r.headers["Cache-Control"] == "no-store"
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    session = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert PREFIX not in json.dumps(session)  # the secret is never kept in the session
     shown = SECRET.findall(text(r))
     assert len(shown) == 1
     principal = UserStore(repo).authenticate("__token__", shown[0])
