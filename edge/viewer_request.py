@@ -14,6 +14,12 @@ GET and HEAD through, which every client keeps across a 302 (307's one addition)
 every client since HTTP/1.0 follows it; not 301/308: the answer changes with the next
 upload or claim, so nothing may keep it.
 
+A quarantined project's files (PEP 792: the index must not offer them) answer 404: the
+root index JSON this handler already caches for the upstream decision lists them
+(``_quarantined``), so the check costs a set lookup per file request and one conditional
+GET of the root per refresh interval, and needs no file moved in the bucket; 503 when the
+root cannot be read (fail closed). Its project page lists no files (privpi.status).
+
 In Lambda@Edge (no environment variables) the settings come from ``config.json`` baked
 into the zip beside this file; ``privpi serve`` calls ``configure`` with its own store.
 With config.json present, the store is set up and read at import time: that is Lambda's
@@ -61,7 +67,8 @@ def configure(
 ) -> None:
     """Install the user store and realm (``privpi serve``, tests); None: read config.json.
 
-    upstream: the upstream index URL (ending in '/'), with ``names`` the root index's cache.
+    names: the root index's cache (quarantined projects; private and claimed names);
+    upstream: the upstream index URL (ending in '/'), which needs ``names``.
     """
     _state.clear()
     if store is not None:
@@ -78,12 +85,13 @@ def _load_config() -> None:
     with open(CONFIG_FILE, encoding="utf-8") as f:
         cfg = json.load(f)
     source = S3Source(cfg["bucket"], cfg["region"], cfg["users_key"])
-    upstream = cfg.get("upstream")
-    names = (
-        NameCache(S3Source(cfg["bucket"], cfg["region"], cfg["names_key"])) if upstream else None
-    )
+    names_key = cfg.get("names_key")  # every build writes it; upstream only when given
+    names = NameCache(S3Source(cfg["bucket"], cfg["region"], names_key)) if names_key else None
     _state.update(
-        store=UserCache(source), realm=cfg.get("realm", "privpi"), upstream=upstream, names=names
+        store=UserCache(source),
+        realm=cfg.get("realm", "privpi"),
+        upstream=cfg.get("upstream"),
+        names=names,
     )
 
 
@@ -139,6 +147,12 @@ def decide(request: Json) -> Json:
         return respond("401", {"www-authenticate": challenge(realm)})
     if route.kind == "redirect":
         return respond("301", {"location": route.path})
+    if route.kind == "file" and _state.get("names") is not None:
+        try:
+            if _state["names"].quarantined(route.path.split("/")[2]):
+                return respond("404")
+        except Unavailable:
+            return respond("503", {"retry-after": "5"})
     if _state.get("upstream"):
         answer = _fall_through(route)
         if answer is not None:

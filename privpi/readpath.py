@@ -188,16 +188,17 @@ def read_path(
     bounded well inside that interval; a request without a copy waits for the first read
     at most that long, and a copy older than ``max_stale`` is refused (503).
     upstream: the upstream index URL (privpi.claims.check_upstream) for names neither
-    private nor claimed; those come from the root index, cached the same way.
+    private nor claimed; those, and the quarantined projects, come from the root index,
+    cached the same way.
     """
     timeout = min(STORE_TIMEOUT, refresh / 4)
     bounded = storage.bounded(timeout)
     cache = UserCache(StorageSource(bounded), refresh, max_stale, background=True, timeout=timeout)
     cache.start()  # the first read begins now, not with the first request
-    names = None
-    if upstream:
-        source = StorageSource(bounded, keys.ROOT_JSON)
-        names = NameCache(source, refresh, max_stale, background=True, timeout=timeout)
-        names.start()
+    # Always: the root lists the quarantined projects (whose files answer 404), and with
+    # upstream the private and claimed names.
+    source = StorageSource(bounded, keys.ROOT_JSON)
+    names = NameCache(source, refresh, max_stale, background=True, timeout=timeout)
+    names.start()
     viewer_request.configure(cache, realm, upstream, names)
     return ReadPath(storage)

@@ -40,6 +40,7 @@ def test_zip_holds_handler_modules_and_config():
         "realm": "Team",
         "prefix": "team",
         "users_key": f"team/{USERS_KEY}",
+        "names_key": f"team/{ROOT_JSON}",
     }
     assert len(data) < 256 * 1024  # goal; the hard Lambda@Edge limit is 1 MB
 
@@ -53,6 +54,7 @@ def test_upstream_is_baked_in_only_when_given():
         zipfile.ZipFile(io.BytesIO(build_zip("my-bucket", "eu-west-1"))).read("config.json")
     )
     assert "upstream" not in plain
+    assert plain["names_key"] == ROOT_JSON  # always: quarantined projects' files answer 404
 
 
 def test_zip_is_deterministic():

@@ -354,12 +354,11 @@ class Deployer:
         self.echo(f"  created the console's secret key at s3://{bucket}/{CONSOLE_ENV_KEY}")
 
     def ensure_root_index(self, bucket: str) -> None:
-        """With an upstream, the authenticator reads the private names from the root index
-        and answers 503 while there is none: a new bucket gets an empty one (an existing
-        root is left as it is)."""
-        if self.s.upstream:
-            s3 = self.clients("s3", self.s.region)
-            index.update_root(S3Storage(S3Config(bucket, region=self.s.region), s3))
+        """The authenticator reads the quarantined projects (and, with an upstream, the
+        private names) from the root index and refuses files while there is none: a new
+        bucket gets an empty one (an existing root is left as it is)."""
+        s3 = self.clients("s3", self.s.region)
+        index.update_root(S3Storage(S3Config(bucket, region=self.s.region), s3))
 
     def publish_distribution_id(self, bucket: str, distribution_id: str) -> None:
         """Tell publishers which distribution to invalidate (Storage.invalidate), in the bucket

@@ -77,10 +77,11 @@ def build_zip(
         "realm": realm,
         "prefix": prefix,
         "users_key": f"{prefix}/{USERS_KEY}" if prefix else USERS_KEY,
+        # Always: the root lists quarantined projects, whose files the handler refuses.
+        "names_key": f"{prefix}/{ROOT_JSON}" if prefix else ROOT_JSON,
     }
-    if upstream:  # off unless given: the zip (and its hash) stays as it was without it
+    if upstream:  # off unless given
         config["upstream"] = check_upstream(upstream)
-        config["names_key"] = f"{prefix}/{ROOT_JSON}" if prefix else ROOT_JSON
     files = {
         f"{HANDLER}.py": (EDGE_DIR / f"{HANDLER}.py").read_bytes(),
         "edge/__init__.py": b"",

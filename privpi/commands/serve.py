@@ -71,7 +71,9 @@ def serve(
         )
     if upstream:
         upstream = claims.check_upstream(upstream)
-        index.update_root(app.storage)  # the names are read from the root: make sure it exists
+    # The quarantined projects (and the names for upstream) are read from the root: make
+    # sure it exists, or every file would answer 503.
+    index.update_root(app.storage)
     ensure_admin(app)
     server, base_url = create_server(
         app.storage,
