@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import sys
 import tempfile
 import threading
@@ -31,21 +30,8 @@ import boto3  # noqa: E402
 from privpi import index, keys, pages, publish  # noqa: E402
 from privpi.storage import open_storage  # noqa: E402
 from tests.support.distfactory import make_sdist, make_wheel  # noqa: E402
-from tests.support.net import moto  # noqa: E402
+from tests.support.net import fake_aws_env, moto  # noqa: E402
 from tests.support.publish import RequestCounter, parse_links  # noqa: E402
-
-
-def fake_aws_env(endpoint: str, scratch: Path) -> None:
-    for var in [v for v in os.environ if v.startswith("AWS_")]:
-        del os.environ[var]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_CONFIG_FILE=str(scratch / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(scratch / "none"),
-    )
 
 
 def new_bucket(endpoint: str):
@@ -85,6 +71,35 @@ def measure_sizes(endpoint: str, sizes: list[int], scratch: Path) -> None:
             publish.publish(storage, path)
             print(f"{size:>9}  {label:<36} {fmt(counter.take())}")
         assert len(index.read_root(storage)["projects"]) == size + 1
+
+
+def measure_operations(endpoint: str, scratch: Path) -> None:
+    """Each other operation once, on a small repository (audit events included)."""
+    storage = new_bucket(endpoint)
+    dists = scratch / "ops"
+    for version in ("1.0", "2.0", "3.0"):
+        publish.publish(storage, make_wheel(dists, "ops", version))
+        publish.publish(storage, make_sdist(dists, "ops", version))
+    publish.publish(storage, make_wheel(dists, "gone", "1.0"))
+    publish.publish(storage, make_sdist(dists, "gone", "1.0"))
+    counter = RequestCounter(storage.client)
+    other = make_wheel(scratch / "other-bytes", "ops", "3.0", padding=500)
+    cases = [
+        (
+            "overwrite a wheel (other bytes)",
+            lambda: publish.publish(storage, other, existing="overwrite"),
+        ),
+        ("yank a version (2 files)", lambda: publish.yank(storage, "ops", "1.0")),
+        ("unyank a version (2 files)", lambda: publish.unyank(storage, "ops", "1.0")),
+        ("delete one file", lambda: publish.delete(storage, "ops", filename="ops-1.0.tar.gz")),
+        ("delete a version (2 files)", lambda: publish.delete(storage, "ops", "2.0")),
+        ("delete a project (2 files)", lambda: publish.delete(storage, "gone")),
+        ("reindex (1 project, 3 files)", lambda: publish.reindex(storage)),
+    ]
+    print("\nS3 requests per other operation (audit events included)")
+    for label, call in cases:
+        call()
+        print(f"  {label:<36} {fmt(counter.take())}")
 
 
 def run_at_once(calls) -> float:
@@ -148,8 +163,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="privpi-bench-") as tmp, moto() as endpoint:
         scratch = Path(tmp)
-        fake_aws_env(endpoint, scratch)
+        fake_aws_env(scratch, endpoint)
         measure_sizes(endpoint, [int(s) for s in args.sizes.split(",")], scratch)
+        measure_operations(endpoint, scratch)
         concurrent(endpoint, args.publishers, scratch)
         concurrent_folder(args.publishers, scratch)
 

@@ -1,17 +1,38 @@
-"""The index model: PEP 691 JSON dicts (the truth) and their conditional updates.
+"""The index model: PEP 691 JSON dicts (the truth) and the one way they change.
 
-The project JSON at ``packages/simple/<project>/index.json`` is the source of truth for
-that project's files. Each update reads it, changes a copy, renders and writes the HTML from
-that copy, then writes the JSON with ``If-Match`` (``If-None-Match: *`` when creating).
-On a lost race it starts over after a jittered pause. Writing the HTML *before* the JSON
-keeps the pages consistent without a lock: whoever commits the last JSON wrote its HTML
-before committing, and every later HTML write belongs to a writer whose commit then fails
-and who re-renders from the newer JSON, so the last HTML written is the last JSON's.
+The project JSON at ``packages/simple/<project>/index.json`` is the source of truth for that
+project's files; the HTML page beside it is its rendering; the root pages list the projects
+whose JSON lists files. The protocol (docs/protocol.md has the whole argument):
+
+1. **One commit for every change.** Publish, overwrite, yank, unyank, delete and reindex all
+   change a page through :func:`commit`: read the JSON and its ETag, apply the change to a
+   copy, write the HTML rendered from the new dict, then write the JSON with ``If-Match``
+   (``If-None-Match: *`` when creating) and a ``_serial`` one higher; on 412 start over after
+   a jittered pause. Pages are never removed: a project whose files are all deleted keeps an
+   empty page.
+2. **The last HTML is the last JSON's.** Whoever commits the last JSON wrote its HTML before
+   committing, and any HTML written after that belongs to a writer whose own commit then
+   fails. Such a writer either writes again and commits, or - when its retry finds nothing
+   left to do, refuses, or storage fails - *settles*: it commits the current JSON once more
+   (serial + 1), its HTML first. So the last HTML written is always the rendering of the
+   last JSON committed, even after lost races, refusals and faults (a settle that storage
+   refuses too is repaired by running the same operation again, or by reindex).
+3. **The root follows the newest page.** The root JSON keeps, per project, the serial of
+   the project page its listing decision came from (``_serials``); a decision from an older
+   page is ignored, so a publish and a delete racing over a project's last file end with the
+   newest page's answer, without anyone reading the project page again.
+4. **Deleted names are recorded, bytes go last.** A delete commits the removal and a record
+   per name (``_deleted``: sha256 and time) before removing any byte, so no page lists a
+   missing file, a publish in flight for the name is refused at its commit, reindex never
+   lists it again, and the name is refused for :data:`GRACE` seconds (a removal request may
+   still be on its way) - after that only the same bytes (or ``--overwrite``) may return.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import io
 import json
 import random
@@ -19,6 +40,7 @@ import tarfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from packaging.version import InvalidVersion, Version
@@ -31,10 +53,18 @@ from .storage import Storage
 API_VERSION = "1.1"
 MAX_ATTEMPTS = 60
 UPLOAD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # PEP 700's own example format
+# The longest a step of an operation may take, a request still on its way to S3 included:
+# a stored file younger than this may be an upload in flight (never listed by reindex), and
+# a deleted file name is refused for this long (a removal of ours may still arrive).
+GRACE = 3600
 
 
 def now() -> str:
     return datetime.now(UTC).strftime(UPLOAD_TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, UPLOAD_TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def empty_project(project: str) -> dict:
@@ -153,37 +183,183 @@ def pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
 
 
+def serial(page: dict | None) -> int:
+    """How many commits a page has seen (0 for none, or a page from before serials)."""
+    return int((page or {}).get("_serial", 0))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One JSON page and the HTML rendered from it: the unit a commit changes."""
+
+    json_key: str
+    html_key: str
+    render: Callable[[dict], bytes]
+    empty: Callable[[], dict]
+    normalize: Callable[[dict], dict]
+
+
+def project_pages(project: str) -> Page:
+    return Page(
+        keys.project_json(project),
+        keys.project_html(project),
+        pages.project_html,
+        lambda: empty_project(project),
+        normalized,
+    )
+
+
+ROOT = Page(keys.ROOT_JSON, keys.ROOT_HTML, pages.root_html, empty_root, lambda page: page)
+
+
+def _read(storage: Storage, key: str) -> tuple[dict | None, str | None]:
+    try:
+        blob = storage.read(key)
+    except NotFound:
+        return None, None
+    return _loads(blob.body, key), blob.etag
+
+
+def commit(
+    storage: Storage,
+    page: Page,
+    change: Callable[[dict], dict | None],
+    force: bool = False,
+    repair: bool = False,
+) -> tuple[dict | None, dict | None]:
+    """Apply change to a JSON page until it commits; return (before, after).
+
+    change gets a copy of the current dict (an empty one when there is none) and returns
+    the new dict, or None to leave everything as it is; it may raise to refuse. The HTML
+    is written from the new dict first, then the JSON with If-Match (If-None-Match when
+    creating), with a serial one higher. A call that wrote an HTML but ends without
+    committing it (a lost race, then nothing left to do or a refusal; or a storage error)
+    settles: it commits the current JSON again, so the last HTML written is always the
+    last committed JSON's (see the module docstring). force commits an unchanged dict.
+    repair: when there is nothing to change, check the HTML is the JSON's rendering and
+    settle if not (one GET; for operations that may be finishing an earlier failed run).
+    """
+    wrote_html = False
+    try:
+        for attempt in range(MAX_ATTEMPTS):
+            before, etag = _read(storage, page.json_key)
+            after = change(copy.deepcopy(before) if before else page.empty())
+            after = before if after is None else page.normalize(after)
+            if after == before and not force:
+                if wrote_html:  # our HTML lost to a newer JSON: make the newest the last
+                    wrote_html = False
+                    return before, _settle(storage, page)
+                if repair and before is not None and not _html_matches(storage, page, before):
+                    return before, _settle(storage, page)
+                return before, after
+            after = {**(after or page.empty()), "_serial": serial(before) + 1}
+            wrote_html = True
+            try:
+                _write_html(storage, page, before, after)
+                _write_json(storage, page.json_key, after, etag)
+            except PreconditionFailed:
+                pause(attempt)
+                continue
+            wrote_html = False
+            return before, after
+        raise PrivpiError(
+            f"{page.json_key} kept changing under {MAX_ATTEMPTS} attempts to update it; try again"
+        )
+    except BaseException:
+        if wrote_html and not force:  # best effort; a run of the same command again repairs
+            with contextlib.suppress(PrivpiError):
+                _settle(storage, page)
+        raise
+
+
+def _write_html(storage: Storage, page: Page, before: dict | None, after: dict) -> None:
+    """Write after's HTML over the one expected there, never blindly.
+
+    A write held up in the network can arrive after its sender gave up and retried, even
+    after later commits: made conditional on the ETag of the HTML it replaces, it then finds
+    another HTML and fails. The serial in every HTML makes each commit's bytes (and S3's MD5
+    ETag) unique. The expected ETag is the MD5 of before's rendering, which costs nothing;
+    when the HTML is not that (a stray HTML, or ETags that are not MD5s, as with SSE-KMS)
+    one HEAD learns the real one. PreconditionFailed: another writer wrote meanwhile.
+    """
+    body = page.render(after)
+    mine = _md5_etag(body)
+    expected = {"if_match": _md5_etag(page.render(before))} if before else {"if_none_match": True}
+    try:
+        write_page(storage, page.html_key, body, **expected)
+        return
+    except PreconditionFailed:
+        pass
+    try:
+        current = {"if_match": storage.head(page.html_key).etag}
+    except NotFound:
+        current = {"if_none_match": True}
+    if current.get("if_match") == mine:
+        return  # ours, written by an attempt whose answer was lost
+    write_page(storage, page.html_key, body, **current)
+
+
+def _html_matches(storage: Storage, page: Page, current: dict) -> bool:
+    try:
+        return storage.read(page.html_key).body == page.render(current)
+    except NotFound:
+        return False
+
+
+def _md5_etag(body: bytes) -> str:
+    return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
+def _write_json(storage: Storage, key: str, page: dict, etag: str | None) -> None:
+    condition = {"if_match": etag} if etag else {"if_none_match": True}
+    write_page(storage, key, dumps(page), **condition)
+
+
+def _settle(storage: Storage, page: Page) -> dict | None:
+    """Commit the current JSON again (serial + 1), its HTML written first."""
+    return commit(storage, page, lambda current: current, force=True)[1]
+
+
 def update_project(
-    storage: Storage, project: str, change: Callable[[dict], dict | None]
+    storage: Storage, project: str, change: Callable[[dict], dict | None], repair: bool = False
 ) -> tuple[dict | None, dict | None]:
     """Apply change to the project JSON until it commits; return (before, after).
 
-    change gets a copy of the current dict (an empty one when the project is new) and
-    returns the new dict, or None to leave everything as it is. before is None for a new
-    project. A dict with no files deletes nothing here: the caller decides (see publish).
+    before is None for a new project. A page is never removed: a project whose files
+    are all deleted keeps a page with no files (and its deleted-file records).
     """
-    key = keys.project_json(project)
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            blob = storage.read(key)
-            before, etag = _loads(blob.body, key), blob.etag
-        except NotFound:
-            before, etag = None, None
-        after = change(copy.deepcopy(before) if before else empty_project(project))
-        if after is None:
-            return before, before
-        after = normalized(after)
-        if after == before:
-            return before, after
-        condition = {"if_match": etag} if etag else {"if_none_match": True}
-        write_page(storage, keys.project_html(project), pages.project_html(after))
-        try:
-            write_page(storage, key, dumps(after), **condition)
-        except PreconditionFailed:
-            pause(attempt)
-            continue
-        return before, after
-    raise PrivpiError(f"{key} kept changing under {MAX_ATTEMPTS} attempts to update it; try again")
+    return commit(storage, project_pages(project), change, repair=repair)
+
+
+def sync_root(storage: Storage, project: str, page: dict, repair: bool = False) -> dict | None:
+    """Make the root list project exactly when page lists files, unless it knows a newer page.
+
+    The root remembers the serial of the project page each listing decision came from, so
+    decisions applied out of order (a publish and a delete of the last file racing) end
+    with the newest page's, and nobody has to read the project page again.
+    """
+    listed, number = bool(page and page["files"]), serial(page)
+
+    def change(root: dict) -> dict | None:
+        serials = root.get("_serials", {})
+        if serials.get(project, -1) >= number:
+            return None
+        names = {p["name"] for p in root["projects"]} - {project}
+        names |= {project} if listed else set()
+        return root_page(names, {**serials, project: number}, root.get("_claims", []))
+
+    return commit(storage, ROOT, change, repair=repair)[1]
+
+
+def root_page(names, serials: dict | None = None, claims=()) -> dict:
+    """The root dict; ``_serials`` (see sync_root) and ``_claims`` (privpi.claims) only when
+    there are any."""
+    root = {**empty_root(), "projects": [{"name": n} for n in sorted(names)]}
+    if serials:
+        root["_serials"] = dict(sorted(serials.items()))
+    if claims:
+        root["_claims"] = sorted(claims)
+    return root
 
 
 def update_root(
@@ -192,39 +368,19 @@ def update_root(
     remove: str | None = None,
     claims: Callable[[], list[str]] | None = None,
 ) -> dict:
-    """Add or remove one project in the root pages (same protocol as update_project).
+    """Add or remove one project in the root, or only make sure it exists, in one commit.
 
     claims: read on every attempt, the claimed names to publish (privpi.claims); without
-    it the root keeps the ones it has.
+    it the root keeps the ones it has. Publish and delete use sync_root instead.
     """
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            blob = storage.read(keys.ROOT_JSON)
-            before, etag = _loads(blob.body, keys.ROOT_JSON), blob.etag
-        except NotFound:
-            before, etag = None, None
-        names = {p["name"] for p in (before or empty_root())["projects"]}
-        names = (names | {add}) - {None} if add else names - {remove}
-        after = root_page(names, claims() if claims else (before or {}).get("_claims", []))
-        if after == before:
-            return after
-        condition = {"if_match": etag} if etag else {"if_none_match": True}
-        write_page(storage, keys.ROOT_HTML, pages.root_html(after))
-        try:
-            write_page(storage, keys.ROOT_JSON, dumps(after), **condition)
-        except PreconditionFailed:
-            pause(attempt)
-            continue
-        return after
-    raise PrivpiError(f"{keys.ROOT_JSON} kept changing; run `privpi reindex` to repair it")
 
+    def change(root: dict) -> dict:
+        names = {p["name"] for p in root["projects"]}
+        names = (names | {add}) if add else names - {remove}
+        listed = claims() if claims else root.get("_claims", [])
+        return root_page(names, root.get("_serials"), listed)
 
-def root_page(names, claims=()) -> dict:
-    """The root dict; ``_claims`` (privpi.claims) only when something is claimed."""
-    root = {**empty_root(), "projects": [{"name": n} for n in sorted(names)]}
-    if claims:
-        root["_claims"] = sorted(claims)
-    return root
+    return commit(storage, ROOT, change)[1] or empty_root()
 
 
 def parse_version(version: str | None) -> Version | None:

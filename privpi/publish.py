@@ -1,41 +1,41 @@
-"""Publishing: store a distribution and its metadata, then update the pages without a lock.
+"""Publishing: store a distribution and its metadata, then commit its page entry, no lock.
 
 Order matters so that a failure half way never leaves a page entry pointing at a missing
-file: the file (``If-None-Match: *``), its ``.metadata``, then the project pages (see
-index.update_project), then the root pages only when the project is new. For a new version
+file: the file (``If-None-Match: *``), its ``.metadata`` (``If-None-Match: *`` too: a
+different one means another upload of the name is under way), then the project page commit
+(index.commit), then the root only when the project gets its first file. For a new version
 of an existing project that is 5 S3 requests (4 for an sdist), 8 for a new project, plus one
 audit event, and never a bucket listing, so the cost is the same for 10 or 10,000 projects.
+
+The commit decides, on the page as it is at that moment: these very bytes listed already -
+nothing to do; other bytes listed - refused unless overwriting; the name deleted within the
+grace period - refused (and our bytes removed); deleted longer ago with other bytes -
+refused unless overwriting. An overwrite writes its bytes unconditionally, so after its
+commit it checks (HEAD) that the stored ETags are still its own and writes and commits again
+if a racing overwrite replaced them: the overwrite that commits last is the one stored.
+A publish that fails can be run again (``--skip-existing``) and finishes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-from packaging.version import Version
-
 from . import audit, index, keys, stored
-from .distributions import Distribution, inspect, parse_filename
-from .errors import NotFound, PreconditionFailed, PrivpiError, StorageError, ValidationError
+from .deletion import deletable, delete, invalidate, remove_leftovers
+from .distributions import Distribution, inspect
+from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .reindex import reindex as _reindex
 from .storage import Storage
-
-log = logging.getLogger(__name__)
+from .yanking import unyank, yank
 
 EXISTING = ("refuse", "skip", "overwrite")
-
-
-class FileExists(ValidationError):
-    """The file name is published with other bytes: PyPI's rule keeps a name to its bytes.
-
-    Only publish decides this; the upload ways (console, /legacy/) translate it.
-    """
+MAX_REPLACE_ATTEMPTS = 10
+__all__ = ["deletable", "delete", "publish", "reindex", "unyank", "yank"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,22 @@ class _ProgressReader:
         return getattr(self._f, name)
 
 
+class FileExists(ValidationError):
+    """The file name is published already (or was, then deleted: deleted) with the same
+    bytes (same) or other bytes: PyPI's rule keeps a name to its bytes.
+
+    Only publish decides this; the upload ways (console, /legacy/) translate it.
+    """
+
+    def __init__(self, message: str, same: bool, deleted: bool = False):
+        super().__init__(message)
+        self.same, self.deleted = same, deleted
+
+
+class FileDeleted(ValidationError):
+    """The file name was deleted less than the grace period ago (index.GRACE)."""
+
+
 def publish(
     storage: Storage,
     path: str | os.PathLike,
@@ -79,8 +95,8 @@ def publish(
         raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
     dist = inspect(path, filename, max_size)
 
-    def put(key: str, **condition) -> None:
-        _write_file(storage, key, Path(path), progress, **condition)
+    def put(key: str, **condition) -> str:
+        return _write_file(storage, key, Path(path), progress, **condition)
 
     return _publish(storage, dist, put, existing, uploader)
 
@@ -101,35 +117,26 @@ def publish_stored(
         raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
     dist = stored.inspect_stored(storage, key, filename, max_size)
 
-    def put(dst: str, **condition) -> None:
+    def put(dst: str, **condition) -> str:
         content = {"content_type": keys.content_type(dst), "cache_control": keys.cache_control(dst)}
-        storage.copy(key, dst, **content, **condition)
+        return storage.copy(key, dst, **content, **condition)
 
     return _publish(storage, dist, put, existing, uploader)
 
 
 def _publish(storage, dist: Distribution, put, existing: str, uploader) -> PublishResult:
     upload_time = index.now()
-    status = _store_file(storage, dist, put, existing)
+    status, etag, fresh = _store_file(storage, dist, put, existing)
     if status == "skipped":
         return PublishResult(dist.project, dist.version, dist.filename, status)
-    if dist.kind == "wheel":
-        try:
-            _store_metadata(storage, dist)
-        except BaseException:
-            if status == "published":
-                _forget(storage, dist)  # no page can list it yet: leave nothing behind
-            raise
-    # From here on an HTML page may list the file, so it stays even if the update fails.
-    before, _after = index.update_project(
-        storage, dist.project, lambda page: _add_entry(page, dist, uploader, upload_time)
-    )
-    # New (or emptied) project: add it to the root. Also when the page already held this
-    # very entry: an earlier attempt of this call committed it but lost S3's answer.
-    if before is None or not before["files"] or _listed(before, dist, upload_time):
-        _add_to_root(storage, dist)
+    before, after = _list(storage, dist, put, existing, etag, uploader, upload_time, not fresh)
+    # New (or emptied) project: the root must list it. Also when the page already held this
+    # very entry (an earlier attempt of this call committed it but lost S3's answer), and
+    # when the file was there already: this may be an earlier failed publish run again.
+    if not fresh or before is None or not before["files"] or _listed(before, dist, upload_time):
+        _sync_root(storage, dist, after, repair=not fresh)
     if status == "replaced":  # CloudFront still holds the old bytes under this name
-        _invalidate(storage, [dist.filename], dist.project)
+        invalidate(storage, [dist.filename], dist.project)
     audit.record(
         storage,
         "publish",
@@ -145,40 +152,82 @@ def _publish(storage, dist: Distribution, put, existing: str, uploader) -> Publi
     return PublishResult(dist.project, dist.version, dist.filename, status)
 
 
-def _store_file(storage, dist: Distribution, put, existing: str) -> str:
-    """put(key, **condition) stores the file's bytes at key."""
+def _list(storage, dist: Distribution, put, existing: str, stored, uploader, upload_time, repair):
+    """Store the .metadata and commit the page entry; an overwrite checks its bytes stayed.
+
+    Bytes written over an existing name can be replaced again by a racing overwrite after
+    our commit: the overwrite that commits last must also be the one whose bytes are
+    stored, so it checks the ETags after its commit and writes and commits again if not.
+    """
+    for attempt in range(MAX_REPLACE_ATTEMPTS):
+        meta = _store_metadata(storage, dist, existing) if dist.kind == "wheel" else None
+        try:
+            before, after = index.update_project(
+                storage,
+                dist.project,
+                lambda page: _add_entry(page, dist, uploader, upload_time, existing),
+                repair=repair,
+            )
+        except (FileDeleted, FileExists) as e:
+            if isinstance(e, FileDeleted) or e.deleted:
+                _forget(storage, dist, e)  # our bytes of a deleted name
+            raise
+        if existing != "overwrite" or _still_stored(storage, dist, stored, meta):
+            return before, after
+        index.pause(attempt)
+        stored = put(keys.file_key(dist.project, dist.filename))
+    raise PrivpiError(f"{dist.filename} kept being replaced by other uploads; try again")
+
+
+def _store_file(storage, dist: Distribution, put, existing: str):
+    """Store the bytes; return (status, ETag, whether this call created the name's file).
+    Never replaces other bytes unless asked."""
     key = keys.file_key(dist.project, dist.filename)
     try:
-        put(key, if_none_match=True)
-        return "published"
+        return "published", put(key, if_none_match=True), True
     except PreconditionFailed:
         pass
-    listed = _listed_sha256(storage, dist)
-    if listed == dist.sha256:
+    page = _read_page(storage, dist.project)
+    entries = index.find_files(page, filename=dist.filename) if page else []
+    if entries and entries[0]["hashes"]["sha256"] == dist.sha256:
         # Already published: make sure a publish that failed after its project page still
         # ends in the root (one GET when it is there). Costs nothing on the usual path.
-        _add_to_root(storage, dist)
+        index.update_project(storage, dist.project, lambda p: None, repair=True)
+        _sync_root(storage, dist, page, repair=True)
         if existing == "refuse":
-            raise ValidationError(
+            raise FileExists(
                 f"{dist.filename} already exists in {dist.project} "
-                "(use --skip-existing to skip files already published)"
+                "(use --skip-existing to skip files already published)",
+                same=True,
             )
-        return "skipped"
-    if listed is None and storage.sha256(key) == dist.sha256:
-        return "published"  # an earlier publish stopped after the file: finish it
+        return "skipped", None, False
+    if not entries and page:
+        try:
+            _check_deleted(page, dist, existing)
+        except ValidationError as e:
+            _forget(storage, dist, e)  # leftovers of a deleted name: finish their removal
+            raise
     if existing != "overwrite":
-        raise FileExists(
-            f"{dist.filename} already exists in {dist.project} with different contents "
-            "(use --overwrite to replace it)"
-        )
-    put(key)
-    return "replaced"
+        if not entries and storage.sha256(key) == dist.sha256:
+            return "published", None, False  # an earlier publish stopped after it: finish
+        raise _exists_with_other_bytes(dist)
+    # An overwrite writes its bytes even when they are there: it checks their ETag later.
+    written = put(key)
+    return ("replaced" if entries else "published"), written, False
 
 
-def _write_file(storage, key, path: Path, progress, **condition) -> None:
+def _exists_with_other_bytes(dist: Distribution) -> FileExists:
+    return FileExists(
+        f"{dist.filename} already exists in {dist.project} with different contents, and a "
+        "file name always means the same bytes (publish a new version)",
+        same=False,
+    )
+
+
+def _write_file(storage, key, path: Path, progress, **condition) -> str:
     with open(path, "rb") as f:
         body = _ProgressReader(f, progress) if progress else f
-        storage.write(
+        return storage.write(
             key,
             body,
             content_type=keys.content_type(key),
@@ -187,27 +236,66 @@ def _write_file(storage, key, path: Path, progress, **condition) -> None:
         )
 
 
-def _listed_sha256(storage, dist: Distribution) -> str | None:
+def _read_page(storage, project: str) -> dict | None:
     try:
-        page = index.read_project(storage, dist.project)
+        return index.read_project(storage, project)
     except NotFound:
         return None
-    entries = index.find_files(page, filename=dist.filename)
-    return entries[0]["hashes"]["sha256"] if entries else None
 
 
-def _store_metadata(storage, dist: Distribution) -> str:
+def _store_metadata(storage, dist: Distribution, existing: str) -> str:
+    """Write the .metadata; only an overwrite replaces one that describes other bytes."""
     key = keys.metadata_key(dist.project, dist.filename)
-    storage.write(
-        key,
-        dist.metadata,
-        content_type=keys.content_type(key),
-        cache_control=keys.cache_control(key),
+    condition = {} if existing == "overwrite" else {"if_none_match": True}
+    try:
+        return index.write_page(storage, key, dist.metadata, **condition)
+    except PreconditionFailed:
+        current = storage.read(key)
+        if current.body != dist.metadata:
+            raise PrivpiError(
+                f"{key} describes other bytes: another upload of {dist.filename} is under "
+                "way; try again"
+            ) from None
+        return current.etag
+
+
+def _still_stored(storage, dist: Distribution, file_etag, meta_etag) -> bool:
+    if storage.head(keys.file_key(dist.project, dist.filename)).etag != file_etag:
+        return False
+    return meta_etag is None or (
+        storage.head(keys.metadata_key(dist.project, dist.filename)).etag == meta_etag
     )
-    return hashlib.sha256(dist.metadata).hexdigest()
 
 
-def _add_entry(page: dict, dist, uploader, upload_time) -> dict:
+def _check_deleted(page: dict, dist: Distribution, existing: str) -> None:
+    """Refuse a name deleted within the grace period, or deleted with other bytes."""
+    record = page.get("_deleted", {}).get(dist.filename)
+    if record is None:
+        return
+    again = index.parse_time(record["time"]) + timedelta(seconds=index.GRACE)
+    if datetime.now(UTC) < again:
+        raise FileDeleted(
+            f"{dist.filename} was deleted from {dist.project} at {record['time'][:19]} UTC; "
+            f"it can be published again from {again:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    if record.get("sha256") not in (None, dist.sha256) and existing != "overwrite":
+        raise FileExists(
+            f"{dist.filename} was published in {dist.project} with different contents and "
+            "deleted, and a file name always means the same bytes (publish a new version)",
+            same=False,
+            deleted=True,
+        )
+
+
+def _add_entry(page: dict, dist, uploader, upload_time, existing: str) -> dict | None:
+    """The page with our entry; None if it lists these very bytes already."""
+    entries = index.find_files(page, filename=dist.filename)
+    if entries and entries[0]["hashes"]["sha256"] == dist.sha256:
+        return None
+    if entries and existing != "overwrite":
+        raise _exists_with_other_bytes(dist)
+    _check_deleted(page, dist, existing)
+    page.get("_deleted", {}).pop(dist.filename, None)
     metadata_sha = hashlib.sha256(dist.metadata).hexdigest() if dist.kind == "wheel" else None
     entry = index.file_entry(dist, uploader, upload_time, metadata_sha)
     page["files"] = [f for f in page["files"] if f["filename"] != dist.filename] + [entry]
@@ -223,150 +311,26 @@ def _listed(page: dict, dist: Distribution, upload_time: str) -> bool:
     )
 
 
-def _add_to_root(storage, dist: Distribution) -> None:
+def _sync_root(storage, dist: Distribution, page: dict, repair: bool = False) -> None:
     try:
-        index.update_root(storage, add=dist.project)
+        index.sync_root(storage, dist.project, page, repair=repair)
     except PrivpiError as e:
         raise PrivpiError(
-            f"{dist.filename} is published, but adding {dist.project} to the root index "
-            f"failed ({e.message}): upload it again with --skip-existing, "
-            "or run `privpi reindex`"
+            f"{dist.filename} is on {dist.project}'s page, but adding {dist.project} to the "
+            f"root index failed ({e.message}); upload it again to finish"
         ) from e
 
 
-def _forget(storage, dist: Distribution) -> None:
-    for key in (
-        keys.metadata_key(dist.project, dist.filename),
-        keys.file_key(dist.project, dist.filename),
-    ):
-        with contextlib.suppress(PrivpiError):
-            storage.delete(key)
-
-
-def _invalidate(storage, filenames: list[str], project: str) -> None:
-    """Drop the cached copies of files that were overwritten or deleted (docs/caching.md).
-    The change is made already: a failed invalidation is a warning, not an error."""
-    changed = [k for name in filenames for k in (keys.file_key(project, name),
-               keys.metadata_key(project, name))]  # fmt: skip
+def _forget(storage, dist: Distribution, refusal: ValidationError) -> None:
+    """Remove the stored bytes of a deleted name (deletion.remove_leftovers); if that fails,
+    the upload fails (rather than is refused), so that it is run again."""
     try:
-        storage.invalidate(changed)
-    except StorageError as e:
-        log.warning("CloudFront may serve the old files until they expire: %s", e)
-
-
-def _set_yanked(storage, project, version, value, action, actor, **details) -> list[str]:
-    project = canonicalize_name(project)
-    changed: list[str] = []
-
-    def change(page):
-        matches = index.find_files(page, version=version)
-        if not matches:
-            raise ValidationError(f"project {project} has no version {version}")
-        changed[:] = [f["filename"] for f in matches]
-        for entry in matches:
-            entry["yanked"] = value
-        return page
-
-    _require_project(storage, project)
-    index.update_project(storage, project, change)
-    audit.record(storage, action, actor, project=project, version=version, **details)
-    return changed
-
-
-def _require_project(storage, project: str) -> None:
-    if not storage.exists(keys.project_json(project)):
-        raise ValidationError(f"there is no project named {project}")
-
-
-def yank(storage: Storage, project: str, version: str, reason: str = "", actor=None):
-    """Mark every file of a version yanked (PEP 592); pip then skips it unless pinned."""
-    return _set_yanked(storage, project, version, reason or True, "yank", actor, reason=reason)
-
-
-def unyank(storage: Storage, project: str, version: str, actor=None):
-    return _set_yanked(storage, project, version, False, "unyank", actor)
-
-
-def delete(
-    storage: Storage,
-    project: str,
-    version: str | None = None,
-    filename: str | None = None,
-    actor: str | None = None,
-) -> list[str]:
-    """Remove files (all, a version's, or one), pages first; return the removed filenames.
-
-    Stored files that match but no page lists (a delete interrupted after its page
-    update) are removed too, so running the same delete again finishes the job.
-    """
-    project = canonicalize_name(project)
-    wanted = index.parse_version(version)
-    listed: list[str] = []
-
-    def change(page):
-        listed[:] = [f["filename"] for f in index.find_files(page, version, filename)]
-        page["files"] = [f for f in page["files"] if f["filename"] not in listed]
-        return page
-
-    has_page = storage.exists(keys.project_json(project))
-    if has_page:
-        _before, after = index.update_project(storage, project, change)
-        if not after["files"]:
-            index.update_root(storage, remove=project)
-            for key in (keys.project_html(project), keys.project_json(project)):
-                storage.delete(key)
-    removed = sorted(set(listed) | set(_stored_matches(storage, project, wanted, filename)))
-    if not removed:
-        _nothing_matches(project, has_page, version, filename)
-    for name in removed:  # no page lists them any more
-        storage.delete(keys.metadata_key(project, name))
-        storage.delete(keys.file_key(project, name))
-    _invalidate(storage, removed, project)  # a file deleted by mistake must stop being served
-    for name in removed:
-        audit.record(storage, "delete", actor, project=project, version=version, filename=name)
-    return removed
-
-
-def deletable(
-    storage: Storage, project: str, version: str | None = None, filename: str | None = None
-) -> list[str]:
-    """The filenames delete() with these arguments would remove (to confirm), or its refusal."""
-    project = canonicalize_name(project)
-    wanted = index.parse_version(version)
-    try:
-        page = index.read_project(storage, project)
-    except NotFound:
-        page = None
-    listed = [f["filename"] for f in index.find_files(page, version, filename)] if page else []
-    found = sorted(set(listed) | set(_stored_matches(storage, project, wanted, filename)))
-    if not found:
-        _nothing_matches(project, page is not None, version, filename)
-    return found
-
-
-def _nothing_matches(project: str, has_page: bool, version, filename) -> None:
-    if not has_page:
-        raise ValidationError(f"there is no project named {project}")
-    raise ValidationError(f"nothing in project {project} matches {_what(version, filename)}")
-
-
-def _stored_matches(storage, project: str, wanted: Version | None, filename: str | None):
-    """Names of stored distributions (or their leftover .metadata) matching the request."""
-    prefix = keys.file_key(project, "")
-    for info in storage.list(prefix):
-        name = info.key[len(prefix) :].removesuffix(".metadata")
-        try:
-            file_version = parse_filename(name).version
-        except ValidationError:
-            continue
-        if (filename is None or name == filename) and wanted in (None, file_version):
-            yield name
-
-
-def _what(version, filename) -> str:
-    if filename:
-        return f"file {filename}" + (f" of version {version}" if version else "")
-    return f"version {version}"
+        remove_leftovers(storage, dist.project, [dist.filename])
+    except PrivpiError as e:
+        raise PrivpiError(
+            f"{refusal.message}; removing the bytes this upload stored failed ({e.message}): "
+            "run it again to finish"
+        ) from e
 
 
 def reindex(storage: Storage, progress=None):

@@ -3,27 +3,37 @@
 Hashes, sizes and metadata are recomputed from the files themselves. What the files cannot
 tell (upload time, uploader, yank state) comes from the current project JSON when it still
 describes the same bytes, else from replaying the audit log, else from the file's
-last-modified time. So pages that were deleted come back identical to the originals.
-Run it while nobody publishes: it writes the pages unconditionally.
+last-modified time. So pages that were deleted come back identical to the originals
+(but for their commit serials).
+
+It is safe while others publish, yank and delete: each page changes only through the
+conditional commit every writer uses (index.commit), from the page current at that moment.
+A name in the page's deleted-file records is never listed again; an entry committed after
+reindex looked at the files is kept; a stored file no page lists is listed only once it is
+older than the grace period (index.GRACE): a younger one may be an upload in flight. An
+entry built from bytes that changed under it (a racing overwrite) is built again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import audit, claims, index, keys, pages
+from .deletion import remove_leftovers
 from .distributions import inspect, kind_of
-from .errors import NotFound, PrivpiError, ValidationError
+from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .storage import ObjectInfo, Storage
 
 AUDITED = {"publish", "yank", "unyank", "delete"}
+MAX_REBUILDS = 5
 
 
 @dataclass
@@ -31,37 +41,217 @@ class ReindexResult:
     projects: int = 0
     files: int = 0
     problems: list[str] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)  # young unlisted files left alone
+
+
+@dataclass
+class _Built:
+    info: ObjectInfo  # of the bytes read (their ETag)
+    entry: dict
+    metadata: bytes | None  # a wheel's, to store before it is listed
+    published: bool  # the audit log has its publish: not an upload in flight
+    metadata_etag: str | None = None
+
+    def listable(self) -> bool:
+        """Not maybe an upload in flight, which lists itself when it commits."""
+        return self.published or _old_enough(self.info)
 
 
 def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None):
     """Rebuild all pages; progress(done, total) is called after each file."""
     stored = _stored_files(storage)
+    projects = sorted(set(stored) | _paged_projects(storage))
     history = _LazyHistory(storage)
-    total = sum(len(files) for files in stored.values())
-    result, done, names = ReindexResult(), 0, []
-    for project, files in sorted(stored.items()):
-        old = _old_entries(storage, project)
-        entries = []
-        for info in files:
-            try:
-                entries.append(_entry(storage, project, info, old, history))
-            except ValidationError as e:  # an invalid file; a storage error aborts the run
-                result.problems.append(f"{info.key}: {e.message}")
-            done += 1
-            if progress:
-                progress(done, total)
-        if entries:
-            page = index.normalized({**index.empty_project(project), "files": entries})
-            index.write_page(storage, keys.project_html(project), pages.project_html(page))
-            index.write_page(storage, keys.project_json(project), index.dumps(page))
-            names.append(project)
-            result.files += len(entries)
-    _drop_stale_pages(storage, set(names))
-    root = index.root_page(names, claims.read(storage))
-    index.write_page(storage, keys.ROOT_HTML, pages.root_html(root))
-    index.write_page(storage, keys.ROOT_JSON, index.dumps(root))
-    result.projects = len(names)
+    result, counter = ReindexResult(), _Progress(sum(map(len, stored.values())), progress)
+    decided: dict[str, dict] = {}
+    for project in projects:
+        page = _rebuild(storage, project, stored.get(project, []), history, result, counter)
+        decided[project] = page
+        if page["files"]:
+            result.projects += 1
+            result.files += len(page["files"])
+    claimed = claims.read(storage)
+    index.commit(storage, index.ROOT, lambda root: _root(root, decided, claimed), repair=True)
     return result
+
+
+class _Progress:
+    def __init__(self, total: int, report):
+        self.total, self.done, self.report = total, 0, report
+
+    def step(self) -> None:
+        self.done += 1
+        if self.report:
+            self.report(min(self.done, self.total), self.total)
+
+
+def _root(root: dict, decided: dict[str, dict], claimed: list[str]) -> dict:
+    """The root with each project's listing decided by the newest page the root has heard of."""
+    serials = dict(root.get("_serials", {}))
+    names = {p["name"] for p in root["projects"]}
+    for project, page in decided.items():
+        if serials.get(project, -1) < index.serial(page):
+            serials[project] = index.serial(page)
+            names = names - {project} | ({project} if page["files"] else set())
+    return index.root_page(names, serials, claimed)
+
+
+def _rebuild(storage, project, files, history, result, counter) -> dict:
+    """Commit project's page rebuilt from its files; again if bytes changed under it."""
+    for _ in range(MAX_REBUILDS):
+        page = _current(storage, project)
+        old = {f["filename"]: f for f in page.get("files", [])}
+        records = page.get("_deleted", {})
+        built = _build_all(storage, project, files, old, records, history, result, counter)
+        try:
+            _store_metadata(storage, project, built, old)
+        except PreconditionFailed:
+            continue  # an overwrite is writing it: read the files again
+        missing = _missing(storage, project, old, {i.key for i in files})
+        used: dict[str, _Built] = {}
+        merge = functools.partial(_merge, built=built, missing=missing, used=used)
+        _before, after = index.update_project(storage, project, merge)
+        if after is not None:  # None: no page, and nothing to list
+            _settle_html(storage, project, after)
+        after = after or index.empty_project(project)
+        _remove_leftovers(storage, project, after)
+        if all(_unchanged(storage, project, name, b) for name, b in used.items()):
+            listed = {f["filename"] for f in after["files"]}
+            young = set(built) - listed - set(after.get("_deleted", {}))
+            result.in_flight += [f"{project}/{name}" for name in sorted(young)]
+            return after
+        files = _stored_files(storage).get(project, [])
+    raise PrivpiError(f"the files of {project} kept changing while reindexing; run it again")
+
+
+def _current(storage, project: str) -> dict:
+    try:
+        page = index.read_project(storage, project)
+        return page if isinstance(page.get("files"), list) else {}
+    except (NotFound, PrivpiError):
+        return {}  # missing or damaged: that is what reindex is for
+
+
+def _build_all(storage, project, files, old, records, history, result, counter) -> dict:
+    built = {}
+    for info in files:
+        name = info.key.rsplit("/", 1)[1]
+        try:
+            if name not in records:  # a deleted name is never listed again
+                built[name] = _build(storage, project, info, old, history)
+        except ValidationError as e:  # an invalid file; a storage error aborts the run
+            result.problems.append(f"{info.key}: {e.message}")
+        counter.step()
+    return built
+
+
+def _store_metadata(storage, project: str, built: dict[str, _Built], old: dict) -> None:
+    """Store each wheel's .metadata that is missing or wrong, conditionally on what is there."""
+    for name, b in built.items():
+        if b.metadata is None or not (name in old or b.listable()):
+            continue
+        key = keys.metadata_key(project, name)
+        try:
+            current = storage.read(key)
+        except NotFound:
+            b.metadata_etag = index.write_page(storage, key, b.metadata, if_none_match=True)
+            continue
+        if current.body == b.metadata:
+            b.metadata_etag = current.etag
+        else:
+            b.metadata_etag = index.write_page(storage, key, b.metadata, if_match=current.etag)
+
+
+def _remove_leftovers(storage, project: str, page: dict) -> None:
+    """Finish deletions: stored bytes of names the page records as deleted go."""
+    if not page.get("_deleted"):
+        return
+    prefix = keys.file_key(project, "")
+    names = {i.key[len(prefix) :].removesuffix(".metadata") for i in storage.list(prefix)}
+    remove_leftovers(storage, project, names & set(page["_deleted"]))
+
+
+def _merge(page: dict, built: dict[str, _Built], missing: dict, used: dict) -> dict:
+    """The current page with entries rebuilt from the files, deleted names left out."""
+    records = page.get("_deleted", {})
+    files = {f["filename"]: f for f in page["files"] if f != missing.get(f["filename"])}
+    used.clear()
+    for name, b in built.items():
+        if name in records:
+            continue  # deleted: never resurrected
+        current = files.get(name)
+        unstored = b.metadata is not None and b.metadata_etag is None
+        if current is None and (not b.listable() or unstored):
+            continue  # maybe an upload in flight: it lists itself
+        rebuilt = b.entry if current is None else _rebased(current, b.entry)
+        if current != rebuilt:
+            files[name] = rebuilt
+            used[name] = b
+    if not files and not page["files"] and "_serial" not in page:
+        return None  # no page and nothing to list: none is made
+    page["files"] = list(files.values())
+    return page
+
+
+# What the bytes decide; the rest (yank state, upload time, uploader) is the page's.
+FROM_BYTES = (
+    "filename", "url", "hashes", "requires-python", "core-metadata", "dist-info-metadata",
+    "size", "_version",
+)  # fmt: skip
+
+
+def _rebased(current: dict, built: dict) -> dict:
+    """The current entry with what the bytes decide taken from them (a yank made after
+    reindex read the page stays); the upload time too when the bytes are other bytes."""
+    entry = {**current, **{k: built[k] for k in FROM_BYTES}}
+    if current.get("hashes") != built["hashes"]:
+        entry["upload-time"], entry["_uploader"] = built["upload-time"], built["_uploader"]
+    return entry
+
+
+def _old_enough(info: ObjectInfo) -> bool:
+    return info.last_modified < datetime.now(UTC) - timedelta(seconds=index.GRACE)
+
+
+def _missing(storage, project: str, old: dict, stored_keys: set[str]) -> dict[str, dict]:
+    """Entries of the page whose file is not stored (checked one by one: the listing may be
+    older than a publish)."""
+    missing = {}
+    for name, entry in old.items():
+        key = keys.file_key(project, name)
+        if key not in stored_keys and not storage.exists(key):
+            missing[name] = entry
+    return missing
+
+
+def _unchanged(storage, project: str, name: str, b: _Built) -> bool:
+    """The bytes (and .metadata) an entry was built from are still the stored ones."""
+    try:
+        if storage.head(b.info.key).etag != b.info.etag:
+            return False
+        meta = keys.metadata_key(project, name)
+        return b.metadata_etag is None or storage.head(meta).etag == b.metadata_etag
+    except NotFound:
+        return False
+
+
+def _settle_html(storage, project: str, page: dict) -> None:
+    """Repair an HTML page that is not the rendering of its JSON (a reader-repair)."""
+    try:
+        html = storage.read(keys.project_html(project)).body
+    except NotFound:
+        html = None
+    if html != pages.project_html(page):
+        index.commit(storage, index.project_pages(project), lambda p: p, force=True)
+
+
+def _paged_projects(storage: Storage) -> set[str]:
+    names = set()
+    for info in storage.list(keys.SIMPLE):
+        project, _, rest = info.key[len(keys.SIMPLE) :].partition("/")
+        if rest:
+            names.add(project)
+    return names
 
 
 def _stored_files(storage: Storage) -> dict[str, list[ObjectInfo]]:
@@ -71,14 +261,6 @@ def _stored_files(storage: Storage) -> dict[str, list[ObjectInfo]]:
         if "/" not in filename and kind_of(filename):
             stored[project].append(info)
     return stored
-
-
-def _old_entries(storage: Storage, project: str) -> dict[str, dict]:
-    try:
-        page = index.read_project(storage, project)
-        return {f["filename"]: f for f in page.get("files", [])}
-    except (NotFound, PrivpiError, KeyError, TypeError):
-        return {}  # missing or damaged: that is what reindex is for
 
 
 class _LazyHistory:
@@ -117,26 +299,22 @@ def _history(storage: Storage) -> dict[tuple[str, str], dict]:
     return state
 
 
-def _entry(storage, project: str, info: ObjectInfo, old: dict, history: dict) -> dict:
+def _build(storage, project: str, info: ObjectInfo, old: dict, history) -> _Built:
     filename = info.key.rsplit("/", 1)[1]
     with tempfile.TemporaryDirectory(prefix="privpi-reindex-") as tmp:
         path = Path(tmp) / filename
-        _download(storage, info.key, path)
+        read = _download(storage, info.key, path)
         dist = inspect(path)
     if dist.project != project:
         raise ValidationError(f"{filename} belongs to project {dist.project}, not {project}")
-    metadata_sha = None
-    if dist.kind == "wheel":
-        key = keys.metadata_key(project, filename)
-        index.write_page(storage, key, dist.metadata)
-        metadata_sha = hashlib.sha256(dist.metadata).hexdigest()
-    known = _known(old.get(filename), dist.sha256) or _known(
-        history.get((project, filename)), dist.sha256
-    )
-    upload_time = known.get("upload-time") or _upload_time(info)
+    metadata = dist.metadata if dist.kind == "wheel" else None
+    metadata_sha = hashlib.sha256(metadata).hexdigest() if metadata else None
+    listed = _known(old.get(filename), dist.sha256)
+    known = listed or _known(history.get((project, filename)), dist.sha256)
+    upload_time = known.get("upload-time") or _upload_time(read)
     entry = index.file_entry(dist, known.get("_uploader"), upload_time, metadata_sha)
     entry["yanked"] = known.get("yanked", False)
-    return entry
+    return _Built(read, entry, metadata, bool(known))
 
 
 def _known(candidate: dict | None, sha256: str) -> dict:
@@ -152,15 +330,9 @@ def _upload_time(info: ObjectInfo) -> str:
     return info.last_modified.astimezone(UTC).strftime(index.UPLOAD_TIME_FORMAT)
 
 
-def _download(storage: Storage, key: str, path: Path) -> None:
-    _info, chunks = storage.open(key)
+def _download(storage: Storage, key: str, path: Path) -> ObjectInfo:
+    info, chunks = storage.open(key)
     with open(path, "wb") as f:
         for chunk in chunks:
             f.write(chunk)
-
-
-def _drop_stale_pages(storage: Storage, keep: set[str]) -> None:
-    for info in storage.list(keys.SIMPLE):
-        project, _, rest = info.key[len(keys.SIMPLE) :].partition("/")
-        if rest and project not in keep:
-            storage.delete(info.key)
+    return info

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from privpi import audit, index, keys, publish
-from privpi.errors import NotFound, PrivpiError, ValidationError
+from privpi.errors import PrivpiError, ValidationError
 from tests.support.distfactory import make_sdist, make_wheel
 from tests.support.publish import (
     parse_links,
@@ -94,7 +94,7 @@ def test_existing_file_refused_skipped_or_replaced(storage, tmp_path):
 
     other = make_wheel(tmp_path / "b", "demo", "1.0", summary="different bytes")
     for existing in ("refuse", "skip"):
-        with pytest.raises(ValidationError, match="with different contents \\(use --overwrite"):
+        with pytest.raises(ValidationError, match="with different contents"):
             publish.publish(storage, other, existing=existing)
     assert index.read_project(storage, "demo")["files"][0]["hashes"]["sha256"] == sha256(wheel)
 
@@ -121,7 +121,11 @@ def test_finishes_a_publish_that_stopped_after_the_file(storage, tmp_path):
     assert [f["filename"] for f in index.read_project(storage, "demo")["files"]] == [wheel.name]
 
 
-def test_failure_after_the_file_leaves_no_entry_and_no_file(storage, tmp_path, monkeypatch):
+def test_failure_after_the_file_leaves_no_entry_and_running_again_completes(
+    storage, tmp_path, monkeypatch
+):
+    """The stored file stays (a racing identical upload may be listing it); no page lists
+    it, and running the publish again finishes it."""
     wheel = make_wheel(tmp_path, "demo", "1.0")
     real_write = type(storage).write
 
@@ -134,7 +138,9 @@ def test_failure_after_the_file_leaves_no_entry_and_no_file(storage, tmp_path, m
     with pytest.raises(PrivpiError, match="disk full"):
         publish.publish(storage, wheel)
     monkeypatch.undo()
-    assert list(storage.list("packages/")) == []
+    assert [i.key for i in storage.list("packages/")] == [keys.file_key("demo", wheel.name)]
+    assert publish.publish(storage, wheel).status == "published"
+    assert [f["filename"] for f in index.read_project(storage, "demo")["files"]] == [wheel.name]
 
 
 def test_yank_unyank(storage, tmp_path):
@@ -188,11 +194,21 @@ def test_delete_file_version_and_project(storage, tmp_path):
 
     assert publish.delete(storage, "demo") == ["demo-1.0-py3-none-any.whl"]
     assert index.read_root(storage)["projects"] == [{"name": "other"}]
-    with pytest.raises(NotFound):
-        index.read_project(storage, "demo")
-    assert [i.key for i in storage.list("packages/") if "/demo" in i.key] == []
-    with pytest.raises(ValidationError, match="there is no project named demo"):
+    # The page stays, empty, with the record of what was deleted; no file stays.
+    page = index.read_project(storage, "demo")
+    assert page["files"] == []
+    assert sorted(page["_deleted"]) == [
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+        "demo-2.0-py3-none-any.whl",
+        "demo-2.0.tar.gz",
+    ]
+    assert list(html_links(storage, "demo")) == []
+    assert [i.key for i in storage.list(keys.FILES) if "/demo" in i.key] == []
+    with pytest.raises(ValidationError, match="nothing in project demo matches anything: deleted"):
         publish.delete(storage, "demo")
+    with pytest.raises(ValidationError, match="there is no project named ghost"):
+        publish.delete(storage, "ghost")
     with pytest.raises(ValidationError, match="nothing in project other matches version 3.0"):
         publish.delete(storage, "other", "3.0")
     # publishing again after the last file went makes it a new project again

@@ -32,7 +32,7 @@ def test_upload_reports_each_file_and_refuses_bad_ones(run, storage, tmp_path):
     assert "Published demo-1.0-py3-none-any.whl (demo 1.0)." in lines
     assert "Published demo-1.0.zip (demo 1.0)." in lines
     assert "Error: demo-2.0-py3-none-any.whl names version 2.0 but its metadata says 3.0" in lines
-    assert lines[-1] == "Error: 1 of 3 files were not published"
+    assert lines[-1] == "Error: 1 of 3 uploads failed"
     assert "Traceback" not in r.output
     assert [f["filename"] for f in index.read_project(storage, "demo")["files"]] == [
         "demo-1.0-py3-none-any.whl",
@@ -55,7 +55,7 @@ def test_upload_existing_needs_a_flag(run, storage, tmp_path):
     changed = make_wheel(tmp_path / "b", "demo", "1.0", summary="changed")
     r = run("upload", "--skip-existing", str(changed))
     assert r.exit_code == 1
-    assert "with different contents (use --overwrite" in r.output
+    assert "always means the same bytes (publish a new version) (use --overwrite" in r.output
     r = run("upload", "--overwrite", str(changed))
     assert (r.exit_code, r.output.splitlines()[-1]) == (
         0,
@@ -125,7 +125,10 @@ def test_delete_removes_a_stored_file_whose_pages_are_gone(run, storage, tmp_pat
     assert not storage.exists(keys.metadata_key("demo", "demo-1.0-py3-none-any.whl"))
     assert not storage.exists(keys.file_key("demo", "demo-2.0.tar.gz"))
     r = run("delete", "demo", "--yes")
-    assert (r.exit_code, r.output) == (1, "Error: there is no project named demo\n")
+    assert r.exit_code == 1
+    assert r.output.startswith("Error: nothing in project demo matches anything: deleted at ")
+    r = run("delete", "ghost", "--yes")
+    assert (r.exit_code, r.output) == (1, "Error: there is no project named ghost\n")
 
 
 def test_projects_shows_sizes_in_binary_units(run, tmp_path):

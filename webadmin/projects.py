@@ -94,18 +94,21 @@ def index() -> ResponseReturnValue:
 
 
 def _load(name: str, missing_ok: bool = False) -> tuple[str, Page]:
-    """(canonical name, project JSON dict); 404 for other names and (unless missing_ok,
-    then an empty page) for a project without pages."""
-
+    """(canonical name, project JSON dict); 404 for other names and, unless missing_ok (then
+    an empty page), for a project without pages or whose files were all deleted (its page
+    stays, empty)."""
     if not valid_project_name(name):
         abort(404, f"There is no project named {name!r}.")
     project = canonicalize_name(name)
     try:
-        return project, repo_index.read_project(storage(), project)
+        data = repo_index.read_project(storage(), project)
     except NotFound:
         if missing_ok:
             return project, repo_index.empty_project(project)
         abort(404, f"There is no project named {name!r}.")
+    if not data.get("files") and not missing_ok:
+        abort(404, f"There is no project named {name!r}.")
+    return project, data
 
 
 def _project_page(

@@ -106,11 +106,18 @@ def _publish_all(
             result = publish_one(path)
         except PrivpiError as e:
             failed += 1
-            click.echo(f"Error: {e.message}", err=True)
+            click.echo(f"Error: {e.message}{_hint(e)}", err=True)
             continue
         click.echo(f"{VERBS[result.status]} {result.filename} ({result.project} {result.version}).")
     if failed:
-        raise PrivpiError(f"{failed} of {len(files)} files were not published")
+        raise PrivpiError(f"{failed} of {len(files)} uploads failed")
+
+
+def _hint(e: PrivpiError) -> str:
+    """The flag that changes the answer, for the refusals a flag changes."""
+    if isinstance(e, publish.FileExists) and not e.same:
+        return " (use --overwrite to replace it)"
+    return ""
 
 
 def _console(url: str, token: str | None) -> Console:
@@ -200,6 +207,8 @@ def reindex(app: AppContext) -> None:
             bar.__exit__(None, None, None)
     for problem in result.problems:
         click.echo(f"Skipped {problem}", err=True)
+    for name in result.in_flight:
+        click.echo(f"Left {name} unlisted: younger than the grace period (an upload?)", err=True)
     click.echo(f"Reindexed {result.projects} project(s), {result.files} file(s).")
     if result.problems:
         raise PrivpiError(f"{len(result.problems)} stored file(s) are not valid distributions")

@@ -31,6 +31,7 @@ import hashlib
 import http.client
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
@@ -100,6 +101,7 @@ class FaultProxy:
     def __post_init__(self):
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self._active = 0  # requests being handled
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -124,6 +126,16 @@ class FaultProxy:
 
     def release(self) -> None:
         self._release.set()
+
+    def rearm(self) -> None:
+        """Hold "delay" requests again after a release (a new round of faults)."""
+        self._release.clear()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no request is being handled (released ones have reached upstream)."""
+        deadline = time.monotonic() + timeout
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def faults(self) -> list[Entry]:
         with self._lock:
@@ -205,10 +217,15 @@ def _handler_for(proxy: FaultProxy):
             self.wfile.write(body)
 
         def _handle(self) -> None:
+            with proxy._lock:
+                proxy._active += 1
             try:
                 self._proxy_one()
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (a timeout): nothing to do
+            finally:
+                with proxy._lock:
+                    proxy._active -= 1
 
         def _proxy_one(self) -> None:
             body = self._read_body()

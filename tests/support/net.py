@@ -16,6 +16,21 @@ HERE = Path(__file__).parent  # the moto server scripts
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+def fake_aws_env(scratch: Path, endpoint: str | None = None) -> None:
+    """For a bench script: no AWS setup of the developer's, fake credentials, moto's URL."""
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        del os.environ[var]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(scratch / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(scratch / "none"),
+    )
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

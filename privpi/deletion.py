@@ -1,0 +1,164 @@
+"""Deleting files: commit the deletion to the project page first, then remove the bytes.
+
+The page commit (the same conditional write as a publish) removes the entries and records
+each name in the page's ``_deleted`` map with its sha256 and the time; that commit is the
+deletion, and its audit events follow at once. Only then are the bytes removed (the
+``.metadata`` first, so a stored file always means "not finished"), so no page ever lists a
+missing file. The record makes the deletion stick: a publish in flight for that name is
+refused at its own commit, ``privpi reindex`` never lists the name again, and the name
+cannot be published again within the grace period (index.GRACE) during which a removal
+request of ours may still be on its way to S3. Stored files that match but no page lists
+(an upload in flight, or the leftovers of an interrupted delete) are recorded and removed
+too, so running a failed delete again finishes it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from . import audit, index, keys
+from .distributions import parse_filename
+from .errors import NotFound, StorageError, ValidationError
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+class NothingToDelete(ValidationError):
+    """No file of the project matches (or there is no such project)."""
+
+
+def delete(
+    storage: Storage,
+    project: str,
+    version: str | None = None,
+    filename: str | None = None,
+    actor: str | None = None,
+) -> list[str]:
+    """Remove files (all, a version's, or one), page first; return the removed filenames."""
+    project = canonicalize_name(project)
+    wanted = index.parse_version(version)
+    stored = set(_stored_matches(storage, project, wanted, filename))
+    removed: list[str] = []
+
+    def change(page: dict) -> dict:
+        listed = {f["filename"]: f for f in index.find_files(page, version, filename)}
+        names = sorted(set(listed) | stored)
+        if not names:
+            raise NothingToDelete(_nothing(page, project, version, filename))
+        records = page.setdefault("_deleted", {})
+        stamp = index.now()
+        for name in names:
+            sha256 = listed[name]["hashes"]["sha256"] if name in listed else None
+            records[name] = {"sha256": sha256 or records.get(name, {}).get("sha256"), "time": stamp}
+        page["files"] = [f for f in page["files"] if f["filename"] not in names]
+        removed[:] = names
+        return page
+
+    _before, after = index.update_project(storage, project, change)
+    if not after["files"]:
+        index.sync_root(storage, project, after)
+    for name in removed:  # the commit is the deletion: recorded before any byte goes
+        audit.record(storage, "delete", actor, project=project, version=version, filename=name)
+    for name in removed:  # no page lists them any more, and none will
+        storage.delete(keys.metadata_key(project, name))
+        storage.delete(keys.file_key(project, name))
+    invalidate(storage, removed, project)  # a file deleted by mistake must stop being served
+    return removed
+
+
+def invalidate(storage: Storage, filenames: list[str], project: str) -> None:
+    """Drop the cached copies of files that were overwritten or deleted (docs/caching.md).
+    The change is made already: a failed invalidation is a warning, not an error."""
+    changed = [k for name in filenames for k in (keys.file_key(project, name),
+               keys.metadata_key(project, name))]  # fmt: skip
+    try:
+        storage.invalidate(changed)
+    except StorageError as e:
+        log.warning("CloudFront may serve the old files until they expire: %s", e)
+
+
+def deletable(
+    storage: Storage, project: str, version: str | None = None, filename: str | None = None
+) -> list[str]:
+    """The filenames delete() with these arguments would remove (to confirm), or its refusal."""
+    project = canonicalize_name(project)
+    stored = set(_stored_matches(storage, project, index.parse_version(version), filename))
+    try:
+        page = index.read_project(storage, project)
+    except NotFound:
+        page = index.empty_project(project)
+    found = sorted({f["filename"] for f in index.find_files(page, version, filename)} | stored)
+    if not found:
+        raise NothingToDelete(_nothing(page, project, version, filename))
+    return found
+
+
+def remove_leftovers(storage: Storage, project: str, names) -> list[str]:
+    """Remove stored bytes of deleted names as a delete does: record them as deleted now
+    first (nobody lists them for the grace period), unless a page lists them again.
+
+    For bytes a refused upload stored, and bytes an upload request delivered late (after
+    its sender gave up and retried) stored after the delete (privpi reindex finds those).
+    """
+    gone: list[str] = []
+
+    def change(page: dict) -> dict | None:
+        records = page.get("_deleted", {})
+        listed = {f["filename"] for f in page["files"]}
+        gone[:] = sorted(n for n in set(names) if n in records and n not in listed)
+        stamp = index.now()
+        for name in gone:
+            records[name] = {**records[name], "time": stamp}
+        return page if gone else None
+
+    index.update_project(storage, project, change)
+    for name in gone:
+        storage.delete(keys.metadata_key(project, name))
+        storage.delete(keys.file_key(project, name))
+    return gone
+
+
+def _stored_matches(storage, project: str, wanted: Version | None, filename: str | None):
+    """Names of stored distributions (or their leftover .metadata) matching the request."""
+    prefix = keys.file_key(project, "")
+    for info in storage.list(prefix):
+        name = info.key[len(prefix) :].removesuffix(".metadata")
+        try:
+            file_version = parse_filename(name).version
+        except ValidationError:
+            continue
+        if (filename is None or name == filename) and wanted in (None, file_version):
+            yield name
+
+
+def _nothing(page: dict, project: str, version, filename) -> str:
+    if not page["files"] and not page.get("_deleted"):
+        return f"there is no project named {project}"
+    what = _what(version, filename)
+    records = page.get("_deleted", {})
+    deleted = [records[e["filename"]]["time"] for e in _as_entries(records, version, filename)]
+    if deleted:
+        return f"nothing in project {project} matches {what}: deleted at {max(deleted)[:19]} UTC"
+    return f"nothing in project {project} matches {what}"
+
+
+def _as_entries(records: dict, version, filename) -> list[dict]:
+    """Deleted-file records shaped as entries, so index.find_files can match them."""
+    entries = []
+    for name in records:
+        try:
+            file_version = str(parse_filename(name).version)
+        except ValidationError:
+            continue
+        entries.append({"filename": name, "_version": file_version})
+    return index.find_files({"files": entries}, version, filename)
+
+
+def _what(version, filename) -> str:
+    if filename:
+        return f"file {filename}" + (f" of version {version}" if version else "")
+    return f"version {version}" if version else "anything"

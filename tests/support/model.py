@@ -1,0 +1,527 @@
+"""A reference model of the repository, and a seeded scheduler that races operations on S3.
+
+Each *step* runs one to three operations at once (threads, one S3 client each) on a moto
+bucket through the fault proxy, with seeded faults (5xx, dropped connections, lost answers,
+requests held past the client's timeout and delivered late) and seeded jitter. Then the
+faults are cleared, every operation that failed is run again until it finishes, and:
+
+- the invariant is checked on the bucket itself (:func:`violations`): the HTML of every
+  page is the rendering of its JSON; every listed file is stored with the listed sha256,
+  size and ``.metadata`` hash; the root lists exactly the projects whose page lists files;
+  nothing is stored that no page lists;
+- the reference model (:class:`State`) must explain what happened: some order of the
+  step's operations (each failed one taking effect or not before its re-run) in which each
+  operation's answer is the one the model gives and which ends in the bucket's state.
+
+Everything random comes from the seed (``Scenario(seed)``); thread timing does not, so a
+replayed seed replays the same operations and faults but not always the same interleaving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from packaging.version import Version
+
+from privpi import index, keys, pages, publish
+from privpi.distributions import inspect, parse_filename
+from privpi.errors import PrivpiError, ValidationError
+from privpi.storage.s3 import S3Config, S3Storage
+from tests.support.distfactory import make_sdist, make_wheel
+from tests.support.faultproxy import FaultProxy
+
+GRACE = 10.0  # index.GRACE during the run: longer than any hold below, so the design holds
+HOLD = 2.5  # a held request is delivered this late, after the client gave up on it
+READ_TIMEOUT = 1.0
+EPISODE = 12  # steps on one bucket before a fresh one (deleted names stay deleted a while)
+ACTIONS = ("503", "drop", "drop_after", "delay")
+
+
+@dataclass(frozen=True)
+class Dist:
+    project: str
+    filename: str
+    version: str
+    kind: str
+    path: Path
+    sha256: str
+    size: int
+    md5: str
+    metadata_sha256: str | None
+    metadata_md5: str | None
+
+
+def build_pool(directory: Path) -> list[Dist]:
+    """Two projects; versions with a wheel in two byte variants and an sdist."""
+    paths = []
+    for project, versions in (("mp", ("1.0", "1.1", "2.0")), ("mq", ("1.0",))):
+        for v in versions:
+            paths.append(make_wheel(directory / "a", project, v))
+            paths.append(make_wheel(directory / "b", project, v, padding=200))
+            paths.append(make_sdist(directory / "a", project, v))
+    return [_dist(p) for p in paths]
+
+
+def _dist(path: Path) -> Dist:
+    d = inspect(path)
+    body = path.read_bytes()
+    meta = d.metadata if d.kind == "wheel" else None
+    return Dist(
+        d.project,
+        d.filename,
+        d.version,
+        d.kind,
+        path,
+        d.sha256,
+        d.size,
+        hashlib.md5(body).hexdigest(),
+        hashlib.sha256(meta).hexdigest() if meta else None,
+        hashlib.md5(meta).hexdigest() if meta else None,
+    )
+
+
+# -- operations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # publish | yank | unyank | delete | reindex
+    dist: Dist | None = None
+    mode: str = "refuse"  # publish: refuse | skip | overwrite
+    project: str | None = None
+    version: str | None = None
+    filename: str | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "publish":
+            variant = self.dist.path.parent.name
+            return f"publish({self.dist.filename}/{variant}, {self.mode})"
+        args = [a for a in (self.project, self.version, self.filename) if a]
+        return f"{self.kind}({', '.join(args)})"
+
+    def rerun(self) -> Op:
+        """The same operation as its user runs it again (a plain upload with --skip-existing)."""
+        return replace(self, mode="skip") if self.mode == "refuse" else self
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # ok | refused | failed | crash
+    value: object = None
+    start: float = 0.0
+    end: float = 0.0
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def run(op: Op, storage) -> Outcome:
+    start = time.time()
+    try:
+        kind, value = "ok", _call(op, storage)
+    except ValidationError as e:
+        kind, value = "refused", _refusal(e)
+    except PrivpiError as e:
+        kind, value = "failed", e.message
+    except Exception:
+        kind, value = "crash", traceback.format_exc()
+    return Outcome(kind, value, start, time.time())
+
+
+def _refusal(e: ValidationError) -> str:
+    if isinstance(e, publish.FileDeleted):
+        return "deleted"
+    if isinstance(e, publish.FileExists):
+        return "exists-same" if e.same else "exists-different"
+    if "already exists" in e.message:
+        return "exists-different" if "different" in e.message else "exists-same"
+    if any(a in e.message for a in ("no version", "no project named", "nothing in project")):
+        return "absent"
+    raise AssertionError(f"an unexpected refusal: {e.message}")
+
+
+def _call(op: Op, storage):
+    if op.kind == "publish":
+        return publish.publish(storage, op.dist.path, existing=op.mode).status
+    if op.kind == "yank":
+        return tuple(publish.yank(storage, op.project, op.version, op.reason))
+    if op.kind == "unyank":
+        return tuple(publish.unyank(storage, op.project, op.version))
+    if op.kind == "delete":
+        return tuple(publish.delete(storage, op.project, op.version, op.filename))
+    publish.reindex(storage)
+    return None
+
+
+# -- the reference model -------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    files: dict = field(default_factory=dict)  # (project, filename) -> (sha256, yanked)
+    deleted: dict = field(default_factory=dict)  # (project, filename) -> (sha256, t0, t1)
+
+    def copy(self) -> State:
+        return State(dict(self.files), dict(self.deleted))
+
+
+def _version(filename: str) -> Version:
+    return parse_filename(filename).version
+
+
+def _matches(filename: str, version: str | None, name: str | None) -> bool:
+    if name is not None and filename != name:
+        return False
+    return version is None or _version(filename) == Version(version)
+
+
+def apply(state: State, op: Op, out: Outcome | None, window, names_in_flight=()) -> bool:
+    """Apply op to state; False if out (None: not seen, the op failed) cannot be its answer."""
+    start, end = window
+    if op.kind == "reindex":  # it may record deleted names again, removing late bytes
+        for key, (sha, t0, t1) in state.deleted.items():
+            state.deleted[key] = (sha, t0, max(t1, end))
+        return out is None or out.kind == "ok"
+    if op.kind in ("yank", "unyank"):
+        return _apply_yank(state, op, out)
+    if op.kind == "delete":
+        return _apply_delete(state, op, out, window, names_in_flight)
+    d, key = op.dist, (op.dist.project, op.dist.filename)
+    expected = {("ok", "published")}
+    listed = state.files.get(key)
+    record = state.deleted.get(key) if listed is None else None
+    if record is not None:
+        sha, t0, t1 = record
+        # A refused publish records the name as deleted again when it removes its bytes.
+        refreshed = (sha, t0, end)
+        if start - t1 < GRACE and (out is None or out.value == "deleted"):
+            state.deleted[key] = refreshed
+            return True  # still young enough to be refused
+        if end - t0 < GRACE:
+            return False
+        if sha not in (None, d.sha256) and op.mode != "overwrite":
+            state.deleted[key] = refreshed
+            return out is None or (out.kind, out.value) == ("refused", "exists-different")
+    elif listed is not None and listed[0] == d.sha256:
+        same = ("refused", "exists-same") if op.mode == "refuse" else ("ok", "skipped")
+        return out is None or (out.kind, out.value) in {same, ("ok", "published")}
+    elif listed is not None:
+        if op.mode != "overwrite":
+            return out is None or (out.kind, out.value) == ("refused", "exists-different")
+        expected = {("ok", "replaced")}
+    if out is not None and (out.kind, out.value) not in expected:
+        return False
+    state.deleted.pop(key, None)
+    state.files[key] = (d.sha256, False)
+    return True
+
+
+def _apply_yank(state: State, op: Op, out: Outcome | None) -> bool:
+    known = any(k[0] == op.project for k in (*state.files, *state.deleted))
+    matches = sorted(
+        k for k in state.files if k[0] == op.project and _matches(k[1], op.version, None)
+    )
+    if not known or not matches:
+        return out is None or (out.kind, out.value) == ("refused", "absent")
+    if out is not None and (out.kind, out.value) != ("ok", tuple(k[1] for k in matches)):
+        return False
+    value = (op.reason or True) if op.kind == "yank" else False
+    for k in matches:
+        state.files[k] = (state.files[k][0], value)
+    return True
+
+
+def _apply_delete(state: State, op: Op, out, window, names_in_flight) -> bool:
+    p = op.project
+    listed = {k[1] for k in state.files if k[0] == p and _matches(k[1], op.version, op.filename)}
+    if out is not None and out.kind == "refused":
+        return not listed and out.value == "absent"
+    if out is None:  # failed, taking effect: on what it listed, and uploads it caught
+        names = listed | {n for n in names_in_flight if _matches(n, op.version, op.filename)}
+    else:
+        names = set(out.value)
+        if not listed <= names or not all(_matches(n, op.version, op.filename) for n in names):
+            return False
+    for name in names:
+        sha = state.files.pop((p, name), (None,))[0] or state.deleted.get((p, name), (None,))[0]
+        state.deleted[(p, name)] = (sha, *window)
+    return True
+
+
+def explain(before: State, ops, outs, reruns, actual: State) -> State | None:
+    """A state the model reaches in some order of the step that equals the bucket's."""
+    failed = [i for i, o in enumerate(outs) if o.kind == "failed"]
+    in_flight = {ops[i].dist.filename for i in range(len(ops)) if ops[i].kind == "publish"}
+    for order in itertools.permutations(range(len(ops))):
+        for took in itertools.product((False, True), repeat=len(failed)):
+            took_effect = dict(zip(failed, took, strict=True))
+            state = before.copy()
+            ok = True
+            for i in order:
+                if i in took_effect and not took_effect[i]:
+                    continue
+                out = None if i in took_effect else outs[i]
+                window = (outs[i].start, outs[i].end)
+                if not apply(state, ops[i], out, window, in_flight):
+                    ok = False
+                    break
+            for op, out in reruns if ok else ():
+                if not apply(state, op, out, (out.start, out.end)):
+                    ok = False
+                    break
+            if ok and _same(state, actual):
+                return state
+    return None
+
+
+def _same(model: State, actual: State) -> bool:
+    return model.files == actual.files and set(model.deleted) == set(actual.deleted)
+
+
+# -- the bucket's state and the invariant -------------------------------------------------
+
+
+def observe(storage, pool: list[Dist]) -> tuple[State, list[str]]:
+    """What the bucket lists (as a model state), and every violation of the invariant."""
+    by_md5 = {d.md5: d for d in pool}
+    meta_md5 = {d.metadata_md5: d.metadata_sha256 for d in pool if d.metadata_md5}
+    stored = {i.key: i.etag.strip('"') for i in storage.list(keys.PACKAGES)}
+    problems, state, listed_keys, with_files = [], State(), set(), set()
+    for key in sorted(k for k in stored if k.startswith(keys.SIMPLE) and k.count("/") == 3):
+        if not key.endswith("/index.json"):
+            continue
+        project = key.split("/")[2]
+        page = index.read_project(storage, project)
+        html = storage.read(keys.project_html(project)).body
+        if html != pages.project_html(page):
+            problems.append(f"{project}: the HTML is not the rendering of the JSON")
+        if page["files"]:
+            with_files.add(project)
+        for e in page["files"]:
+            fkey, mkey = (
+                keys.file_key(project, e["filename"]),
+                keys.metadata_key(project, e["filename"]),
+            )
+            listed_keys.add(fkey)
+            d = by_md5.get(stored.get(fkey))
+            if d is None or d.sha256 != e["hashes"]["sha256"] or d.size != e["size"]:
+                problems.append(f"{fkey} is listed but not stored with the listed sha256/size")
+            if e["core-metadata"]:
+                listed_keys.add(mkey)
+                if meta_md5.get(stored.get(mkey)) != e["core-metadata"]["sha256"]:
+                    problems.append(f"{mkey} is not stored with the listed hash")
+            state.files[(project, e["filename"])] = (e["hashes"]["sha256"], e["yanked"])
+        for name, record in page.get("_deleted", {}).items():
+            state.deleted[(project, name)] = (record["sha256"], 0, 0)
+    root = index.read_root(storage)
+    if {p["name"] for p in root["projects"]} != with_files:
+        problems.append(f"the root lists {root['projects']}, the pages with files are {with_files}")
+    if keys.ROOT_HTML in stored and storage.read(keys.ROOT_HTML).body != pages.root_html(root):
+        problems.append("the root HTML is not the rendering of the root JSON")
+    for key in sorted(k for k in stored if k.startswith(keys.FILES) and k not in listed_keys):
+        problems.append(f"{key} is stored but no page lists it")
+    return state, problems
+
+
+# -- the scheduler ------------------------------------------------------------------------
+
+
+def _client(endpoint: str, read_timeout: float = READ_TIMEOUT):
+    """A client of its own (as separate publishers have); a short read timeout makes a held
+    request time out, be retried and then arrive late."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=5,
+            read_timeout=read_timeout,
+        ),
+    )
+
+
+class Scenario:
+    """One seeded run: call step() repeatedly; each raises AssertionError on a violation."""
+
+    def __init__(self, seed: int, moto_endpoint: str, scratch: Path, workers: int = 3):
+        self.seed, self.endpoint, self.step_no = seed, moto_endpoint, 0
+        self.rng = random.Random(seed)
+        self.pool = build_pool(scratch)
+        self.proxy = FaultProxy(moto_endpoint)
+        self.clients = [_client(self.proxy.url) for _ in range(workers)]
+        self.direct_client = _client(moto_endpoint, read_timeout=60)  # no faults: checks, re-runs
+        self.state = State()
+        self.stats = {"steps": 0, "ops": 0, "faults": 0, "failed": 0, "reruns": 0, "racing": 0}
+        self._new_bucket()
+
+    def close(self) -> None:
+        self.proxy.close()
+
+    def _new_bucket(self) -> None:
+        self.bucket = f"model-{uuid.uuid4().hex[:12]}"
+        self.direct_client.create_bucket(Bucket=self.bucket)
+        config = S3Config(self.bucket)
+        self.storages = [S3Storage(config, client=c) for c in self.clients]
+        self.direct = S3Storage(config, client=self.direct_client)
+        self.state = State()
+
+    # -- choosing operations and faults --
+
+    def _op(self, rng: random.Random) -> Op:
+        d = rng.choice(self.pool)
+        kind = rng.choices(
+            ["publish", "yank", "unyank", "delete", "reindex"], weights=[10, 3, 2, 4, 1]
+        )[0]
+        if kind == "publish":
+            return Op("publish", d, rng.choices(["refuse", "skip", "overwrite"], [4, 2, 2])[0])
+        if kind in ("yank", "unyank"):
+            return Op(kind, project=d.project, version=d.version, reason=rng.choice(["", "bad"]))
+        if kind == "delete":
+            what = rng.choice(["file", "version", "project"])
+            return Op(
+                "delete",
+                project=d.project,
+                version=d.version if what == "version" else None,
+                filename=d.filename if what == "file" else None,
+            )
+        return Op("reindex")
+
+    def _faults(self, rng: random.Random, ops) -> list[str]:
+        project = rng.choice([op.dist.project if op.dist else op.project or "mp" for op in ops])
+        targets = [
+            ("PUT", f"/packages/simple/{project}/index.json"),
+            ("GET", f"/packages/simple/{project}/index.json"),
+            ("PUT", f"/packages/simple/{project}/index.html"),
+            ("PUT", f"/packages/files/{project}/"),
+            ("DELETE", f"/packages/files/{project}/"),
+            ("HEAD", f"/packages/files/{project}/"),
+            ("GET", f"/packages/files/{project}/"),
+            ("PUT", "/packages/simple/index.json"),
+            ("GET", "/packages/simple/index.json"),
+            ("PUT", "/packages/simple/index.html"),
+            ("GET", f"/{self.bucket}$"),  # a listing
+        ]
+        planned, self._rules = [], []
+        for _ in range(rng.choice([0, 1, 1, 2, 2])):
+            method, key = rng.choice(targets)
+            action = rng.choices(ACTIONS, weights=[4, 4, 3, 1])[0]
+            times = 1 if action in ("drop_after", "delay") else rng.choice([1, 3, 4, 4, 8])
+            rule = self.proxy.add_rule(
+                method, key, action, nth=rng.randint(1, 3), times=times, delay=HOLD
+            )
+            rule.rng = random.Random(rng.random())
+            self._rules.append(rule)
+            planned.append(f"{action}x{times} on {method} {key} from #{rule.nth}")
+        jitter = self.proxy.add_rule("*", "/", "delay", delay=rng.uniform(0.002, 0.02))
+        jitter.times, jitter.chance, jitter.rng = 10**9, 0.3, random.Random(rng.random())
+        return planned
+
+    # -- one step --
+
+    def step(self) -> None:
+        if self.step_no and self.step_no % EPISODE == 0:
+            self._new_bucket()
+        self.step_no += 1
+        rng = random.Random(f"{self.seed}-{self.step_no}")
+        ops = [self._op(rng) for _ in range(rng.choice([1, 2, 2, 3, 3]))]
+        self.proxy.rearm()
+        planned = self._faults(rng, ops)
+        outs = self._race(ops)
+        self.stats["faults"] += sum(rule.fired for rule in self._rules)
+        self.proxy.clear()
+        self.proxy.wait_idle()
+        reruns = self._rerun(ops, outs)
+        actual, problems = observe(self.direct, self.pool)
+        explained = explain(self.state, ops, outs, reruns, actual)
+        self._count(ops, outs, reruns)
+        if problems or explained is None or any(o.kind == "crash" for o in outs):
+            raise AssertionError(self._report(ops, planned, outs, reruns, actual, problems))
+        self.state = explained
+
+    def _race(self, ops) -> list[Outcome]:
+        outs: list[Outcome | None] = [None] * len(ops)
+        barrier = threading.Barrier(len(ops))
+
+        def worker(i):
+            barrier.wait()
+            outs[i] = run(ops[i], self.storages[i])
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(ops))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        assert all(o is not None for o in outs), f"seed {self.seed}: an operation hung"
+        return outs
+
+    def _rerun(self, ops, outs) -> list[tuple[Op, Outcome]]:
+        reruns = []
+        for op, out in zip(ops, outs, strict=True):
+            tries = 0
+            while out.kind == "failed":
+                tries += 1
+                assert tries <= 3, (
+                    f"seed {self.seed} step {self.step_no}: {op} never finishes: {out}"
+                )
+                op = op.rerun()
+                out = run(op, self.direct)
+                reruns.append((op, out))
+        return reruns
+
+    def _count(self, ops, outs, reruns) -> None:
+        self.stats["steps"] += 1
+        self.stats["ops"] += len(ops)
+        self.stats["racing"] += len(ops) > 1
+        self.stats["failed"] += sum(o.kind == "failed" for o in outs)
+        self.stats["reruns"] += len(reruns)
+
+    def _report(self, ops, planned, outs, reruns, actual, problems) -> str:
+        lines = [
+            f"seed {self.seed}, step {self.step_no} (replay: PRIVPI_MODEL_SEED={self.seed})",
+            f"faults planned: {planned or 'none'}",
+            *(f"  {op} -> {out}" for op, out in zip(ops, outs, strict=True)),
+            *(f"  re-run {op} -> {out}" for op, out in reruns),
+            f"model before: {self.state.files} deleted {sorted(self.state.deleted)}",
+            f"bucket after: {actual.files} deleted {sorted(actual.deleted)}",
+            *(f"VIOLATION: {p}" for p in problems),
+        ]
+        if not problems:
+            lines.append("VIOLATION: no order of the operations explains the answers and the state")
+        return "\n".join(lines)
+
+
+def run_scenarios(seed, endpoint, scratch: Path, parallel: int, until) -> dict:
+    """parallel scenarios at once (seeds seed, seed+1, ...), each stepping while until(stats)
+    is true; most of a step is waiting (retry back-off, holds), so they overlap well. Raises
+    the first violation; returns the summed figures."""
+    scenarios = [Scenario(seed + i, endpoint, scratch / f"s{i}") for i in range(parallel)]
+    failures: list[BaseException] = []
+
+    def drive(scenario: Scenario) -> None:
+        try:
+            while not failures and until(scenario.stats):
+                scenario.step()
+        except BaseException as e:  # reported below, with the seed in its message
+            failures.append(e)
+
+    threads = [threading.Thread(target=drive, args=(s,), daemon=True) for s in scenarios]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in scenarios:
+        s.close()
+    if failures:
+        raise failures[0]
+    return {k: sum(s.stats[k] for s in scenarios) for k in scenarios[0].stats}

@@ -1,0 +1,34 @@
+"""The model-based test: random operations racing on S3 under faults keep the invariant.
+
+See tests/support/model.py for the model, the invariant and the scheduler. A run picks
+a fresh seed and prints it; replay one with ``PRIVPI_MODEL_SEED=<seed>``. Longer runs:
+``bench/model_soak.py --seconds 600``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from privpi import index
+from tests.support.model import GRACE, run_scenarios
+
+STEPS = int(os.environ.get("PRIVPI_MODEL_STEPS", "40"))  # per scenario
+PARALLEL = 4  # scenarios at once, seeds SEED .. SEED+3
+# Read at import: the suite's autouse fixture removes PRIVPI_* variables before each test.
+SEED = os.environ.get("PRIVPI_MODEL_SEED")
+
+
+@pytest.mark.slow
+def test_random_interleavings_under_faults_keep_the_invariant(moto_endpoint, tmp_path, monkeypatch):
+    seed = int(SEED or random.randrange(10**9))
+    print(f"model seeds {seed}..{seed + PARALLEL - 1} (replay: PRIVPI_MODEL_SEED={seed})")
+    monkeypatch.setattr(index, "GRACE", GRACE)
+    stats = run_scenarios(seed, moto_endpoint, tmp_path, PARALLEL, lambda s: s["steps"] < STEPS)
+    print(f"model seed {seed}: {stats}")
+    assert stats["steps"] == STEPS * PARALLEL
+    assert stats["racing"] > stats["steps"] // 2
+    assert stats["faults"] > 0
+    assert stats["failed"] > 0
