@@ -245,13 +245,13 @@ def commit(
             before, etag = _read(storage, page.json_key)
             after = change(copy.deepcopy(before) if before else page.empty())
             after = before if after is None else page.normalize(after)
-            if after == before and not force:
+            if _unchanged(before, after) and not force:
                 if wrote_html:  # our HTML lost to a newer JSON: make the newest the last
                     wrote_html = False
                     return before, _settle(storage, page)
                 if repair and before is not None and not _html_matches(storage, page, before):
                     return before, _settle(storage, page)
-                return before, after
+                return before, before
             after = {**(after or page.empty()), "_serial": serial(before) + 1}
             wrote_html = True
             try:
@@ -308,6 +308,16 @@ def _html_matches(storage: Storage, page: Page, current: dict) -> bool:
 
 def _md5_etag(body: bytes) -> str:
     return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
+def _unchanged(before: dict | None, after: dict | None) -> bool:
+    """The same page but for its serial (a change may rebuild the dict without it)."""
+    strip = ("_serial",)
+    if before is None or after is None:
+        return before is after
+    return {k: v for k, v in before.items() if k not in strip} == {
+        k: v for k, v in after.items() if k not in strip
+    }
 
 
 def _write_json(storage: Storage, key: str, page: dict, etag: str | None) -> None:
