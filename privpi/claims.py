@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlsplit
 
 from . import audit, index
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
@@ -24,28 +23,6 @@ from .storage import Storage
 FORMAT_VERSION = 1
 MAX_PATTERN = 255  # as long as a name may be
 PATTERN = re.compile(r"^[A-Za-z0-9*]([A-Za-z0-9._*-]*[A-Za-z0-9*])?$")
-
-
-def check_upstream(url: str) -> str:
-    """The upstream index URL, ending in '/'; ValidationError naming what is wrong with it.
-
-    It goes into a Location header as it is, so only printable ASCII; no user:password@
-    (pip and uv would send it upstream) and no query or fragment (a project name follows).
-    """
-    parts = urlsplit(url) if url.isascii() and url.isprintable() and " " not in url else None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or "@" in parts.netloc
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValidationError(
-            f"invalid upstream index URL {url!r}: http(s)://HOST/PATH/ without credentials, "
-            "query or fragment (for example https://pypi.org/simple/)"
-        )
-    return url if url.endswith("/") else url + "/"
 
 
 def check_pattern(pattern: str) -> str:

@@ -7,19 +7,119 @@ anything unexpected one line as well; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
-from .commands import claims, deploy, edge, incoming, publish, serve, tokens, users
 from .commands.context import AppContext
 from .errors import PrivpiError
 from .settings import Settings
 from .storage import DEFAULT_STORAGE
 
+# Command name -> (module, attribute, one-line help). A command's module is imported only when
+# that command runs or shows its own help: boto3, the deploy modules and the console (Flask,
+# waitress) cost up to a second of imports that `privpi --help` and `privpi users list` must not
+# pay (issue 15). The help line is here so the command list needs no import;
+# tests/test_cli_lazy.py checks it against each command's docstring.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "claim": (
+        "privpi.commands.claims",
+        "claim",
+        "Claim names (acme-* matches every name starting acme-): with an upstream index, "
+        "they answer here (404 until published) and never redirect there.",
+    ),
+    "claims": ("privpi.commands.claims", "list_claims", "List the claimed name patterns."),
+    "delete": (
+        "privpi.commands.publish",
+        "delete",
+        "Delete PROJECT, one VERSION of it, or one --file, with its pages entries.",
+    ),
+    "deploy": (
+        "privpi.commands.deploy",
+        "deploy",
+        "Create or update the repository's three stacks in your AWS account.",
+    ),
+    "destroy": (
+        "privpi.commands.deploy",
+        "destroy",
+        "Remove the stacks deploy made, in reverse; the bucket is kept unless --delete-bucket.",
+    ),
+    "edge": ("privpi.commands.edge", "edge", "The CloudFront viewer-request authenticator."),
+    "projects": (
+        "privpi.commands.publish",
+        "projects",
+        "List projects with their file counts and total sizes.",
+    ),
+    "reindex": (
+        "privpi.commands.publish",
+        "reindex",
+        "Rebuild every page from the stored files (the repair path).",
+    ),
+    "serve": (
+        "privpi.commands.serve",
+        "serve",
+        "Serve the index at /simple/ and the console at / (Ctrl-C stops).",
+    ),
+    "sweep-incoming": (
+        "privpi.commands.incoming",
+        "sweep_incoming",
+        "Remove expired and abandoned uploads from incoming/.",
+    ),
+    "tokens": (
+        "privpi.commands.tokens",
+        "tokens",
+        "Create, list and revoke API tokens (the user name to send is __token__).",
+    ),
+    "unclaim": (
+        "privpi.commands.claims",
+        "unclaim",
+        "Remove claimed patterns (names that are not private then fall through to upstream).",
+    ),
+    "unyank": ("privpi.commands.publish", "unyank", "Undo a yank of VERSION of PROJECT."),
+    "upload": (
+        "privpi.commands.publish",
+        "upload",
+        "Publish wheels and sdists (.whl, .tar.gz, .zip).",
+    ),
+    "users": (
+        "privpi.commands.users",
+        "users",
+        "Manage users: add, list, passwd, role, remove, disable, enable, grant, ungrant.",
+    ),
+    "yank": (
+        "privpi.commands.publish",
+        "yank",
+        "Yank VERSION of PROJECT: pip skips it unless asked for exactly that version.",
+    ),
+}
+
 
 class PrivpiGroup(click.Group):
-    """Translates core errors, and unexpected exceptions unless --debug is given."""
+    """Loads commands from COMMANDS on use (click's LazyGroup pattern); translates core errors,
+    and unexpected exceptions unless --debug is given."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{attribute} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMANDS' help lines, without importing any command."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit))
+            for name in self.list_commands(ctx)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -54,24 +154,3 @@ def main(ctx: click.Context, storage_url: str | None, debug: bool) -> None:
     """privpi: a private Python package index in S3 or a local folder."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
     ctx.obj = AppContext(storage_url, debug, Settings.from_environment())
-
-
-for command in (
-    users.users,
-    tokens.tokens,
-    serve.serve,
-    edge.edge,
-    incoming.sweep_incoming,
-    publish.upload,
-    publish.yank,
-    publish.unyank,
-    publish.delete,
-    publish.reindex,
-    publish.projects,
-    deploy.deploy,
-    deploy.destroy,
-    claims.claim,
-    claims.unclaim,
-    claims.list_claims,
-):
-    main.add_command(command)

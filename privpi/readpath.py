@@ -187,7 +187,7 @@ def read_path(
     The user store is read every ``refresh`` seconds in a thread of its own, each read
     bounded well inside that interval; a request without a copy waits for the first read
     at most that long, and a copy older than ``max_stale`` is refused (503).
-    upstream: the upstream index URL (privpi.claims.check_upstream) for names neither
+    upstream: the upstream index URL (privpi.settings.check_upstream) for names neither
     private nor claimed; those, and the quarantined projects, come from the root index,
     cached the same way.
     """

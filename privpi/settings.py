@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from dataclasses import field as dataclass_field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from .claims import check_upstream
 from .errors import PrivpiError, ValidationError
 from .storage import DEFAULT_STORAGE
 from .units import parse_size
@@ -117,3 +117,25 @@ VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     # set by AWS Lambda itself: the console is running there (limits of its payload)
     "on_lambda": (("AWS_LAMBDA_FUNCTION_NAME",), bool),
 }
+
+
+def check_upstream(url: str) -> str:
+    """The upstream index URL, ending in '/'; ValidationError naming what is wrong with it.
+
+    It goes into a Location header as it is, so only printable ASCII; no user:password@
+    (pip and uv would send it upstream) and no query or fragment (a project name follows).
+    """
+    parts = urlsplit(url) if url.isascii() and url.isprintable() and " " not in url else None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValidationError(
+            f"invalid upstream index URL {url!r}: http(s)://HOST/PATH/ without credentials, "
+            "query or fragment (for example https://pypi.org/simple/)"
+        )
+    return url if url.endswith("/") else url + "/"

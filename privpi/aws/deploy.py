@@ -32,9 +32,9 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from .. import index, keys
-from ..claims import check_upstream
 from ..errors import PrivpiError, ValidationError
 from ..keys import CONSOLE_ENV_KEY
+from ..settings import check_upstream
 from ..storage.s3 import S3Config, S3Storage
 from . import edgebuild, edgelogs, stacks
 

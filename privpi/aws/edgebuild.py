@@ -15,9 +15,9 @@ import re
 import zipfile
 from importlib import resources
 
-from ..claims import check_upstream
 from ..errors import ValidationError
 from ..keys import ROOT_JSON, USERS_KEY
+from ..settings import check_upstream
 from ..storage import BUCKET_NAME
 
 EDGE_DIR = resources.files("edge")  # the installed package's sources are the zip's

@@ -6,7 +6,8 @@ import secrets
 
 import click
 
-from .. import claims, index
+from .. import index
+from ..settings import check_upstream
 from ..users import UserStore
 from .context import AppContext, pass_app
 from .localserver import create_server
@@ -70,7 +71,7 @@ def serve(
             f"--max-stale ({max_stale:g}s) must be longer than --refresh ({refresh:g}s)"
         )
     if upstream:
-        upstream = claims.check_upstream(upstream)
+        upstream = check_upstream(upstream)
     # The quarantined projects (and the names for upstream) are read from the root: make
     # sure it exists, or every file would answer 503.
     index.update_root(app.storage)
