@@ -1,4 +1,4 @@
-"""The public URL space: normalization, the key it maps to, and Accept negotiation.
+"""The public URL space: normalization, and the key each path maps to.
 
 Standard library only: this module ships in the Lambda@Edge zip.
 
@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from edge import negotiation
+
 MAX_URI = 1024  # longer than any real project URL; bounds the work per request
-MAX_ACCEPT = 1024
 MAX_NAME = 255  # a file name on every file system; no real project or file is longer
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+JSON_TYPE = negotiation.JSON_V1
 
 # What a decoded path segment may hold: PEP 508 names and distribution filenames only.
 # '%' is excluded on purpose: it can only come from a double encoding.
@@ -146,39 +147,7 @@ def origin_uri(r: Route, fmt: str) -> str:
     return quote(key, safe="/-._~")
 
 
-def negotiate(accept: str | None) -> str:
-    """'json' when Accept prefers PEP 691 JSON, else 'html' (the default)."""
-    if not accept or len(accept) > MAX_ACCEPT:
-        return "html"
-    best = ("html", 0.0, 0)
-    for item in accept.split(","):
-        fields = item.strip().split(";")
-        mime = fields[0].strip().lower()
-        q = _quality(fields[1:])
-        if mime in (JSON_TYPE, "application/vnd.pypi.simple.latest+json"):
-            cand = ("json", q, 1)  # on a tie JSON wins: it is the richer answer
-        elif mime in (
-            "text/html",
-            "application/vnd.pypi.simple.v1+html",
-            "application/vnd.pypi.simple.latest+html",
-            "*/*",
-            "text/*",
-        ):
-            cand = ("html", q, 0)
-        else:
-            continue
-        if q > 0 and (cand[1], cand[2]) > (best[1], best[2]):
-            best = cand
-    return best[0]
-
-
-def _quality(params: list[str]) -> float:
-    for p in params:
-        k, _, v = p.strip().partition("=")
-        if k.strip().lower() == "q":
-            try:
-                q = float(v.strip())
-            except ValueError:
-                return 0.0
-            return q if 0.0 <= q <= 1.0 else 0.0
-    return 1.0
+def negotiate(accept: str | None, query: str | None = None) -> str | None:
+    """The index page format for Accept and the query: 'json', 'html', or None (406)."""
+    served = negotiation.choose(accept, query)
+    return None if served is None else "json" if served == negotiation.JSON_V1 else "html"

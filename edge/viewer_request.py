@@ -4,7 +4,8 @@ Returns the request rewritten into the ``packages/`` key space (Authorization he
 query string removed) for valid credentials of an enabled user, or a generated response:
 301 to the normalized URL, 400/404 for paths outside the index, 401 with a Basic
 challenge, 403 for a page or file of a project a token is not limited to (the root list
-stays visible), 405 for methods other than GET and HEAD, 503 when the user store is
+stays visible), 405 for methods other than GET and HEAD, 406 for an index page asked for in
+no type it serves (``edge.negotiation``), 503 when the user store is
 unreadable. It never raises: anything unexpected is answered with 503 (fail closed).
 
 With an upstream index (``upstream`` in config.json), a project page whose name is neither
@@ -33,7 +34,7 @@ from __future__ import annotations
 import json
 import os
 
-from edge import basic_auth, paths
+from edge import basic_auth, negotiation, paths
 from edge.s3source import S3Source
 from edge.upstream import NameCache
 from edge.userstore import Unavailable, UserCache, log
@@ -53,9 +54,12 @@ REASONS = {
     "403": "Forbidden",
     "404": "Not Found",
     "405": "Method Not Allowed",
+    "406": "Not Acceptable",
     "503": "Service Unavailable",
 }
 
+TEXT_HTML = negotiation.TEXT_HTML
+SERVED_HEADER = "x-privpi-served-type"
 _state: Json = {}
 
 
@@ -162,12 +166,26 @@ def decide(request: Json) -> Json:
     project = paths.project_of(route)
     if project is not None and project not in readable:
         return respond("403", body=f"403 Forbidden: this token does not cover {project}\n")
-    accept = basic_auth.header_values(request.get("headers"), "accept")
-    fmt = paths.negotiate(accept[0] if len(accept) == 1 else ",".join(accept))
-    request["uri"] = paths.origin_uri(route, fmt)
+    served = _negotiate(request, route)
+    if served is None:
+        return respond("406", {"vary": "Accept"}, negotiation.not_acceptable_body())
+    request["uri"] = paths.origin_uri(route, "json" if served == negotiation.JSON_V1 else "html")
     request["querystring"] = ""
     request["headers"].pop("authorization", None)
     return request
+
+
+def _negotiate(request: Json, route: paths.Route) -> str | None:
+    """The media type for an index page (None: 406); files are not negotiated. The type
+    goes along in a header for privpi serve to answer with (S3 ignores it)."""
+    if route.kind != "index":
+        return TEXT_HTML
+    accept = basic_auth.header_values(request.get("headers"), "accept")
+    joined = accept[0] if len(accept) == 1 else ",".join(accept) if accept else None
+    served = negotiation.choose(joined, request.get("querystring"))
+    if served is not None:
+        request["headers"][SERVED_HEADER] = [{"key": SERVED_HEADER, "value": served}]
+    return served
 
 
 def _fall_through(route: paths.Route) -> Json | None:

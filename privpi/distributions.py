@@ -45,6 +45,9 @@ MAX_UNPACKED = 4 * 1024**3
 CHUNK = 1024 * 1024
 WHEEL_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
 SDIST_PKG_INFO = re.compile(r"^(?:\./)?[^/]+/PKG-INFO$")
+# A wheel or sdist named twice (x-1.0-py3-none-any.whl.whl): packaging reads "any.whl" as
+# two platform tags, but no build tool writes such a name.
+DOUBLE_SUFFIXES = (".whl", ".tar.gz", ".tar", ".tgz", ".zip")
 VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
@@ -73,6 +76,14 @@ class Filename:
     build: BuildTag = ()  # a wheel's build tag, () when it has none (and for sdists)
     tags: frozenset[Tag] = frozenset()  # a wheel's compatibility tags
 
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What the name means once normalized: two names with one identity are one file
+        (SECRETPKG-1.0-py3-none-any.whl is secretpkg-1.0-py3-none-any.whl; legt-01.0.tar.gz
+        is legt-1.0.tar.gz), so an index holds at most one of them."""
+        extension = self.filename.rsplit(".", 2 if self.filename.endswith(".tar.gz") else 1)[1:]
+        return (extension, self.project, self.version, self.build, self.tags)
+
 
 def kind_of(filename: str) -> str | None:
     if filename.endswith(".whl"):
@@ -99,6 +110,13 @@ def parse_filename(filename: str) -> Filename:
         raise ValidationError(
             f"{filename} is not a distribution (expected a .whl, .tar.gz or .zip file)"
         )
+    stem = filename.removesuffix(".whl") if kind == "wheel" else filename
+    if (
+        stem.lower().endswith(DOUBLE_SUFFIXES)
+        and stem != filename
+        or _sdist_stem_suffixed(filename)
+    ):
+        raise ValidationError(f"{filename} is not a valid {kind} filename: it has two extensions")
     build: BuildTag = ()
     tags: frozenset[Tag] = frozenset()
     try:
@@ -111,6 +129,14 @@ def parse_filename(filename: str) -> Filename:
     if not valid_project_name(name):
         raise ValidationError(f"{filename} is not a valid {kind} filename: bad project name")
     return Filename(filename, canonicalize_name(name), version, kind, build, tags)
+
+
+def _sdist_stem_suffixed(filename: str) -> bool:
+    """An sdist name whose stem ends in another distribution extension (x-1.0.whl.zip)."""
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            return filename.removesuffix(suffix).lower().endswith(DOUBLE_SUFFIXES)
+    return False
 
 
 def valid_project_name(name: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from edge import paths, viewer_request
+from edge import negotiation, paths, viewer_request
 from edge.upstream import NameCache
 from edge.userstore import UserCache
 
@@ -136,8 +136,9 @@ class ReadPath:
         key = unquote(result["uri"])[1:]
         if not key.startswith(keys.PACKAGES):  # the handler guarantees this; belt and braces
             return self.plain(start_response, "404 Not Found", environ)
+        served = _served_type(result)
         try:
-            return self.serve_key(key, environ, start_response)
+            return self.serve_key(key, environ, start_response, served)
         except NotFound:
             return self.plain(start_response, "404 Not Found", environ)
         except StorageError as e:
@@ -145,7 +146,11 @@ class ReadPath:
             return self.plain(start_response, "503 Service Unavailable", environ)
 
     def serve_key(
-        self, key: str, environ: WSGIEnvironment, start_response: StartResponse
+        self,
+        key: str,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        served: str | None = None,
     ) -> Iterable[bytes]:
         head = environ.get("REQUEST_METHOD") == "HEAD"
         conditional = environ.get("HTTP_IF_NONE_MATCH")
@@ -155,7 +160,7 @@ class ReadPath:
         else:
             info, chunks = self.storage.open(key)
         headers = [
-            ("Content-Type", keys.content_type(key)),
+            ("Content-Type", served or keys.content_type(key)),
             ("ETag", info.etag),
             ("Last-Modified", format_datetime(info.last_modified.astimezone(UTC), usegmt=True)),
             ("Cache-Control", keys.viewer_cache_control(key)),
@@ -171,6 +176,15 @@ class ReadPath:
         if chunks is None:
             _, chunks = self.storage.open(key)
         return chunks
+
+
+def _served_type(request: dict[str, Any]) -> str | None:
+    """The media type the edge negotiated for an index page (None for files)."""
+    values = request.get("headers", {}).get(viewer_request.SERVED_HEADER)
+    if not values:
+        return None
+    served: str = values[0]["value"]
+    return keys.HTML_TYPE if served == negotiation.TEXT_HTML else served
 
 
 def read_path(

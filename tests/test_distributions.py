@@ -313,3 +313,44 @@ def test_archive_bombs_are_refused_before_unpacking(tmp_path, monkeypatch):
         tf.addfile(info, io.BytesIO(bytes(200_000)))
     with pytest.raises(ValidationError, match="demo-2.0.tar.gz unpacks to more than 100000 bytes"):
         inspect(sdist)
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "x-1.0-py3-none-any.whl.whl",
+        "x-1.0-py3-none-any.tar.gz.whl",
+        "x-1.0.whl.zip",
+        "x-1.0.zip.tar.gz",
+    ],
+)
+def test_names_with_two_extensions_are_refused_with_a_sentence(filename):
+    with pytest.raises(ValidationError, match="two extensions"):
+        parse_filename(filename)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("SECRETPKG-1.0-py3-none-any.whl", "secretpkg-1.0-py3-none-any.whl"),
+        ("legt-01.0-py3-none-any.whl", "legt-1.0-py3-none-any.whl"),
+        ("legt-01.0.tar.gz", "legt-1.0.tar.gz"),
+        ("Demo.Pkg-1.0-1-py3-none-any.whl", "demo_pkg-1.0-1-py3-none-any.whl"),
+        ("x-1.0-py2.py3-none-any.whl", "x-1.0-py3.py2-none-any.whl"),
+    ],
+)
+def test_names_that_mean_one_distribution_share_an_identity(a, b):
+    assert parse_filename(a).identity == parse_filename(b).identity
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("x-1.0-py3-none-any.whl", "x-1.0-1-py3-none-any.whl"),  # build tag
+        ("x-1.0-py3-none-any.whl", "x-1.0-py2-none-any.whl"),  # tags
+        ("x-1.0.tar.gz", "x-1.0.zip"),  # archive format
+        ("x-1.0.tar.gz", "x-1.0.post0.tar.gz"),  # version
+    ],
+)
+def test_different_distributions_have_different_identities(a, b):
+    assert parse_filename(a).identity != parse_filename(b).identity

@@ -26,6 +26,7 @@ def test_zip_holds_handler_modules_and_config():
         "config.json",
         "edge/__init__.py",
         "edge/basic_auth.py",
+        "edge/negotiation.py",
         "edge/paths.py",
         "edge/pbkdf2.py",
         "edge/s3source.py",

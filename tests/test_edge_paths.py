@@ -176,12 +176,13 @@ def test_redirects(alice_store, uri, location):
         ),
         ("application/vnd.pypi.simple.v1+json;q=0.2, text/html", "html"),
         ("application/vnd.pypi.simple.v1+json;q=0, text/html;q=0.5", "html"),
-        ("application/vnd.pypi.simple.v1+json;q=nan", "html"),
-        ("application/vnd.pypi.simple.v1+json;q=2", "html"),
+        ("application/vnd.pypi.simple.v1+json;q=nan", None),
+        ("application/vnd.pypi.simple.v1+json;q=2", None),
         ("application/vnd.pypi.simple.v1+json, text/html", "json"),
         ("APPLICATION/VND.PYPI.SIMPLE.V1+JSON", "json"),
-        ("application/xml", "html"),
-        ("application/vnd.pypi.simple.v1+json" + ", x/y" * 300, "html"),
+        ("application/xml", None),  # 406: no type the index serves
+        ("application/vnd.pypi.simple.v1+json;q=0", None),
+        ("application/vnd.pypi.simple.v1+json" + ", x/y" * 300, None),  # over the size cap
     ],
 )
 def test_negotiate(accept, fmt):

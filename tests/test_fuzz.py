@@ -2,6 +2,7 @@
 stored unvalidated.
 
 Targets: the whole viewer-request handler (method, URI, Authorization, Accept, event shape),
+PEP 691 negotiation (Accept and ?format=),
 the Basic-auth parser, the WSGI read path of ``privpi serve`` over a folder holding secrets
 outside ``packages/``, distribution filename and metadata parsing, and the twine form
 parser at ``/legacy/`` through Flask's test client. Example counts are set per property
@@ -28,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from edge import basic_auth, paths, viewer_request
+from edge import basic_auth, negotiation, paths, viewer_request
 from edge.userstore import UserCache
 from privpi import distributions, keys
 from privpi.errors import StorageError, ValidationError
@@ -43,6 +44,7 @@ from tests.support.examples import examples
 
 EXAMPLES = {
     "handler": 1500,
+    "negotiation": 1000,
     "event": 500,
     "credentials": 1500,
     "basic_roundtrip": 500,
@@ -55,6 +57,7 @@ EXAMPLES = {
 FUZZ = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
 AUTH = "Basic " + base64.b64encode(f"alice:{ALICE_PASSWORD}".encode()).decode()
 SECRET = b"canary-outside-packages-7f3a"
+MEDIA = st.sampled_from([*negotiation.ALIASES, "application/xml", "*/*;q=0", "text/html;q=0.5"])
 
 
 def basic_header(user: str, password: str = "correct horse battery") -> str:
@@ -150,13 +153,26 @@ def test_handler_never_raises_and_passes_only_keys_in_packages(uri, method, auth
     event(f"handler: {result.get('status', 'passed to the origin')}")
     if "status" in result:
         # 503 would mean an unexpected exception (the store is healthy here)
-        assert result["status"] in ("301", "400", "401", "404", "405")
+        assert result["status"] in ("301", "400", "401", "404", "405", "406")
         return
     assert method in ("GET", "HEAD")
     assert auth
     assert [e.get("value") for e in auth] == [AUTH]
     assert "authorization" not in result["headers"]
     assert_in_packages(result)
+
+
+@fuzz("negotiation")
+@given(
+    accept=st.one_of(st.none(), st.text(max_size=200), st.lists(MEDIA, max_size=6).map(", ".join)),
+    query=st.one_of(st.none(), st.text(max_size=200), MEDIA.map(lambda m: "format=" + quote(m))),
+)
+def test_negotiation_answers_a_served_type_or_406(accept, query):
+    served = negotiation.choose(accept, query)
+    event(f"negotiation: {served}")
+    assert served in (*negotiation.SERVED, None)
+    if served is None:  # 406 only for an Accept or format naming something, never for neither
+        assert (accept or "").strip() or negotiation.format_parameter(query) is not None
 
 
 @fuzz("event")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import os
 import re
 import wsgiref.util
@@ -194,3 +195,42 @@ def test_event_is_shaped_like_cloudfront():
         "querystring": "a=1",
         "uri": "/simple/x/",
     }
+
+
+@pytest.mark.parametrize(
+    ("accept", "query", "status", "content_type"),
+    [
+        ("application/vnd.pypi.simple.v1+html", "", 200, "application/vnd.pypi.simple.v1+html"),
+        ("text/html", "", 200, "text/html; charset=utf-8"),
+        ("application/xml", "", 406, "text/plain; charset=utf-8"),
+        (
+            "text/html",
+            "?format=application/vnd.pypi.simple.v1%2Bjson",
+            200,
+            "application/vnd.pypi.simple.v1+json",
+        ),
+        ("text/html", "?format=application/xml", 406, "text/plain; charset=utf-8"),
+    ],
+)
+def test_served_pages_are_negotiated(served, accept, query, status, content_type):
+    base, _ = served
+    got, headers, body = request(
+        base, "GET", f"/simple/serve-demo/{query}", headers={"Accept": accept}
+    )
+    assert (got, headers["Content-Type"]) == (status, content_type)
+    if status == 406:
+        assert b"application/vnd.pypi.simple.v1+json" in body
+
+
+def test_empty_repository_serves_an_empty_root_in_both_formats(tmp_path):
+    url = str(tmp_path / "repo")
+    base, proc = start_server(url, env={"PRIVPI_ADMIN_PASSWORD": "env-pw-123456"})
+    try:
+        json_type = "application/vnd.pypi.simple.v1+json"
+        status, headers, body = request(
+            base, "GET", "/simple/", "admin", "env-pw-123456", {"Accept": json_type}
+        )
+        assert (status, headers["Content-Type"]) == (200, json_type)
+        assert json.loads(body)["projects"] == []
+    finally:
+        stop(proc)
