@@ -178,6 +178,7 @@ def test_handler_runs_from_unpacked_zip_alone(tmp_path, s3_bucket, moto_endpoint
     assert out["modules"] == [
         "edge",
         "edge.basic_auth",
+        "edge.negotiation",
         "edge.paths",
         "edge.pbkdf2",
         "edge.s3source",
