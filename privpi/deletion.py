@@ -15,6 +15,8 @@ too, so running a failed delete again finishes it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -22,6 +24,7 @@ from packaging.version import Version
 from . import audit, index, keys
 from .distributions import parse_filename
 from .errors import NotFound, StorageError, ValidationError
+from .index import Doc, Entry
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ def delete(
     stored = set(_stored_matches(storage, project, wanted, filename))
     removed: list[str] = []
 
-    def change(page: dict) -> dict:
+    def change(page: Doc) -> Doc:
         listed = {f["filename"]: f for f in index.find_files(page, version, filename)}
         names = sorted(set(listed) | stored)
         if not names:
@@ -59,6 +62,7 @@ def delete(
         return page
 
     _before, after = index.update_project(storage, project, change)
+    assert after is not None  # change() always returns a page
     if not after["files"]:
         index.sync_root(storage, project, after)
     for name in removed:  # the commit is the deletion: recorded before any byte goes
@@ -97,7 +101,7 @@ def deletable(
     return found
 
 
-def remove_leftovers(storage: Storage, project: str, names) -> list[str]:
+def remove_leftovers(storage: Storage, project: str, names: Iterable[str]) -> list[str]:
     """Remove stored bytes of deleted names as a delete does: record them as deleted now
     first (nobody lists them for the grace period), unless a page lists them again.
 
@@ -106,7 +110,7 @@ def remove_leftovers(storage: Storage, project: str, names) -> list[str]:
     """
     gone: list[str] = []
 
-    def change(page: dict) -> dict | None:
+    def change(page: Doc) -> Doc | None:
         records = page.get("_deleted", {})
         listed = {f["filename"] for f in page["files"]}
         gone[:] = sorted(n for n in set(names) if n in records and n not in listed)
@@ -122,7 +126,9 @@ def remove_leftovers(storage: Storage, project: str, names) -> list[str]:
     return gone
 
 
-def _stored_matches(storage, project: str, wanted: Version | None, filename: str | None):
+def _stored_matches(
+    storage: Storage, project: str, wanted: Version | None, filename: str | None
+) -> Iterator[str]:
     """Names of stored distributions (or their leftover .metadata) matching the request."""
     prefix = keys.file_key(project, "")
     for info in storage.list(prefix):
@@ -135,7 +141,7 @@ def _stored_matches(storage, project: str, wanted: Version | None, filename: str
             yield name
 
 
-def _nothing(page: dict, project: str, version, filename) -> str:
+def _nothing(page: Doc, project: str, version: str | None, filename: str | None) -> str:
     if not page["files"] and not page.get("_deleted"):
         return f"there is no project named {project}"
     what = _what(version, filename)
@@ -146,9 +152,9 @@ def _nothing(page: dict, project: str, version, filename) -> str:
     return f"nothing in project {project} matches {what}"
 
 
-def _as_entries(records: dict, version, filename) -> list[dict]:
+def _as_entries(records: dict[str, Any], version: str | None, filename: str | None) -> list[Entry]:
     """Deleted-file records shaped as entries, so index.find_files can match them."""
-    entries = []
+    entries: list[Entry] = []
     for name in records:
         try:
             file_version = str(parse_filename(name).version)
@@ -158,7 +164,7 @@ def _as_entries(records: dict, version, filename) -> list[dict]:
     return index.find_files({"files": entries}, version, filename)
 
 
-def _what(version, filename) -> str:
+def _what(version: str | None, filename: str | None) -> str:
     if filename:
         return f"file {filename}" + (f" of version {version}" if version else "")
     return f"version {version}" if version else "anything"

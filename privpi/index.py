@@ -39,9 +39,10 @@ import random
 import tarfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from packaging.version import InvalidVersion, Version
 
@@ -50,9 +51,16 @@ from .distributions import SDIST_PKG_INFO
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .storage import Storage
 
+if TYPE_CHECKING:
+    from .distributions import Distribution
+
 API_VERSION = "1.1"
 MAX_ATTEMPTS = 60
 UPLOAD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # PEP 700's own example format
+# A JSON page as parsed (a project's PEP 691 page or the root), and one file entry of a
+# project page: JSON objects whose shapes the functions below keep.
+Doc = dict[str, Any]
+Entry = dict[str, Any]
 # The longest a step of an operation may take, a request still on its way to S3 included:
 # a stored file younger than this may be an upload in flight (never listed by reindex), and
 # a deleted file name is refused for this long (a removal of ours may still arrive).
@@ -67,11 +75,11 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, UPLOAD_TIME_FORMAT).replace(tzinfo=UTC)
 
 
-def empty_project(project: str) -> dict:
+def empty_project(project: str) -> Doc:
     return {"meta": {"api-version": API_VERSION}, "name": project, "files": [], "versions": []}
 
 
-def empty_root() -> dict:
+def empty_root() -> Doc:
     return {"meta": {"api-version": API_VERSION}, "projects": []}
 
 
@@ -80,9 +88,11 @@ def file_url(project: str, filename: str) -> str:
     return f"../../files/{project}/{filename}"
 
 
-def file_entry(dist, uploader: str | None, upload_time: str, metadata_sha256: str | None):
+def file_entry(
+    dist: Distribution, uploader: str | None, upload_time: str, metadata_sha256: str | None
+) -> Entry:
     """The PEP 691/700 entry for a distribution, plus our private _version/_uploader."""
-    core = {"sha256": metadata_sha256} if metadata_sha256 else False
+    core: dict[str, str] | bool = {"sha256": metadata_sha256} if metadata_sha256 else False
     return {
         "filename": dist.filename,
         "url": file_url(dist.project, dist.filename),
@@ -115,18 +125,18 @@ def same_version(a: str, b: str) -> bool:
         return str(a) == str(b)
 
 
-def normalized(page: dict) -> dict:
+def normalized(page: Doc) -> Doc:
     """Stable order: files by version then filename; versions ascending (PEP 700)."""
     files = sorted(page["files"], key=lambda f: (version_key(f["_version"]), f["filename"]))
     versions = sorted({f["_version"] for f in files}, key=version_key)
     return {**page, "meta": {"api-version": API_VERSION}, "files": files, "versions": versions}
 
 
-def dumps(page: dict) -> bytes:
+def dumps(page: Doc) -> bytes:
     return (json.dumps(page, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
-def _loads(body: bytes, key: str) -> dict:
+def _loads(body: bytes, key: str) -> Doc:
     try:
         page = json.loads(body)
     except ValueError:
@@ -136,13 +146,13 @@ def _loads(body: bytes, key: str) -> dict:
     return page
 
 
-def read_project(storage: Storage, project: str) -> dict:
+def read_project(storage: Storage, project: str) -> Doc:
     """The project's PEP 691 JSON dict; NotFound if it has none."""
     key = keys.project_json(project)
     return _loads(storage.read(key).body, key)
 
 
-def read_root(storage: Storage) -> dict:
+def read_root(storage: Storage) -> Doc:
     """The root PEP 691 JSON dict (an empty one if nothing was published yet)."""
     try:
         return _loads(storage.read(keys.ROOT_JSON).body, keys.ROOT_JSON)
@@ -164,11 +174,20 @@ def core_metadata(storage: Storage, project: str, filename: str) -> bytes:
         with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tf:
             for member in tf:
                 if SDIST_PKG_INFO.match(member.name) and member.isfile():
-                    return tf.extractfile(member).read()
+                    f = tf.extractfile(member)
+                    if f is not None:  # always a file object for a regular file
+                        return f.read()
     raise NotFound(f"{keys.file_key(project, filename)} PKG-INFO")
 
 
-def write_page(storage: Storage, key: str, body: bytes, **condition) -> str:
+class Condition(TypedDict, total=False):
+    """A conditional write: over this ETag, or only where nothing is."""
+
+    if_match: str
+    if_none_match: bool
+
+
+def write_page(storage: Storage, key: str, body: bytes, **condition: Unpack[Condition]) -> str:
     return storage.write(
         key,
         body,
@@ -183,7 +202,7 @@ def pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
 
 
-def serial(page: dict | None) -> int:
+def serial(page: Doc | None) -> int:
     """How many commits a page has seen (0 for none, or a page from before serials)."""
     return int((page or {}).get("_serial", 0))
 
@@ -194,9 +213,9 @@ class Page:
 
     json_key: str
     html_key: str
-    render: Callable[[dict], bytes]
-    empty: Callable[[], dict]
-    normalize: Callable[[dict], dict]
+    render: Callable[[Doc], bytes]
+    empty: Callable[[], Doc]
+    normalize: Callable[[Doc], Doc]
 
 
 def project_pages(project: str) -> Page:
@@ -212,7 +231,7 @@ def project_pages(project: str) -> Page:
 ROOT = Page(keys.ROOT_JSON, keys.ROOT_HTML, pages.root_html, empty_root, lambda page: page)
 
 
-def _read(storage: Storage, key: str) -> tuple[dict | None, str | None]:
+def _read(storage: Storage, key: str) -> tuple[Doc | None, str | None]:
     try:
         blob = storage.read(key)
     except NotFound:
@@ -223,10 +242,10 @@ def _read(storage: Storage, key: str) -> tuple[dict | None, str | None]:
 def commit(
     storage: Storage,
     page: Page,
-    change: Callable[[dict], dict | None],
+    change: Callable[[Doc], Doc | None],
     force: bool = False,
     repair: bool = False,
-) -> tuple[dict | None, dict | None]:
+) -> tuple[Doc | None, Doc | None]:
     """Apply change to a JSON page until it commits; return (before, after).
 
     change gets a copy of the current dict (an empty one when there is none) and returns
@@ -272,7 +291,7 @@ def commit(
         raise
 
 
-def _write_html(storage: Storage, page: Page, before: dict | None, after: dict) -> None:
+def _write_html(storage: Storage, page: Page, before: Doc | None, after: Doc) -> None:
     """Write after's HTML over the one expected there, never blindly.
 
     A write held up in the network can arrive after its sender gave up and retried, even
@@ -284,14 +303,16 @@ def _write_html(storage: Storage, page: Page, before: dict | None, after: dict) 
     """
     body = page.render(after)
     mine = _md5_etag(body)
-    expected = {"if_match": _md5_etag(page.render(before))} if before else {"if_none_match": True}
+    expected: Condition = (
+        {"if_match": _md5_etag(page.render(before))} if before else {"if_none_match": True}
+    )
     try:
         write_page(storage, page.html_key, body, **expected)
         return
     except PreconditionFailed:
         pass
     try:
-        current = {"if_match": storage.head(page.html_key).etag}
+        current: Condition = {"if_match": storage.head(page.html_key).etag}
     except NotFound:
         current = {"if_none_match": True}
     if current.get("if_match") == mine:
@@ -299,7 +320,7 @@ def _write_html(storage: Storage, page: Page, before: dict | None, after: dict) 
     write_page(storage, page.html_key, body, **current)
 
 
-def _html_matches(storage: Storage, page: Page, current: dict) -> bool:
+def _html_matches(storage: Storage, page: Page, current: Doc) -> bool:
     try:
         return storage.read(page.html_key).body == page.render(current)
     except NotFound:
@@ -310,7 +331,7 @@ def _md5_etag(body: bytes) -> str:
     return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
 
 
-def _unchanged(before: dict | None, after: dict | None) -> bool:
+def _unchanged(before: Doc | None, after: Doc | None) -> bool:
     """The same page but for its serial (a change may rebuild the dict without it)."""
     strip = ("_serial",)
     if before is None or after is None:
@@ -320,19 +341,19 @@ def _unchanged(before: dict | None, after: dict | None) -> bool:
     }
 
 
-def _write_json(storage: Storage, key: str, page: dict, etag: str | None) -> None:
-    condition = {"if_match": etag} if etag else {"if_none_match": True}
+def _write_json(storage: Storage, key: str, page: Doc, etag: str | None) -> None:
+    condition: Condition = {"if_match": etag} if etag else {"if_none_match": True}
     write_page(storage, key, dumps(page), **condition)
 
 
-def _settle(storage: Storage, page: Page) -> dict | None:
+def _settle(storage: Storage, page: Page) -> Doc | None:
     """Commit the current JSON again (serial + 1), its HTML written first."""
     return commit(storage, page, lambda current: current, force=True)[1]
 
 
 def update_project(
-    storage: Storage, project: str, change: Callable[[dict], dict | None], repair: bool = False
-) -> tuple[dict | None, dict | None]:
+    storage: Storage, project: str, change: Callable[[Doc], Doc | None], repair: bool = False
+) -> tuple[Doc | None, Doc | None]:
     """Apply change to the project JSON until it commits; return (before, after).
 
     before is None for a new project. A page is never removed: a project whose files
@@ -341,7 +362,7 @@ def update_project(
     return commit(storage, project_pages(project), change, repair=repair)
 
 
-def sync_root(storage: Storage, project: str, page: dict, repair: bool = False) -> dict | None:
+def sync_root(storage: Storage, project: str, page: Doc | None, repair: bool = False) -> Doc | None:
     """Make the root list project exactly when page lists files, unless it knows a newer page.
 
     The root remembers the serial of the project page each listing decision came from, so
@@ -350,7 +371,7 @@ def sync_root(storage: Storage, project: str, page: dict, repair: bool = False) 
     """
     listed, number = bool(page and page["files"]), serial(page)
 
-    def change(root: dict) -> dict | None:
+    def change(root: Doc) -> Doc | None:
         serials = root.get("_serials", {})
         if serials.get(project, -1) >= number:
             return None
@@ -361,7 +382,9 @@ def sync_root(storage: Storage, project: str, page: dict, repair: bool = False) 
     return commit(storage, ROOT, change, repair=repair)[1]
 
 
-def root_page(names, serials: dict | None = None, claims=()) -> dict:
+def root_page(
+    names: Iterable[str], serials: dict[str, int] | None = None, claims: Iterable[str] = ()
+) -> Doc:
     """The root dict; ``_serials`` (see sync_root) and ``_claims`` (privpi.claims) only when
     there are any."""
     root = {**empty_root(), "projects": [{"name": n} for n in sorted(names)]}
@@ -377,16 +400,16 @@ def update_root(
     add: str | None = None,
     remove: str | None = None,
     claims: Callable[[], list[str]] | None = None,
-) -> dict:
+) -> Doc:
     """Add or remove one project in the root, or only make sure it exists, in one commit.
 
     claims: read on every attempt, the claimed names to publish (privpi.claims); without
     it the root keeps the ones it has. Publish and delete use sync_root instead.
     """
 
-    def change(root: dict) -> dict:
+    def change(root: Doc) -> Doc:
         names = {p["name"] for p in root["projects"]}
-        names = (names | {add}) if add else names - {remove}
+        names = names | {add} if add else names - {remove}
         listed = claims() if claims else root.get("_claims", [])
         return root_page(names, root.get("_serials"), listed)
 
@@ -401,10 +424,10 @@ def parse_version(version: str | None) -> Version | None:
         raise ValidationError(f"{version!r} is not a valid version") from None
 
 
-def find_files(page: dict, version: str | None = None, filename: str | None = None) -> list:
+def find_files(page: Doc, version: str | None = None, filename: str | None = None) -> list[Entry]:
     """The entries of page matching a version (PEP 440 equality) and/or a filename."""
     parse_version(version)  # refuse a malformed one by name
-    found = []
+    found: list[Entry] = []
     for entry in page["files"]:
         if filename is not None and entry["filename"] != filename:
             continue

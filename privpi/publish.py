@@ -19,16 +19,20 @@ A publish that fails can be run again (``--skip-existing``) and finishes.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from . import audit, index, keys, stored
 from .deletion import deletable, delete, invalidate, remove_leftovers
 from .distributions import Distribution, inspect
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
+from .index import Doc
+from .reindex import ReindexResult
 from .reindex import reindex as _reindex
 from .storage import Storage
 from .yanking import unyank, yank
@@ -46,22 +50,26 @@ class PublishResult:
     status: str  # "published" | "skipped" | "replaced"
 
 
-class _ProgressReader:
+class _ProgressReader(io.BufferedReader):
     """A binary file that reports how far it has been read (botocore may rewind it)."""
 
-    def __init__(self, f, progress: Callable[[int], None]):
-        self._f, self._progress, self._reported = f, progress, 0
+    def __init__(self, path: Path, progress: Callable[[int], None]) -> None:
+        super().__init__(io.FileIO(path))
+        self._progress, self._reported = progress, 0
 
-    def read(self, size=-1):
-        data = self._f.read(size)
-        position = self._f.tell()
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        position = self.tell()
         if position > self._reported:
             self._progress(position - self._reported)
             self._reported = position
         return data
 
-    def __getattr__(self, name):
-        return getattr(self._f, name)
+
+class _Put(Protocol):
+    """Store the file's bytes at key (only where there are none: if_none_match); its ETag."""
+
+    def __call__(self, key: str, /, *, if_none_match: bool = False) -> str: ...
 
 
 class FileExists(ValidationError):
@@ -82,7 +90,7 @@ class FileDeleted(ValidationError):
 
 def publish(
     storage: Storage,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     filename: str | None = None,
     uploader: str | None = None,
@@ -95,8 +103,8 @@ def publish(
         raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
     dist = inspect(path, filename, max_size)
 
-    def put(key: str, **condition) -> str:
-        return _write_file(storage, key, Path(path), progress, **condition)
+    def put(key: str, *, if_none_match: bool = False) -> str:
+        return _write_file(storage, key, Path(path), progress, if_none_match=if_none_match)
 
     return _publish(storage, dist, put, existing, uploader)
 
@@ -117,14 +125,21 @@ def publish_stored(
         raise ValueError(f"existing must be one of {EXISTING}, not {existing!r}")
     dist = stored.inspect_stored(storage, key, filename, max_size)
 
-    def put(dst: str, **condition) -> str:
-        content = {"content_type": keys.content_type(dst), "cache_control": keys.cache_control(dst)}
-        return storage.copy(key, dst, **content, **condition)
+    def put(dst: str, *, if_none_match: bool = False) -> str:
+        return storage.copy(
+            key,
+            dst,
+            if_none_match=if_none_match,
+            content_type=keys.content_type(dst),
+            cache_control=keys.cache_control(dst),
+        )
 
     return _publish(storage, dist, put, existing, uploader)
 
 
-def _publish(storage, dist: Distribution, put, existing: str, uploader) -> PublishResult:
+def _publish(
+    storage: Storage, dist: Distribution, put: _Put, existing: str, uploader: str | None
+) -> PublishResult:
     upload_time = index.now()
     status, etag, fresh = _store_file(storage, dist, put, existing)
     if status == "skipped":
@@ -152,7 +167,16 @@ def _publish(storage, dist: Distribution, put, existing: str, uploader) -> Publi
     return PublishResult(dist.project, dist.version, dist.filename, status)
 
 
-def _list(storage, dist: Distribution, put, existing: str, stored, uploader, upload_time, repair):
+def _list(
+    storage: Storage,
+    dist: Distribution,
+    put: _Put,
+    existing: str,
+    stored: str | None,
+    uploader: str | None,
+    upload_time: str,
+    repair: bool,
+) -> tuple[Doc | None, Doc | None]:
     """Store the .metadata and commit the page entry; an overwrite checks its bytes stayed.
 
     Bytes written over an existing name can be replaced again by a racing overwrite after
@@ -179,7 +203,9 @@ def _list(storage, dist: Distribution, put, existing: str, stored, uploader, upl
     raise PrivpiError(f"{dist.filename} kept being replaced by other uploads; try again")
 
 
-def _store_file(storage, dist: Distribution, put, existing: str):
+def _store_file(
+    storage: Storage, dist: Distribution, put: _Put, existing: str
+) -> tuple[str, str | None, bool]:
     """Store the bytes; return (status, ETag, whether this call created the name's file).
     Never replaces other bytes unless asked."""
     key = keys.file_key(dist.project, dist.filename)
@@ -224,31 +250,36 @@ def _exists_with_other_bytes(dist: Distribution) -> FileExists:
     )
 
 
-def _write_file(storage, key, path: Path, progress, **condition) -> str:
-    with open(path, "rb") as f:
-        body = _ProgressReader(f, progress) if progress else f
+def _write_file(
+    storage: Storage,
+    key: str,
+    path: Path,
+    progress: Callable[[int], None] | None,
+    *,
+    if_none_match: bool = False,
+) -> str:
+    with _ProgressReader(path, progress) if progress else open(path, "rb") as f:
         return storage.write(
             key,
-            body,
+            f,
             content_type=keys.content_type(key),
             cache_control=keys.cache_control(key),
-            **condition,
+            if_none_match=if_none_match,
         )
 
 
-def _read_page(storage, project: str) -> dict | None:
+def _read_page(storage: Storage, project: str) -> Doc | None:
     try:
         return index.read_project(storage, project)
     except NotFound:
         return None
 
 
-def _store_metadata(storage, dist: Distribution, existing: str) -> str:
+def _store_metadata(storage: Storage, dist: Distribution, existing: str) -> str:
     """Write the .metadata; only an overwrite replaces one that describes other bytes."""
     key = keys.metadata_key(dist.project, dist.filename)
-    condition = {} if existing == "overwrite" else {"if_none_match": True}
     try:
-        return index.write_page(storage, key, dist.metadata, **condition)
+        return index.write_page(storage, key, dist.metadata, if_none_match=existing != "overwrite")
     except PreconditionFailed:
         current = storage.read(key)
         if current.body != dist.metadata:
@@ -259,7 +290,9 @@ def _store_metadata(storage, dist: Distribution, existing: str) -> str:
         return current.etag
 
 
-def _still_stored(storage, dist: Distribution, file_etag, meta_etag) -> bool:
+def _still_stored(
+    storage: Storage, dist: Distribution, file_etag: str | None, meta_etag: str | None
+) -> bool:
     if storage.head(keys.file_key(dist.project, dist.filename)).etag != file_etag:
         return False
     return meta_etag is None or (
@@ -267,7 +300,7 @@ def _still_stored(storage, dist: Distribution, file_etag, meta_etag) -> bool:
     )
 
 
-def _check_deleted(page: dict, dist: Distribution, existing: str) -> None:
+def _check_deleted(page: Doc, dist: Distribution, existing: str) -> None:
     """Refuse a name deleted within the grace period, or deleted with other bytes."""
     record = page.get("_deleted", {}).get(dist.filename)
     if record is None:
@@ -287,7 +320,9 @@ def _check_deleted(page: dict, dist: Distribution, existing: str) -> None:
         )
 
 
-def _add_entry(page: dict, dist, uploader, upload_time, existing: str) -> dict | None:
+def _add_entry(
+    page: Doc, dist: Distribution, uploader: str | None, upload_time: str, existing: str
+) -> Doc | None:
     """The page with our entry; None if it lists these very bytes already."""
     entries = index.find_files(page, filename=dist.filename)
     if entries and entries[0]["hashes"]["sha256"] == dist.sha256:
@@ -302,7 +337,7 @@ def _add_entry(page: dict, dist, uploader, upload_time, existing: str) -> dict |
     return page
 
 
-def _listed(page: dict, dist: Distribution, upload_time: str) -> bool:
+def _listed(page: Doc, dist: Distribution, upload_time: str) -> bool:
     return any(
         f["filename"] == dist.filename
         and f["upload-time"] == upload_time
@@ -311,7 +346,9 @@ def _listed(page: dict, dist: Distribution, upload_time: str) -> bool:
     )
 
 
-def _sync_root(storage, dist: Distribution, page: dict, repair: bool = False) -> None:
+def _sync_root(
+    storage: Storage, dist: Distribution, page: Doc | None, repair: bool = False
+) -> None:
     try:
         index.sync_root(storage, dist.project, page, repair=repair)
     except PrivpiError as e:
@@ -321,7 +358,7 @@ def _sync_root(storage, dist: Distribution, page: dict, repair: bool = False) ->
         ) from e
 
 
-def _forget(storage, dist: Distribution, refusal: ValidationError) -> None:
+def _forget(storage: Storage, dist: Distribution, refusal: ValidationError) -> None:
     """Remove the stored bytes of a deleted name (deletion.remove_leftovers); if that fails,
     the upload fails (rather than is refused), so that it is run again."""
     try:
@@ -333,6 +370,6 @@ def _forget(storage, dist: Distribution, refusal: ValidationError) -> None:
         ) from e
 
 
-def reindex(storage: Storage, progress=None):
+def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None) -> ReindexResult:
     """Rebuild every page from the stored files (see privpi.reindex)."""
     return _reindex(storage, progress)

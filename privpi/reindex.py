@@ -25,11 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from . import audit, claims, index, keys, pages
 from .deletion import remove_leftovers
 from .distributions import inspect, kind_of
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
+from .index import Doc, Entry
 from .storage import ObjectInfo, Storage
 
 AUDITED = {"publish", "yank", "unyank", "delete"}
@@ -47,7 +49,7 @@ class ReindexResult:
 @dataclass
 class _Built:
     info: ObjectInfo  # of the bytes read (their ETag)
-    entry: dict
+    entry: Entry
     metadata: bytes | None  # a wheel's, to store before it is listed
     published: bool  # the audit log has its publish: not an upload in flight
     metadata_etag: str | None = None
@@ -57,13 +59,13 @@ class _Built:
         return self.published or _old_enough(self.info)
 
 
-def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None):
+def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None) -> ReindexResult:
     """Rebuild all pages; progress(done, total) is called after each file."""
     stored = _stored_files(storage)
     projects = sorted(set(stored) | _paged_projects(storage))
     history = _LazyHistory(storage)
     result, counter = ReindexResult(), _Progress(sum(map(len, stored.values())), progress)
-    decided: dict[str, dict] = {}
+    decided: dict[str, Doc] = {}
     for project in projects:
         page = _rebuild(storage, project, stored.get(project, []), history, result, counter)
         decided[project] = page
@@ -76,7 +78,7 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
 
 
 class _Progress:
-    def __init__(self, total: int, report):
+    def __init__(self, total: int, report: Callable[[int, int], None] | None) -> None:
         self.total, self.done, self.report = total, 0, report
 
     def step(self) -> None:
@@ -85,7 +87,7 @@ class _Progress:
             self.report(min(self.done, self.total), self.total)
 
 
-def _root(root: dict, decided: dict[str, dict], claimed: list[str]) -> dict:
+def _root(root: Doc, decided: dict[str, Doc], claimed: list[str]) -> Doc:
     """The root with each project's listing decided by the newest page the root has heard of."""
     serials = dict(root.get("_serials", {}))
     names = {p["name"] for p in root["projects"]}
@@ -96,7 +98,14 @@ def _root(root: dict, decided: dict[str, dict], claimed: list[str]) -> dict:
     return index.root_page(names, serials, claimed)
 
 
-def _rebuild(storage, project, files, history, result, counter) -> dict:
+def _rebuild(
+    storage: Storage,
+    project: str,
+    files: list[ObjectInfo],
+    history: _LazyHistory,
+    result: ReindexResult,
+    counter: _Progress,
+) -> Doc:
     """Commit project's page rebuilt from its files; again if bytes changed under it."""
     for _ in range(MAX_REBUILDS):
         page = _current(storage, project)
@@ -124,7 +133,7 @@ def _rebuild(storage, project, files, history, result, counter) -> dict:
     raise PrivpiError(f"the files of {project} kept changing while reindexing; run it again")
 
 
-def _current(storage, project: str) -> dict:
+def _current(storage: Storage, project: str) -> Doc:
     try:
         page = index.read_project(storage, project)
         return page if isinstance(page.get("files"), list) else {}
@@ -132,8 +141,17 @@ def _current(storage, project: str) -> dict:
         return {}  # missing or damaged: that is what reindex is for
 
 
-def _build_all(storage, project, files, old, records, history, result, counter) -> dict:
-    built = {}
+def _build_all(
+    storage: Storage,
+    project: str,
+    files: list[ObjectInfo],
+    old: dict[str, Entry],
+    records: dict[str, Any],
+    history: _LazyHistory,
+    result: ReindexResult,
+    counter: _Progress,
+) -> dict[str, _Built]:
+    built: dict[str, _Built] = {}
     for info in files:
         name = info.key.rsplit("/", 1)[1]
         try:
@@ -145,7 +163,9 @@ def _build_all(storage, project, files, old, records, history, result, counter) 
     return built
 
 
-def _store_metadata(storage, project: str, built: dict[str, _Built], old: dict) -> None:
+def _store_metadata(
+    storage: Storage, project: str, built: dict[str, _Built], old: dict[str, Entry]
+) -> None:
     """Store each wheel's .metadata that is missing or wrong, conditionally on what is there."""
     for name, b in built.items():
         if b.metadata is None or not (name in old or b.listable()):
@@ -162,7 +182,7 @@ def _store_metadata(storage, project: str, built: dict[str, _Built], old: dict) 
             b.metadata_etag = index.write_page(storage, key, b.metadata, if_match=current.etag)
 
 
-def _remove_leftovers(storage, project: str, page: dict) -> None:
+def _remove_leftovers(storage: Storage, project: str, page: Doc) -> None:
     """Finish deletions: stored bytes of names the page records as deleted go."""
     if not page.get("_deleted"):
         return
@@ -171,7 +191,9 @@ def _remove_leftovers(storage, project: str, page: dict) -> None:
     remove_leftovers(storage, project, names & set(page["_deleted"]))
 
 
-def _merge(page: dict, built: dict[str, _Built], missing: dict, used: dict) -> dict:
+def _merge(
+    page: Doc, built: dict[str, _Built], missing: dict[str, Entry], used: dict[str, _Built]
+) -> Doc | None:
     """The current page with entries rebuilt from the files, deleted names left out."""
     records = page.get("_deleted", {})
     files = {f["filename"]: f for f in page["files"] if f != missing.get(f["filename"])}
@@ -200,7 +222,7 @@ FROM_BYTES = (
 )  # fmt: skip
 
 
-def _rebased(current: dict, built: dict) -> dict:
+def _rebased(current: Entry, built: Entry) -> Entry:
     """The current entry with what the bytes decide taken from them (a yank made after
     reindex read the page stays); the upload time too when the bytes are other bytes."""
     entry = {**current, **{k: built[k] for k in FROM_BYTES}}
@@ -213,10 +235,12 @@ def _old_enough(info: ObjectInfo) -> bool:
     return info.last_modified < datetime.now(UTC) - timedelta(seconds=index.GRACE)
 
 
-def _missing(storage, project: str, old: dict, stored_keys: set[str]) -> dict[str, dict]:
+def _missing(
+    storage: Storage, project: str, old: dict[str, Entry], stored_keys: set[str]
+) -> dict[str, Entry]:
     """Entries of the page whose file is not stored (checked one by one: the listing may be
     older than a publish)."""
-    missing = {}
+    missing: dict[str, Entry] = {}
     for name, entry in old.items():
         key = keys.file_key(project, name)
         if key not in stored_keys and not storage.exists(key):
@@ -224,7 +248,7 @@ def _missing(storage, project: str, old: dict, stored_keys: set[str]) -> dict[st
     return missing
 
 
-def _unchanged(storage, project: str, name: str, b: _Built) -> bool:
+def _unchanged(storage: Storage, project: str, name: str, b: _Built) -> bool:
     """The bytes (and .metadata) an entry was built from are still the stored ones."""
     try:
         if storage.head(b.info.key).etag != b.info.etag:
@@ -235,18 +259,18 @@ def _unchanged(storage, project: str, name: str, b: _Built) -> bool:
         return False
 
 
-def _settle_html(storage, project: str, page: dict) -> None:
+def _settle_html(storage: Storage, project: str, page: Doc) -> None:
     """Repair an HTML page that is not the rendering of its JSON (a reader-repair)."""
     try:
         html = storage.read(keys.project_html(project)).body
     except NotFound:
-        html = None
+        html = b""  # never a rendering
     if html != pages.project_html(page):
         index.commit(storage, index.project_pages(project), lambda p: p, force=True)
 
 
 def _paged_projects(storage: Storage) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for info in storage.list(keys.SIMPLE):
         project, _, rest = info.key[len(keys.SIMPLE) :].partition("/")
         if rest:
@@ -266,18 +290,19 @@ def _stored_files(storage: Storage) -> dict[str, list[ObjectInfo]]:
 class _LazyHistory:
     """The audit replay, read only if some file is missing from its project JSON."""
 
-    def __init__(self, storage: Storage):
-        self._storage, self._state = storage, None
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._state: dict[tuple[str, str], Entry] | None = None
 
-    def get(self, key: tuple[str, str]) -> dict | None:
+    def get(self, key: tuple[str, str]) -> Entry | None:
         if self._state is None:
             self._state = _history(self._storage)
         return self._state.get(key)
 
 
-def _history(storage: Storage) -> dict[tuple[str, str], dict]:
+def _history(storage: Storage) -> dict[tuple[str, str], Entry]:
     """Replay the audit log (oldest first) into the last known state of each file."""
-    state: dict[tuple[str, str], dict] = {}
+    state: dict[tuple[str, str], Entry] = {}
     events = audit.latest(storage, limit=10**9, actions=AUDITED)
     for event in reversed(events):
         project, action = event.get("project"), event.get("action")
@@ -299,7 +324,9 @@ def _history(storage: Storage) -> dict[tuple[str, str], dict]:
     return state
 
 
-def _build(storage, project: str, info: ObjectInfo, old: dict, history) -> _Built:
+def _build(
+    storage: Storage, project: str, info: ObjectInfo, old: dict[str, Entry], history: _LazyHistory
+) -> _Built:
     filename = info.key.rsplit("/", 1)[1]
     with tempfile.TemporaryDirectory(prefix="privpi-reindex-") as tmp:
         path = Path(tmp) / filename
@@ -317,9 +344,11 @@ def _build(storage, project: str, info: ObjectInfo, old: dict, history) -> _Buil
     return _Built(read, entry, metadata, bool(known))
 
 
-def _known(candidate: dict | None, sha256: str) -> dict:
+def _known(candidate: Entry | None, sha256: str) -> Entry:
     """What an old entry or replayed event says, if it describes these very bytes."""
-    with contextlib.suppress(KeyError, TypeError):
+    if candidate is None:
+        return {}
+    with contextlib.suppress(KeyError, TypeError):  # a damaged old entry tells nothing
         digest = candidate["hashes"]["sha256"] if "hashes" in candidate else candidate["sha256"]
         if digest == sha256:
             return candidate

@@ -10,14 +10,23 @@ from packaging.utils import canonicalize_name
 
 from . import audit, index
 from .errors import ValidationError
+from .index import Doc
 from .storage import Storage
 
 
-def _set_yanked(storage, project, version, value, action, actor, **details) -> list[str]:
+def _set_yanked(
+    storage: Storage,
+    project: str,
+    version: str,
+    value: str | bool,
+    action: str,
+    actor: str | None,
+    **details: object,
+) -> list[str]:
     project = canonicalize_name(project)
     changed: list[str] = []
 
-    def change(page):
+    def change(page: Doc) -> Doc:
         if not page["files"] and not page.get("_deleted"):
             raise ValidationError(f"there is no project named {project}")
         matches = index.find_files(page, version=version)
@@ -33,10 +42,12 @@ def _set_yanked(storage, project, version, value, action, actor, **details) -> l
     return changed
 
 
-def yank(storage: Storage, project: str, version: str, reason: str = "", actor=None):
+def yank(
+    storage: Storage, project: str, version: str, reason: str = "", actor: str | None = None
+) -> list[str]:
     """Mark every file of a version yanked (PEP 592); pip then skips it unless pinned."""
     return _set_yanked(storage, project, version, reason or True, "yank", actor, reason=reason)
 
 
-def unyank(storage: Storage, project: str, version: str, actor=None):
+def unyank(storage: Storage, project: str, version: str, actor: str | None = None) -> list[str]:
     return _set_yanked(storage, project, version, False, "unyank", actor)
