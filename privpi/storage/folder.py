@@ -25,6 +25,7 @@ from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, check_key
 # Small files (indexes, the user store) get a content digest as ETag, like S3's MD5.
 # Large immutable distributions get a cheap stat-based one so HEAD never reads 200 MB.
 CONTENT_ETAG_LIMIT = 8 * 1024 * 1024
+PRIVATE_PREFIX = "config/"  # the user store, tokens, audit: nobody else on the machine reads them
 
 
 def _etag(st: os.stat_result, body: bytes | None, path: Path) -> str:
@@ -33,6 +34,15 @@ def _etag(st: os.stat_result, body: bytes | None, path: Path) -> str:
     if body is None:
         body = path.read_bytes()
     return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
+def _file_mode(key: str, path: Path) -> int:
+    """0600 for private keys (config/: users, tokens, audit), 0644 for what the index serves;
+    never looser than the file it replaces, so a mode the owner tightened stays."""
+    mode = 0o600 if key.startswith(PRIVATE_PREFIX) else 0o644
+    with contextlib.suppress(OSError):
+        mode &= path.stat().st_mode & 0o777
+    return mode
 
 
 @contextlib.contextmanager
@@ -96,8 +106,8 @@ class FolderStorage(Storage):
     ) -> str:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._write_temp(path, body)
+            self._make_parents(key, path)
+            tmp = self._write_temp(path, body, _file_mode(key, path))
         except OSError as e:
             raise StorageError(f"cannot write {path}: {e.strerror}") from None
         try:
@@ -110,7 +120,17 @@ class FolderStorage(Storage):
                 os.unlink(tmp)
             raise
 
-    def _write_temp(self, path: Path, body: Body) -> str:
+    def _make_parents(self, key: str, path: Path) -> None:
+        """The key's folders; those made for a private key (config/) only the owner opens."""
+        new = [d for d in [path.parent, *path.parent.parents] if not d.exists()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        private = self._path(PRIVATE_PREFIX.rstrip("/"))
+        if key.startswith(PRIVATE_PREFIX):
+            for d in new:
+                if d == private or private in d.parents:
+                    os.chmod(d, 0o700)
+
+    def _write_temp(self, path: Path, body: Body, mode: int = 0o644) -> str:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -118,7 +138,7 @@ class FolderStorage(Storage):
                     f.write(body)
                 else:
                     shutil.copyfileobj(body, f, CHUNK_SIZE)
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, mode)
         except BaseException:
             os.unlink(tmp)
             raise
