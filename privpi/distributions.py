@@ -38,7 +38,9 @@ from .errors import ValidationError
 # Characters a wheel or sdist filename can need (name, PEP 440 version with epoch and
 # local part, tags). Everything else (spaces, %, #, ?, quotes) would break a URL or a page.
 SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
-MAX_FILENAME = 255
+# A file system's 255-byte name limit, less what storage adds to a name: ".metadata" and
+# a temporary ".<name>.<random>.tmp" while writing. No real distribution name comes near.
+MAX_FILENAME = 200
 MAX_METADATA = 8 * 1024 * 1024  # METADATA/PKG-INFO larger than this is an attack, not a README
 # Checking an archive means decompressing it: refuse bombs before spending the CPU on them.
 MAX_UNPACKED = 4 * 1024**3
@@ -103,7 +105,9 @@ def parse_filename(filename: str) -> Filename:
         raise ValidationError(f"{filename!r} is not a plain filename (it has path separators)")
     if any(ord(c) < 32 or ord(c) == 127 for c in filename):
         raise ValidationError(f"{filename!r} is not a safe filename (it has control characters)")
-    if len(filename) > MAX_FILENAME or not SAFE_FILENAME.match(filename):
+    if len(filename) > MAX_FILENAME:
+        raise ValidationError(f"{filename[:40]}... is longer than {MAX_FILENAME} characters")
+    if not SAFE_FILENAME.match(filename):
         raise ValidationError(f"{filename!r} is not a safe distribution filename")
     kind = kind_of(filename)
     if kind is None:

@@ -569,3 +569,21 @@ if __name__ == "__main__" and sys.argv[1:2] == ["atheris"]:
     _instrument(atheris, [paths, basic_auth, distributions, zipfile, tarfile, gzip])
     atheris.Setup([sys.argv[0], *sys.argv[3:]], _atheris_target(sys.argv[2]))
     atheris.Fuzz()
+
+
+def test_control_characters_in_a_digest_reach_no_status_line_or_header(legacy):
+    client, _, wheels = legacy
+    body = wheels[0].read_bytes()
+    form = {
+        ":action": "file_upload",
+        "name": "demo",
+        "version": "1.0",
+        "sha256_digest": "\x00abc\r\nX-Injected: 1\x7f",
+        "content": (io.BytesIO(body), wheels[0].name),
+    }
+    r = client.post("/legacy/", data=form, headers={"Authorization": PUBLISHER})
+    assert r.status_code == 400
+    assert "X-Injected" not in r.headers
+    assert all(c.isprintable() for c in r.status), repr(r.status)
+    for name, value in r.headers.items():
+        assert all(c.isprintable() for c in name + value), (name, value)

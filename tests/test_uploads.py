@@ -45,11 +45,14 @@ def test_ticket_key_expiry_and_state_are_stored(storage):
         ("a/b-1.0.tar.gz", "is not a plain filename"),
         ("demo-1.0-py3-none-any\x00.whl", "control characters"),
         ("demo.whl", "is not a valid wheel filename"),
+        ("a" * 229 + "-1.0-py3-none-any.whl", "longer than 200 characters"),  # 250: no path
+        ("x-1.0-py3-none-any.whl.whl", "two extensions"),
     ],
 )
 def test_bad_filenames_get_no_ticket(folder_storage, filename, message):
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ValidationError, match=message) as refused:
         uploads.create(folder_storage, "alice", filename)
+    assert str(folder_storage.root) not in str(refused.value)  # no storage path revealed
     assert list(folder_storage.list("incoming/")) == []
 
 

@@ -109,7 +109,8 @@ class FolderStorage(Storage):
             self._make_parents(key, path)
             tmp = self._write_temp(path, body, _file_mode(key, path))
         except OSError as e:
-            raise StorageError(f"cannot write {path}: {e.strerror}") from None
+            # the key, not the path: the message may reach a web user
+            raise StorageError(f"cannot write {key}: {e.strerror}") from None
         try:
             with self._locked(path.parent, if_match is not None or if_none_match):
                 self._check_condition(key, path, if_match, if_none_match)
