@@ -377,7 +377,7 @@ def sync_root(storage: Storage, project: str, page: Doc | None, repair: bool = F
             return None
         names = {p["name"] for p in root["projects"]} - {project}
         names |= {project} if listed else set()
-        return root_page(names, {**serials, project: number}, root.get("_claims", []))
+        return with_projects(root, names, {**serials, project: number})
 
     return commit(storage, ROOT, change, repair=repair)[1]
 
@@ -395,6 +395,20 @@ def root_page(
     return root
 
 
+def with_projects(root: Doc, names: Iterable[str], serials: dict[str, int]) -> Doc:
+    """root listing names, its other keys (claims, and what later features add) kept."""
+    new = {**root, "projects": [{"name": n} for n in sorted(names)]}
+    if serials:
+        new["_serials"] = dict(sorted(serials.items()))
+    return new
+
+
+def with_claims(root: Doc, claimed: Iterable[str]) -> Doc:
+    """root with the claimed names (privpi.claims); no ``_claims`` when there are none."""
+    new = {k: v for k, v in root.items() if k != "_claims"}
+    return {**new, "_claims": sorted(claimed)} if claimed else new
+
+
 def update_root(
     storage: Storage,
     add: str | None = None,
@@ -409,9 +423,9 @@ def update_root(
 
     def change(root: Doc) -> Doc:
         names = {p["name"] for p in root["projects"]}
-        names = names | {add} if add else names - {remove}
-        listed = claims() if claims else root.get("_claims", [])
-        return root_page(names, root.get("_serials"), listed)
+        names = (names | {add}) if add else names - {remove}
+        new = with_projects(root, names, root.get("_serials", {}))
+        return with_claims(new, claims()) if claims else new
 
     return commit(storage, ROOT, change)[1] or empty_root()
 

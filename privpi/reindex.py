@@ -95,7 +95,12 @@ def _root(root: Doc, decided: dict[str, Doc], claimed: list[str]) -> Doc:
         if serials.get(project, -1) < index.serial(page):
             serials[project] = index.serial(page)
             names = names - {project} | ({project} if page["files"] else set())
-    return index.root_page(names, serials, claimed)
+    root = index.with_projects(root, names, serials)
+    return (
+        {**root, "_claims": claimed}
+        if claimed
+        else {k: v for k, v in root.items() if k != "_claims"}
+    )
 
 
 def _rebuild(
