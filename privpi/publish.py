@@ -29,7 +29,7 @@ from typing import Protocol
 
 from . import audit, index, keys, stored
 from .deletion import deletable, delete, invalidate, remove_leftovers
-from .distributions import Distribution, inspect
+from .distributions import Distribution, inspect, parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .index import Doc
 from .reindex import ReindexResult
@@ -82,6 +82,10 @@ class FileExists(ValidationError):
     def __init__(self, message: str, same: bool, deleted: bool = False):
         super().__init__(message)
         self.same, self.deleted = same, deleted
+
+
+class DuplicateFile(ValidationError):
+    """Another name for a distribution the project has (or had) under another spelling."""
 
 
 class FileDeleted(ValidationError):
@@ -192,6 +196,11 @@ def _list(
                 lambda page: _add_entry(page, dist, uploader, upload_time, existing),
                 repair=repair,
             )
+        except DuplicateFile:
+            # Nobody may list this name while its twin is listed or recorded: ours to remove.
+            storage.delete(keys.metadata_key(dist.project, dist.filename))
+            storage.delete(keys.file_key(dist.project, dist.filename))
+            raise
         except (FileDeleted, FileExists) as e:
             if isinstance(e, FileDeleted) or e.deleted:
                 _forget(storage, dist, e)  # our bytes of a deleted name
@@ -320,6 +329,26 @@ def _check_deleted(page: Doc, dist: Distribution, existing: str) -> None:
         )
 
 
+def _check_same_distribution(page: Doc, dist: Distribution) -> None:
+    """Refuse a name that means a file listed or deleted under another spelling
+    (SECRETPKG-1.0-py3-none-any.whl beside secretpkg-1.0-py3-none-any.whl): one file."""
+    ours = parse_filename(dist.filename).identity
+    names = [f["filename"] for f in page["files"]] + list(page.get("_deleted", {}))
+    for name in names:
+        if name != dist.filename and _identity(name) == ours:
+            raise DuplicateFile(
+                f"{dist.filename} is the same distribution as {name}, already in "
+                f"{dist.project} (file names that normalize alike are one file)"
+            )
+
+
+def _identity(filename: str) -> tuple[object, ...] | None:
+    try:
+        return parse_filename(filename).identity
+    except ValidationError:  # an old name today's rules refuse: it matches nothing new
+        return None
+
+
 def _add_entry(
     page: Doc, dist: Distribution, uploader: str | None, upload_time: str, existing: str
 ) -> Doc | None:
@@ -330,6 +359,7 @@ def _add_entry(
     if entries and existing != "overwrite":
         raise _exists_with_other_bytes(dist)
     _check_deleted(page, dist, existing)
+    _check_same_distribution(page, dist)
     page.get("_deleted", {}).pop(dist.filename, None)
     metadata_sha = hashlib.sha256(dist.metadata).hexdigest() if dist.kind == "wheel" else None
     entry = index.file_entry(dist, uploader, upload_time, metadata_sha)

@@ -230,3 +230,29 @@ def test_real_distributions_publish(folder_storage, real_dists):
     assert six["versions"] == ["1.10.0", "1.16.0"]
     jinja = html_links(folder_storage, "jinja2")["Jinja2-2.11.3-py2.py3-none-any.whl"]
     assert jinja["data-requires-python"] == ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "version"),
+    [
+        ("secretpkg-1.0-py3-none-any.whl", "SECRETPKG-1.0-py3-none-any.whl", "1.0"),
+        ("legt-1.0-py3-none-any.whl", "legt-01.0-py3-none-any.whl", "1.0"),
+    ],
+)
+def test_names_that_normalize_alike_are_one_file(folder_storage, tmp_path, first, second, version):
+    name = first.split("-")[0]
+    publish.publish(folder_storage, make_wheel(tmp_path / "a", name, version, filename=first))
+    other = make_wheel(tmp_path / "b", name, version, filename=second, summary="other bytes")
+    with pytest.raises(publish.DuplicateFile, match=f"same distribution as {first}"):
+        publish.publish(folder_storage, other)
+    assert [f["filename"] for f in index.read_project(folder_storage, name)["files"]] == [first]
+    assert not folder_storage.exists(keys.file_key(name, second))  # nothing left behind
+    # after a delete the other spelling stays refused: the record keeps the name
+    publish.delete(folder_storage, name, filename=first)
+    with pytest.raises(publish.DuplicateFile):
+        publish.publish(folder_storage, other)
+
+
+def test_an_old_non_normalized_name_stays_publishable(folder_storage, tmp_path):
+    wheel = make_wheel(tmp_path, "Old_Name", "1.0", filename="Old_Name-1.0-py3-none-any.whl")
+    assert publish.publish(folder_storage, wheel).status == "published"
