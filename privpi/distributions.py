@@ -44,6 +44,9 @@ MAX_FILENAME = 200
 MAX_METADATA = 8 * 1024 * 1024  # METADATA/PKG-INFO larger than this is an attack, not a README
 # Checking an archive means decompressing it: refuse bombs before spending the CPU on them.
 MAX_UNPACKED = 4 * 1024**3
+# Finding PKG-INFO walks every tar header: 300,000 empty members cost seconds and 100+ MB.
+# Real sdists hold a few thousand files (numpy's: about 3,000).
+MAX_MEMBERS = 50_000
 CHUNK = 1024 * 1024
 WHEEL_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
 SDIST_PKG_INFO = re.compile(r"^(?:\./)?[^/]+/PKG-INFO$")
@@ -294,7 +297,12 @@ def _tar_sdist_metadata(f: BinaryIO, filename: str) -> bytes:
                     raise ValidationError(f"{filename} unpacks to more than {MAX_UNPACKED} bytes")
         f.seek(0)
         with tarfile.open(fileobj=f, mode="r:gz") as tf:
-            members = [m for m in tf.getmembers() if SDIST_PKG_INFO.match(m.name)]
+            members = []
+            for count, m in enumerate(tf, 1):  # not getmembers(): stop at the cap
+                if count > MAX_MEMBERS:
+                    raise ValidationError(f"{filename} has more than {MAX_MEMBERS} archive members")
+                if SDIST_PKG_INFO.match(m.name):
+                    members.append(m)
             if not members:
                 raise ValidationError(f"{filename} has no PKG-INFO file")
             if len(members) > 1:

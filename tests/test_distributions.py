@@ -103,7 +103,7 @@ def test_parse_filename_gives_a_wheels_build_tag_and_tags():
         (".hidden-1.0.tar.gz", "is not a safe distribution filename"),
         ("-1.0.tar.gz", "is not a safe distribution filename"),
         ('pkg"<x>-1.0.tar.gz', "is not a safe distribution filename"),
-        ("x" * 300 + "-1.0.tar.gz", "is not a safe distribution filename"),
+        ("x" * 300 + "-1.0.tar.gz", "is longer than 200 characters"),
         ("pkg-1.0.exe", "is not a distribution (expected a .whl, .tar.gz or .zip file)"),
         ("pkg-1.0.tar.bz2", "is not a distribution"),
         ("pkg-1.0-py2.7.egg", "is not a distribution"),
@@ -354,3 +354,17 @@ def test_names_that_mean_one_distribution_share_an_identity(a, b):
 )
 def test_different_distributions_have_different_identities(a, b):
     assert parse_filename(a).identity != parse_filename(b).identity
+
+
+def test_sdist_with_too_many_members_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("privpi.distributions.MAX_MEMBERS", 50)
+    path = tmp_path / "many-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for n in range(60):  # empty members before PKG-INFO, as in the attack
+            tf.addfile(tarfile.TarInfo(f"many-1.0/empty{n}"), io.BytesIO(b""))
+        info = tarfile.TarInfo("many-1.0/PKG-INFO")
+        meta = b"Metadata-Version: 2.1\nName: many\nVersion: 1.0\n"
+        info.size = len(meta)
+        tf.addfile(info, io.BytesIO(meta))
+    with pytest.raises(ValidationError, match="more than 50 archive members"):
+        inspect(path)
