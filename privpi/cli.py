@@ -71,6 +71,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "tokens",
         "Create, list and revoke API tokens (the user name to send is __token__).",
     ),
+    "status": (
+        "privpi.commands.status",
+        "status",
+        "Mark a project active, archived, deprecated or quarantined (PEP 792).",
+    ),
+    "tracks": (
+        "privpi.commands.status",
+        "tracks",
+        "Say that a project follows a project page on another index (PEP 708 tracks).",
+    ),
     "unclaim": (
         "privpi.commands.claims",
         "unclaim",

@@ -15,6 +15,7 @@ from wtforms.validators import (
 
 from privpi.errors import UserStoreError
 from privpi.principal import ROLES
+from privpi.status import MAX_REASON, STATUSES
 from privpi.tokens import MAX_EXPIRY_DAYS, MAX_PATTERN
 from privpi.users import MAX_PASSWORD, MIN_PASSWORD, check_username
 
@@ -82,6 +83,13 @@ class EnableForm(PlainForm):
 class YankForm(PlainForm):
     version = StringField("Version", [InputRequired(), Length(max=128)])
     reason = StringField("Reason", [Optional(), Length(max=300)])
+
+
+class StatusForm(PlainForm):
+    """A project's PEP 792 status (privpi.status)."""
+
+    status = SelectField("Status", choices=list(STATUSES))  # type: ignore[arg-type]
+    reason = StringField("Reason", [Optional(), Length(max=MAX_REASON)])
 
 
 class VersionForm(PlainForm):

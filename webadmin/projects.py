@@ -18,13 +18,14 @@ from packaging.utils import canonicalize_name
 
 from privpi import index as repo_index
 from privpi import keys, publish
+from privpi import status as project_status
 from privpi.distributions import valid_project_name
 from privpi.errors import NotFound, PrivpiError, ValidationError
 from privpi.principal import Forbidden
 
 from .auth import role_required
 from .extensions import actor, storage
-from .forms import DeleteForm, VersionForm, YankForm
+from .forms import DeleteForm, StatusForm, VersionForm, YankForm
 from .project_data import describe, group_versions
 from .views import confirmed
 
@@ -122,6 +123,10 @@ def _project_page(
             display_name=data.get("name", project),
             versions=versions,
             about=describe(storage(), project, versions),
+            status=project_status.status_of(data),
+            status_reason=data.get("project-status", {}).get("reason", ""),
+            held=len(data.get("_held", [])),
+            statuses=project_status.STATUSES,
             error=error,
         ),
         status,
@@ -244,3 +249,23 @@ def delete(name: str) -> ResponseReturnValue:
     if not version and not filename and getattr(response, "status_code", 0) == 303:
         return redirect(url_for("projects.index"), 303)
     return response
+
+
+@bp.route("/<name>/status", methods=["POST"])
+@role_required("publisher")
+def status(name: str) -> ResponseReturnValue:
+    """PEP 792 status, for the project's publishers (their grants apply) and admins."""
+    project, data = _load(name)
+    _may_publish(project)
+    form = StatusForm()
+    new, reason = form.status.data or "", (form.reason.data or "").strip()
+    return _act(
+        project,
+        data,
+        form,
+        f"Mark {project} {new}? " + project_status.EFFECTS.get(new, ""),
+        f"Mark {new}",
+        lambda: project_status.set_status(storage(), project, new, reason, actor=actor()),
+        f"{project} is now {new}.",
+        danger=new == "quarantined",
+    )
