@@ -20,6 +20,7 @@ last ``status`` and ``tracks`` events of the audit log (``privpi.reindex``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,7 +103,7 @@ def with_tracks(page: Page, url: str | None) -> Page:
     return page
 
 
-def _existing(project: str, change):  # type: ignore[no-untyped-def]
+def _existing(project: str, change: Callable[[Page], Page]) -> Callable[[Page], Page]:
     """change, refused when the project has no page."""
 
     def apply(page: Page) -> Page:
