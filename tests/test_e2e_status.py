@@ -1,0 +1,128 @@
+"""End to end: project status (PEP 792, Simple API 1.4) read by pypi-simple, pip and uv from
+a real ``privpi serve``; a quarantined project installs nothing and its files answer 404."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from pypi_simple import ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY, ProjectStatus, PyPISimple
+
+from tests.support.distfactory import make_wheel
+from tests.support.serve import (
+    add_user,
+    isolated_pip_env,
+    make_venv,
+    pip_install,
+    privpi,
+    start_server,
+    stop,
+    uv_install,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+USER, PASSWORD = "reader1", "reader-password-1"
+TRACKS = "https://pypi.org/simple/requests/"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e-status")
+    storage, name = str(tmp / "repo"), f"privpi-status-{uuid.uuid4().hex[:10]}"
+    wheel = make_wheel(tmp / "dist", name, "1.0")
+    add_user(storage, USER, PASSWORD)
+    r = privpi(storage, "upload", str(wheel))
+    assert r.returncode == 0, r.stderr + r.stdout
+    base, proc = start_server(storage, args=["--refresh", "0.2"])
+    yield {"base": base, "storage": storage, "name": name, "wheel": wheel}
+    stop(proc)
+
+
+def set_status(repo, *args: str) -> None:
+    r = privpi(repo["storage"], "status", repo["name"], *args)
+    assert r.returncode == 0, r.stderr + r.stdout
+    time.sleep(1.0)  # the server's root cache (quarantined files) refreshes every 0.2 s
+
+
+def index_url(repo) -> str:
+    return f"http://{USER}:{PASSWORD}@{repo['base'].removeprefix('http://')}/simple/"
+
+
+def fetch(repo, path: str) -> int:
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    req = urllib.request.Request(repo["base"] + path, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def pages(repo):
+    """The project page as pypi-simple reads it, from the HTML and from the JSON."""
+    with PyPISimple(repo["base"] + "/simple/", auth=(USER, PASSWORD)) as client:
+        return [
+            client.get_project_page(repo["name"], accept=accept)
+            for accept in (ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY)
+        ]
+
+
+def installs(repo, tmp_path, installer) -> tuple[bool, str]:
+    python = make_venv(tmp_path / f"venv-{uuid.uuid4().hex[:6]}")
+    r = installer(python, index_url(repo), repo["name"], env=isolated_pip_env(tmp_path / "home"))
+    listed = pip_list(python)
+    return r.returncode == 0 and (repo["name"], "1.0") in listed, r.stderr
+
+
+def pip_list(python) -> set[tuple[str, str]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "--isolated", "--python", str(python), "list",
+         "--format", "json"],
+        capture_output=True, text=True, timeout=120, env=isolated_pip_env(),
+    ).stdout  # fmt: skip
+    return {(p["name"], p["version"]) for p in json.loads(out or "[]")}
+
+
+@pytest.mark.parametrize("installer", [pip_install, uv_install], ids=["pip", "uv"])
+def test_status_is_read_and_quarantine_installs_nothing_until_active(repo, tmp_path, installer):
+    r = privpi(repo["storage"], "tracks", repo["name"], TRACKS)
+    assert r.returncode == 0, r.stderr
+    set_status(repo, "deprecated", "--reason", "use requests")
+    for page in pages(repo):
+        assert page.repository_version == "1.4"
+        assert (page.status, page.status_reason) == (ProjectStatus.DEPRECATED, "use requests")
+        assert page.tracks == [TRACKS]
+        assert [p.version for p in page.packages] == ["1.0"]
+    assert installs(repo, tmp_path, installer)[0]  # deprecated: installs as before
+
+    set_status(repo, "quarantined", "--reason", "malware")
+    for page in pages(repo):
+        assert (page.status, page.status_reason) == (ProjectStatus.QUARANTINED, "malware")
+        assert page.packages == []
+    file_path = f"/files/{repo['name']}/{repo['wheel'].name}"
+    assert fetch(repo, file_path) == 404
+    ok, stderr = installs(repo, tmp_path, installer)
+    assert not ok
+    assert repo["name"] in stderr
+
+    set_status(repo, "active")
+    for page in pages(repo):
+        assert (page.status, page.status_reason) == (ProjectStatus.ACTIVE, None)
+        assert [p.version for p in page.packages] == ["1.0"]
+    assert fetch(repo, file_path) == 200
+    assert installs(repo, tmp_path, installer)[0]
+
+
+def test_the_root_page_is_api_1_4(repo):
+    with PyPISimple(repo["base"] + "/simple/", auth=(USER, PASSWORD)) as client:
+        for accept in (ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY):
+            page = client.get_index_page(accept=accept)
+            assert page.repository_version == "1.4"
+            assert repo["name"] in page.projects
