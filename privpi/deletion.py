@@ -58,6 +58,8 @@ def delete(
             sha256 = listed[name]["hashes"]["sha256"] if name in listed else None
             records[name] = {"sha256": sha256 or records.get(name, {}).get("sha256"), "time": stamp}
         page["files"] = [f for f in page["files"] if f["filename"] not in names]
+        if "_held" in page:  # a quarantined project's files go too (privpi.status)
+            page["_held"] = [f for f in page["_held"] if f["filename"] not in names]
         removed[:] = names
         return page
 

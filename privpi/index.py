@@ -54,7 +54,7 @@ from .storage import Storage
 if TYPE_CHECKING:
     from .distributions import Distribution
 
-API_VERSION = "1.1"
+API_VERSION = "1.4"  # PEP 792 (project status); 1.2-1.3's optional fields are omitted
 MAX_ATTEMPTS = 60
 UPLOAD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # PEP 700's own example format
 # A JSON page as parsed (a project's PEP 691 page or the root), and one file entry of a
@@ -367,9 +367,11 @@ def sync_root(storage: Storage, project: str, page: Doc | None, repair: bool = F
 
     The root remembers the serial of the project page each listing decision came from, so
     decisions applied out of order (a publish and a delete of the last file racing) end
-    with the newest page's, and nobody has to read the project page again.
+    with the newest page's, and nobody has to read the project page again. A quarantined
+    project's held files count as files (it stays private), and the same decision puts it
+    in the root's ``_quarantined`` list, whose files the authenticator refuses.
     """
-    listed, number = bool(page and page["files"]), serial(page)
+    listed, number = lists_files(page), serial(page)
 
     def change(root: Doc) -> Doc | None:
         serials = root.get("_serials", {})
@@ -377,7 +379,10 @@ def sync_root(storage: Storage, project: str, page: Doc | None, repair: bool = F
             return None
         names = {p["name"] for p in root["projects"]} - {project}
         names |= {project} if listed else set()
-        return with_projects(root, names, {**serials, project: number})
+        held = set(root.get("_quarantined", [])) - {project}
+        held |= {project} if quarantined(page) else set()
+        new = with_projects(root, names, {**serials, project: number})
+        return with_quarantined(new, held)
 
     return commit(storage, ROOT, change, repair=repair)[1]
 
@@ -401,6 +406,22 @@ def with_projects(root: Doc, names: Iterable[str], serials: dict[str, int]) -> D
     if serials:
         new["_serials"] = dict(sorted(serials.items()))
     return new
+
+
+def with_quarantined(root: Doc, held: Iterable[str]) -> Doc:
+    """root with the quarantined projects (privpi.status); none: no ``_quarantined``."""
+    new = {k: v for k, v in root.items() if k != "_quarantined"}
+    return {**new, "_quarantined": sorted(held)} if held else new
+
+
+def quarantined(page: Doc | None) -> bool:
+    """A quarantined page keeps its files' entries in ``_held`` (privpi.status)."""
+    return bool(page) and "_held" in (page or {})
+
+
+def lists_files(page: Doc | None) -> bool:
+    """Whether the root lists the project: it has files, listed or held."""
+    return bool(page) and bool((page or {}).get("files") or (page or {}).get("_held"))
 
 
 def with_claims(root: Doc, claimed: Iterable[str]) -> Doc:

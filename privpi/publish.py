@@ -34,6 +34,7 @@ from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .index import Doc
 from .reindex import ReindexResult
 from .reindex import reindex as _reindex
+from .status import UploadsClosed, refuse_uploads
 from .storage import Storage
 from .yanking import unyank, yank
 
@@ -205,6 +206,10 @@ def _list(
             if isinstance(e, FileDeleted) or e.deleted:
                 _forget(storage, dist, e)  # our bytes of a deleted name
             raise
+        except UploadsClosed as e:  # archived or quarantined: our new name's bytes go
+            if not repair:
+                _forget_refused(storage, dist, e)
+            raise
         if existing != "overwrite" or _still_stored(storage, dist, stored, meta):
             return before, after
         index.pause(attempt)
@@ -236,6 +241,7 @@ def _store_file(
                 same=True,
             )
         return "skipped", None, False
+    refuse_uploads(page, dist.project)  # before any byte is written over a name
     if not entries and page:
         try:
             _check_deleted(page, dist, existing)
@@ -356,6 +362,7 @@ def _add_entry(
     entries = index.find_files(page, filename=dist.filename)
     if entries and entries[0]["hashes"]["sha256"] == dist.sha256:
         return None
+    refuse_uploads(page, dist.project)  # decided at the commit: a racing change loses
     if entries and existing != "overwrite":
         raise _exists_with_other_bytes(dist)
     _check_deleted(page, dist, existing)
@@ -386,6 +393,23 @@ def _sync_root(
             f"{dist.filename} is on {dist.project}'s page, but adding {dist.project} to the "
             f"root index failed ({e.message}); upload it again to finish"
         ) from e
+
+
+def _forget_refused(storage: Storage, dist: Distribution, refusal: ValidationError) -> None:
+    """The bytes a refused upload stored under a name no page lists go as a delete's do:
+    recorded as deleted first (index.GRACE), so a racing publish of the name cannot lose
+    them; the same bytes may be published again after that."""
+
+    def change(page: Doc) -> Doc | None:
+        listed = {f["filename"] for f in page["files"] + page.get("_held", [])}
+        if dist.filename in listed:
+            return None
+        records = page.setdefault("_deleted", {})
+        records[dist.filename] = {"sha256": dist.sha256, "time": index.now()}
+        return page
+
+    index.update_project(storage, dist.project, change)
+    _forget(storage, dist, refusal)
 
 
 def _forget(storage: Storage, dist: Distribution, refusal: ValidationError) -> None:

@@ -27,14 +27,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import audit, claims, index, keys, pages
+from . import audit, claims, index, keys, pages, status
 from .deletion import remove_leftovers
 from .distributions import inspect, kind_of
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .index import Doc, Entry
 from .storage import ObjectInfo, Storage
 
-AUDITED = {"publish", "yank", "unyank", "delete"}
+AUDITED = {"publish", "yank", "unyank", "delete", "status", "tracks"}
+STATUS, TRACKS = "#status", "#tracks"  # history keys of a project's marks: no file name starts '#'
 MAX_REBUILDS = 5
 
 
@@ -69,9 +70,9 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
     for project in projects:
         page = _rebuild(storage, project, stored.get(project, []), history, result, counter)
         decided[project] = page
-        if page["files"]:
+        if index.lists_files(page):
             result.projects += 1
-            result.files += len(page["files"])
+            result.files += len(page["files"] + page.get("_held", []))
     claimed = claims.read(storage)
     index.commit(storage, index.ROOT, lambda root: _root(root, decided, claimed), repair=True)
     return result
@@ -91,11 +92,13 @@ def _root(root: Doc, decided: dict[str, Doc], claimed: list[str]) -> Doc:
     """The root with each project's listing decided by the newest page the root has heard of."""
     serials = dict(root.get("_serials", {}))
     names = {p["name"] for p in root["projects"]}
+    held = set(root.get("_quarantined", []))
     for project, page in decided.items():
         if serials.get(project, -1) < index.serial(page):
             serials[project] = index.serial(page)
-            names = names - {project} | ({project} if page["files"] else set())
-    root = index.with_projects(root, names, serials)
+            names = names - {project} | ({project} if index.lists_files(page) else set())
+            held = held - {project} | ({project} if index.quarantined(page) else set())
+    root = index.with_quarantined(index.with_projects(root, names, serials), held)
     return (
         {**root, "_claims": claimed}
         if claimed
@@ -114,7 +117,7 @@ def _rebuild(
     """Commit project's page rebuilt from its files; again if bytes changed under it."""
     for _ in range(MAX_REBUILDS):
         page = _current(storage, project)
-        old = {f["filename"]: f for f in page.get("files", [])}
+        old = {f["filename"]: f for f in page.get("files", []) + page.get("_held", [])}
         records = page.get("_deleted", {})
         built = _build_all(storage, project, files, old, records, history, result, counter)
         try:
@@ -123,14 +126,14 @@ def _rebuild(
             continue  # an overwrite is writing it: read the files again
         missing = _missing(storage, project, old, {i.key for i in files})
         used: dict[str, _Built] = {}
-        merge = functools.partial(_merge, built=built, missing=missing, used=used)
+        merge = functools.partial(_merge, built=built, missing=missing, used=used, history=history)
         _before, after = index.update_project(storage, project, merge)
         if after is not None:  # None: no page, and nothing to list
             _settle_html(storage, project, after)
         after = after or index.empty_project(project)
         _remove_leftovers(storage, project, after)
         if all(_unchanged(storage, project, name, b) for name, b in used.items()):
-            listed = {f["filename"] for f in after["files"]}
+            listed = {f["filename"] for f in after["files"] + after.get("_held", [])}
             young = set(built) - listed - set(after.get("_deleted", {}))
             result.in_flight += [f"{project}/{name}" for name in sorted(young)]
             return after
@@ -197,11 +200,19 @@ def _remove_leftovers(storage: Storage, project: str, page: Doc) -> None:
 
 
 def _merge(
-    page: Doc, built: dict[str, _Built], missing: dict[str, Entry], used: dict[str, _Built]
+    page: Doc,
+    built: dict[str, _Built],
+    missing: dict[str, Entry],
+    used: dict[str, _Built],
+    history: _LazyHistory,
 ) -> Doc | None:
-    """The current page with entries rebuilt from the files, deleted names left out."""
+    """The current page with entries rebuilt from the files, deleted names left out; a
+    quarantined page's held entries are rebuilt and held again (privpi.status)."""
     records = page.get("_deleted", {})
-    files = {f["filename"]: f for f in page["files"] if f != missing.get(f["filename"])}
+    if "_serial" not in page:  # no page (lost): its status and tracks from the audit log
+        page = _marks_from_history(page, history)
+    entries = page["files"] + page.pop("_held", [])
+    files = {f["filename"]: f for f in entries if f != missing.get(f["filename"])}
     used.clear()
     for name, b in built.items():
         if name in records:
@@ -214,10 +225,19 @@ def _merge(
         if current != rebuilt:
             files[name] = rebuilt
             used[name] = b
-    if not files and not page["files"] and "_serial" not in page:
+    if not files and not entries and "_serial" not in page:
         return None  # no page and nothing to list: none is made
     page["files"] = list(files.values())
-    return page
+    return status.as_marked(page)
+
+
+def _marks_from_history(page: Doc, history: _LazyHistory) -> Doc:
+    """page with the last status and tracks the audit log has for it."""
+    marked = history.get((page["name"], STATUS))
+    if marked and marked["status"] != "active":
+        page = status.with_status(page, marked["status"], marked["reason"])
+    tracks = history.get((page["name"], TRACKS))
+    return status.with_tracks(page, tracks["url"] if tracks else None)
 
 
 # What the bytes decide; the rest (yank state, upload time, uploader) is the page's.
@@ -306,7 +326,8 @@ class _LazyHistory:
 
 
 def _history(storage: Storage) -> dict[tuple[str, str], Entry]:
-    """Replay the audit log (oldest first) into the last known state of each file."""
+    """Replay the audit log (oldest first) into the last known state of each file, and of
+    each project's status and tracks (under the names STATUS and TRACKS)."""
     state: dict[tuple[str, str], Entry] = {}
     events = audit.latest(storage, limit=10**9, actions=AUDITED)
     for event in reversed(events):
@@ -321,9 +342,18 @@ def _history(storage: Storage) -> dict[tuple[str, str], Entry]:
             }
         elif action == "delete":
             state.pop((project, event.get("filename")), None)
+        elif action == "status":
+            state[(project, STATUS)] = {
+                "status": event.get("status"),
+                "reason": event.get("reason") or "",
+            }
+        elif action == "tracks":
+            state[(project, TRACKS)] = {"url": event.get("url")}
         elif action in ("yank", "unyank"):
             value = (event.get("reason") or True) if action == "yank" else False
-            for (p, _fn), file_state in state.items():
+            for (p, fn), file_state in state.items():
+                if fn in (STATUS, TRACKS):
+                    continue
                 if p == project and index.same_version(file_state["version"], event.get("version")):
                     file_state["yanked"] = value
     return state

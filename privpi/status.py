@@ -48,11 +48,15 @@ def status_of(page: Page | None) -> str:
     return marker["status"] if isinstance(marker, dict) else "active"
 
 
+class UploadsClosed(ValidationError):
+    """The project's status accepts no uploads."""
+
+
 def refuse_uploads(page: Page | None, project: str) -> None:
-    """ValidationError (one sentence) when the page's status accepts no uploads."""
+    """UploadsClosed (one sentence) when the page's status accepts no uploads."""
     status = status_of(page)
     if status in NO_UPLOADS:
-        raise ValidationError(f"project {project} is {status}: it accepts no new uploads")
+        raise UploadsClosed(f"project {project} is {status}: it accepts no new uploads")
 
 
 def check_status(status: str, reason: str) -> str:
@@ -94,6 +98,12 @@ def with_status(page: Page, status: str, reason: str = "") -> Page:
     else:
         page["files"] = files
     return page
+
+
+def as_marked(page: Page) -> Page:
+    """page with its files listed or held as its own status says (reindex rebuilds both)."""
+    marker = page.get("project-status") or {}
+    return with_status(page, status_of(page), marker.get("reason", ""))
 
 
 def with_tracks(page: Page, url: str | None) -> Page:

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from pip._internal.index.collector import IndexContent, parse_links
 
-from privpi import index, pages
+from privpi import index, pages, status
 from tests.support.publish import parse_links as parse_html
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -63,9 +63,17 @@ def sample_root() -> dict:
     return index.root_page(["zeta", "demo-pkg", "a-c"])
 
 
+def quarantined_page() -> dict:
+    """PEP 792 status with a reason that needs escaping, and PEP 708 tracks."""
+    page = status.with_tracks(sample_page(), "https://pypi.org/simple/demo-pkg/")
+    return index.normalized(status.with_status(page, "quarantined", 'malware "x" & <y>'))
+
+
 RENDERED = {
     "project.html": lambda: pages.project_html(sample_page()),
     "project.json": lambda: index.dumps(sample_page()),
+    "project-quarantined.html": lambda: pages.project_html(quarantined_page()),
+    "project-quarantined.json": lambda: index.dumps(quarantined_page()),
     "root.html": lambda: pages.root_html(sample_root()),
     "root.json": lambda: index.dumps(sample_root()),
 }
@@ -90,7 +98,7 @@ def test_output_is_deterministic_whatever_the_input_order():
 
 def test_project_json_follows_pep_691_and_700():
     page = json.loads(index.dumps(sample_page()))
-    assert page["meta"] == {"api-version": "1.1"}
+    assert page["meta"] == {"api-version": "1.4"}
     assert page["name"] == "demo-pkg"
     assert page["versions"] == ["1.9", "1.10", "2.0rc1"]  # PEP 440 order, not text order
     by_name = {f["filename"]: f for f in page["files"]}
@@ -121,7 +129,7 @@ def test_project_json_follows_pep_691_and_700():
 def test_project_html_follows_pep_503_592_658_714():
     html = pages.project_html(sample_page()).decode()
     parsed = parse_html(html)
-    assert parsed.meta == {"pypi:repository-version": "1.1"}
+    assert parsed.meta == {"pypi:repository-version": "1.4"}
     links = {text: attrs for attrs, text in parsed.links}
     assert list(links) == [
         "demo_pkg-1.9-py3-none-any.whl",
@@ -179,9 +187,9 @@ def test_pip_reads_both_formats_alike(render, content_type):
 def test_root_pages_list_every_project_with_relative_links():
     root = sample_root()
     assert json.loads(index.dumps(root)) == {
-        "meta": {"api-version": "1.1"},
+        "meta": {"api-version": "1.4"},
         "projects": [{"name": "a-c"}, {"name": "demo-pkg"}, {"name": "zeta"}],
     }
     parsed = parse_html(pages.root_html(root))
     assert parsed.links == [({"href": f"{n}/"}, n) for n in ("a-c", "demo-pkg", "zeta")]
-    assert parsed.meta == {"pypi:repository-version": "1.1"}
+    assert parsed.meta == {"pypi:repository-version": "1.4"}
