@@ -1,5 +1,6 @@
 """Figures for the Lambda@Edge authenticator: zip size, cold import, first and warm decisions,
-and what the upstream name check (``--upstream``) adds to a warm decision.
+and what the upstream name check (``--upstream``) and the quarantine check of file downloads
+add to a warm decision.
 
     .venv/bin/python bench/edge_figures.py
 
@@ -112,6 +113,25 @@ def upstream_figures(users: UserCache, auth: str, projects: int = 1000, n: int =
     viewer_request.configure(None)
 
 
+def quarantine_figures(users: UserCache, auth: str, projects: int = 1000, n: int = 20000) -> None:
+    """The quarantine check's added cost on a file download: warm decisions without and with
+    the root's cache (``projects`` private names, 10 of them quarantined)."""
+    root = {
+        "projects": [{"name": f"private-{i}"} for i in range(projects)],
+        "_quarantined": [f"private-{i}" for i in range(10)],
+    }
+    file_uri = "/files/private-500/private_500-1.0-py3-none-any.whl"
+    viewer_request.configure(users, "bench")
+    base, _ = warm(file_uri, auth, n)
+    print(f"file, no root cache, p50: {base:>10.1f} us")
+    viewer_request.configure(users, "bench", None, NameCache(Source(root)))
+    for label, uri in [("served", file_uri), ("quarantined", file_uri.replace("500", "5"))]:
+        p50, p99 = warm(uri, auth, n)
+        print(f"file, {label + ':':<20}{p50:>10.1f} us p50, {p99:.1f} us p99  "
+              f"(+{p50 - base:.1f} us)")  # fmt: skip
+    viewer_request.configure(None)
+
+
 def main() -> None:
     data = build_zip("example-bucket", "eu-west-1")
     print(f"zip size:                 {len(data):>10,} bytes ({len(data) / 1024:.1f} KiB)")
@@ -147,7 +167,9 @@ def main() -> None:
         viewer_request.handler(ev)
     each = (time.perf_counter() - t) / 20 * 1e3
     print(f"wrong password (each):    {each:>10.2f} ms  (never cached)")
-    upstream_figures(viewer_request._state["store"], auth)
+    store = viewer_request._state["store"]
+    upstream_figures(store, auth)
+    quarantine_figures(store, auth)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def _load(name: str, missing_ok: bool = False) -> tuple[str, Page]:
         if missing_ok:
             return project, repo_index.empty_project(project)
         abort(404, f"There is no project named {name!r}.")
-    if not data.get("files") and not missing_ok:
+    if not data.get("files") and "_held" not in data and not missing_ok:
         abort(404, f"There is no project named {name!r}.")
     return project, data
 
