@@ -14,7 +14,7 @@ from .context import AppContext, pass_app
 @click.option("--reason", default="", help="Why (installers may show it).")
 @pass_app
 def status(app: AppContext, project: str, status: str, reason: str) -> None:
-    """Mark PROJECT active, archived, deprecated or quarantined (PEP 792).
+    """Mark a project active, archived, deprecated or quarantined (PEP 792).
 
     Archived and quarantined projects accept no uploads; a quarantined one lists no files
     and its files answer 404, until it is given another status.
@@ -29,7 +29,10 @@ def status(app: AppContext, project: str, status: str, reason: str) -> None:
 @click.option("--clear", is_flag=True, help="PROJECT tracks nothing any more.")
 @pass_app
 def tracks(app: AppContext, project: str, url: str | None, clear: bool) -> None:
-    """Say that PROJECT follows the project page URL on another index (PEP 708 tracks)."""
+    """Say that a project follows a project page on another index (PEP 708 tracks).
+
+    PROJECT tracks URL, the project's page on the other index; --clear removes it.
+    """
     if bool(url) == clear:
         raise click.UsageError("give either URL or --clear")
     page = core.set_tracks(app.storage, project, None if clear else url, actor="cli")
