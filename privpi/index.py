@@ -129,7 +129,8 @@ def normalized(page: Doc) -> Doc:
     """Stable order: files by version then filename; versions ascending (PEP 700)."""
     files = sorted(page["files"], key=lambda f: (version_key(f["_version"]), f["filename"]))
     versions = sorted({f["_version"] for f in files}, key=version_key)
-    return {**page, "meta": {"api-version": API_VERSION}, "files": files, "versions": versions}
+    meta = {**page.get("meta", {}), "api-version": API_VERSION}  # PEP 708 tracks stay
+    return {**page, "meta": meta, "files": files, "versions": versions}
 
 
 def dumps(page: Doc) -> bytes:

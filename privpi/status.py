@@ -11,8 +11,8 @@ an archived or quarantined status is refused at its commit (``refuse_uploads``).
   ``_held`` list (the bytes stay where they are), and the root's ``_quarantined`` list
   makes the authenticator (and ``privpi serve``) answer 404 for the files
   (``edge.viewer_request``). Moving to any other status lists them again.
-- ``tracks``: ``[URL]``, the page of the upstream project this one follows; absent when
-  cleared.
+- ``meta.tracks``: ``[URL]``, the page of the upstream project this one follows (PEP 708
+  puts it in ``meta``); absent when cleared.
 
 ``privpi reindex`` keeps both from the current page; when that page is lost it replays the
 last ``status`` and ``tracks`` events of the audit log (``privpi.reindex``).
@@ -107,10 +107,9 @@ def as_marked(page: Page) -> Page:
 
 
 def with_tracks(page: Page, url: str | None) -> Page:
-    page = {k: v for k, v in page.items() if k != "tracks"}
-    if url:
-        page["tracks"] = [url]
-    return page
+    """page with meta.tracks (PEP 708 puts it in the JSON's meta) set, or removed."""
+    meta = {k: v for k, v in page.get("meta", {}).items() if k != "tracks"}
+    return {**page, "meta": {**meta, "tracks": [url]} if url else meta}
 
 
 def _existing(project: str, change: Callable[[Page], Page]) -> Callable[[Page], Page]:

@@ -134,10 +134,10 @@ def test_bad_input_is_refused_by_name_and_changes_nothing(run, published, args, 
 def test_tracks_is_set_and_cleared(run, published):
     url = "https://pypi.org/simple/demo-lib/"
     assert run("tracks", "demo-lib", url).output == f"demo-lib tracks {url}.\n"
-    assert page(published)["tracks"] == [url]
+    assert page(published)["meta"]["tracks"] == [url]
     assert f'<meta name="pypi:tracks" content="{url}">' in html(published)
     assert run("tracks", "demo-lib", "--clear").exit_code == 0
-    assert "tracks" not in page(published)
+    assert "tracks" not in page(published)["meta"]
     assert "pypi:tracks" not in html(published)
     assert [e["action"] for e in audit.latest(published, 2)] == ["tracks", "tracks"]
 
@@ -146,7 +146,7 @@ def test_no_optional_fields_of_the_versions_between(published):
     """1.2-1.3 fields are optional: no alternate-locations, no provenance (PEP 708, 740)."""
     data = page(published)
     assert "alternate-locations" not in data
-    assert "tracks" not in data
+    assert "tracks" not in data["meta"]
     assert all("provenance" not in f for f in data["files"])
 
 
