@@ -25,6 +25,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, MultiSocketServer
 from waitress.utilities import Error, RequestEntityTooLarge
 
+from ..basicauth import challenge
 from ..units import human_size
 
 HEADER_SECONDS = 10.0
@@ -71,7 +72,7 @@ def guard(server: Any, body_limits: dict[str, int], realm: str) -> None:
         return body_limits[next(p for p in prefixes if path.startswith(p))]
 
     class Challenge(Unauthorized):
-        header = f'Basic realm="{realm}"'  # as /legacy/ itself answers
+        header = challenge(realm)  # as /legacy/ itself answers
 
     class Parser(LimitedParser):
         body_limit_for = staticmethod(limit_for)
@@ -91,7 +92,7 @@ def guard(server: Any, body_limits: dict[str, int], realm: str) -> None:
 class Unauthorized(Error):
     code = 401
     reason = "Unauthorized"
-    header = 'Basic realm="privpi"'
+    header = challenge("privpi")
 
     # (types-waitress says the body is str; waitress gives bytes, passed on untouched)
     def to_response(self, ident: str | None = None) -> tuple[str, Sequence[tuple[str, str]], str]:
