@@ -129,6 +129,9 @@ def test_drop_two_wheels_then_find_them(page, served, tmp_path):
 def test_drop_zone_from_the_keyboard(page, served, tmp_path):
     name = f"keys-{uuid.uuid4().hex[:6]}"
     wheel = make_wheel(tmp_path, name, "1.0")
+    # Playwright turns on file-chooser interception asynchronously when a listener is
+    # added: one listener from the start keeps it on, so no key press races it.
+    page.on("filechooser", lambda _chooser: None)
     page.goto("/upload")
     zone = page.get_by_role("button", name="Choose files to upload, or drop them here")
     for _ in range(30):  # Tab through the header's links to the zone, as a user would
