@@ -15,6 +15,8 @@ FILES = "packages/files/"
 ROOT_HTML = "packages/simple/index.html"
 ROOT_JSON = "packages/simple/index.json"
 INCOMING = "incoming/"
+# What the console shows of each version, computed at publish (privpi.descriptions).
+CONSOLE = "console/"
 USERS_KEY = "config/users.json"
 # Names that never fall through to the upstream index (privpi.claims); published into
 # ROOT_JSON as well, where the authenticator reads them.
@@ -59,6 +61,10 @@ def file_key(project: str, filename: str) -> str:
 
 def metadata_key(project: str, filename: str) -> str:
     return f"{FILES}{project}/{filename}.metadata"
+
+
+def console_description(project: str, version: str) -> str:
+    return f"{CONSOLE}{project}/{version}/description.json"
 
 
 def content_type(key: str) -> str:

@@ -6,6 +6,8 @@ different one means another upload of the name is under way), then the project p
 (index.commit), then the root only when the project gets its first file. For a new version
 of an existing project that is 5 S3 requests (4 for an sdist), 8 for a new project, plus one
 audit event, and never a bucket listing, so the cost is the same for 10 or 10,000 projects.
+Last, the console's summary of the version is rendered and stored (privpi.descriptions: one
+PUT, and a GET first for an sdist); its failure never fails the publish.
 
 The commit decides, on the page as it is at that moment: these very bytes listed already -
 nothing to do; other bytes listed - refused unless overwriting; the name deleted within the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from . import audit, index, keys, stored
+from . import audit, descriptions, index, keys, stored
 from .deletion import deletable, delete, invalidate, remove_leftovers
 from .distributions import Distribution, inspect, parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
@@ -40,6 +43,7 @@ from .yanking import unyank, yank
 
 EXISTING = ("refuse", "skip", "overwrite")
 MAX_REPLACE_ATTEMPTS = 10
+log = logging.getLogger(__name__)
 __all__ = ["deletable", "delete", "publish", "reindex", "unyank", "yank"]
 
 
@@ -157,6 +161,7 @@ def _publish(
         _sync_root(storage, dist, after, repair=not fresh)
     if status == "replaced":  # CloudFront still holds the old bytes under this name
         invalidate(storage, [dist.filename], dist.project)
+    _store_description(storage, dist)
     audit.record(
         storage,
         "publish",
@@ -255,6 +260,15 @@ def _store_file(
     # An overwrite writes its bytes even when they are there: it checks their ETag later.
     written = put(key)
     return ("replaced" if entries else "published"), written, False
+
+
+def _store_description(storage: Storage, dist: Distribution) -> None:
+    """Render what the console shows of this version, once, after the page commit: the
+    file is published whatever happens here (privpi reindex writes it again)."""
+    try:
+        descriptions.store(storage, dist.project, dist.version, dist.kind, dist.metadata)
+    except Exception as e:  # the publish stands; the page says to reindex
+        log.warning("the console description of %s was not stored: %s", dist.filename, e)
 
 
 def _exists_with_other_bytes(dist: Distribution) -> FileExists:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import audit, claims, index, keys, pages, status
+from . import audit, claims, descriptions, index, keys, pages, status
 from .deletion import remove_leftovers
 from .distributions import inspect, kind_of
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
@@ -53,6 +53,7 @@ class _Built:
     entry: Entry
     metadata: bytes | None  # a wheel's, to store before it is listed
     published: bool  # the audit log has its publish: not an upload in flight
+    core: bytes = b""  # its core metadata (a wheel's METADATA, an sdist's PKG-INFO)
     metadata_etag: str | None = None
 
     def listable(self) -> bool:
@@ -136,9 +137,24 @@ def _rebuild(
             listed = {f["filename"] for f in after["files"] + after.get("_held", [])}
             young = set(built) - listed - set(after.get("_deleted", {}))
             result.in_flight += [f"{project}/{name}" for name in sorted(young)]
+            _store_descriptions(storage, project, after, built)
             return after
         files = _stored_files(storage).get(project, [])
     raise PrivpiError(f"the files of {project} kept changing while reindexing; run it again")
+
+
+def _store_descriptions(
+    storage: Storage, project: str, page: Doc, built: dict[str, _Built]
+) -> None:
+    """The console summary of each listed version, from its wheel's metadata if it has one."""
+    by_version: dict[str, _Built] = {}
+    for f in page["files"]:
+        b, version = built.get(f["filename"]), str(f.get("_version"))
+        if b is not None and (version not in by_version or b.metadata is not None):
+            by_version[version] = b
+    for version, b in sorted(by_version.items()):
+        kind = "wheel" if b.metadata is not None else "sdist"
+        descriptions.store(storage, project, version, kind, b.core, replace=True)
 
 
 def _current(storage: Storage, project: str) -> Doc:
@@ -376,7 +392,7 @@ def _build(
     upload_time = known.get("upload-time") or _upload_time(read)
     entry = index.file_entry(dist, known.get("_uploader"), upload_time, metadata_sha)
     entry["yanked"] = known.get("yanked", False)
-    return _Built(read, entry, metadata, bool(known))
+    return _Built(read, entry, metadata, bool(known), dist.metadata)
 
 
 def _known(candidate: Entry | None, sha256: str) -> Entry:
