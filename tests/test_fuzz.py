@@ -445,7 +445,7 @@ def assert_only_validated_files(storage) -> None:
             page = json.loads(storage.read(info.key).body)
             listed |= {keys.file_key(project, f["filename"]) for f in page["files"]}
     for info in storage.list(""):
-        assert info.key.startswith(("packages/", "config/", "incoming/")), info.key
+        assert info.key.startswith(("packages/", "config/", "incoming/", "console/")), info.key
         if info.key.startswith(keys.FILES) and not info.key.endswith(".metadata"):
             assert info.key in listed, f"{info.key} stored but on no page"
             with tempfile.TemporaryDirectory() as tmp:

@@ -97,7 +97,7 @@ def test_publishes_skips_identical_refuses_other_bytes(console, tmp_path):
     assert "File already exists: demo_pkg-1.0-py3-none-any.whl is published with other" in (
         refused.stderr
     )
-    assert "1 of 1 files were not published" in refused.stderr
+    assert "1 of 1 uploads failed" in refused.stderr
 
 
 def test_token_projects_grants_and_scopes_enforced(console, tmp_path):

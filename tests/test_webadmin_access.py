@@ -34,6 +34,7 @@ ACCESS = {
     "projects.yank": "publisher",
     "projects.unyank": "publisher",
     "projects.delete": "admin",
+    "projects.status": "publisher",
     "users.index": "admin",
     "users.add": "admin",
     "users.detail": "admin",
