@@ -10,6 +10,7 @@ import threading
 
 import pytest
 import waitress
+from playwright.sync_api import expect as playwright_expect
 
 from privpi import publish
 from privpi.storage import FolderStorage
@@ -196,7 +197,9 @@ def test_make_copy_and_revoke_a_token(page, repo):
     secret = page.locator("#new-token-secret").inner_text()
     assert secret.startswith("privpi_")
     page.click("button[data-copy]")
-    assert page.locator("button[data-copy]").inner_text() == "Copied"
+    playwright_expect(page.locator("button[data-copy]")).to_have_text(
+        "Copied"
+    )  # set once the copy resolves
     assert page.evaluate("navigator.clipboard.readText()") == secret
     row = page.locator("tr[data-label='ci-demo']")
     assert "demo-pkg" in row.inner_text()
