@@ -182,6 +182,9 @@ def test_serve_keeps_serving_while_the_store_is_unreadable(served):
 def test_serve_answers_503_not_500_when_a_file_cannot_be_read(served):
     faulty, base = served
     faulty.direct.write(keys.file_key("demo", "demo-1.0.tar.gz"), b"bytes")
+    # Until the first user-store read lands, privpi serve answers 503 by design; on a
+    # loaded machine that first read may time out, so wait for it before the faults.
+    wait_for(f"{base}/simple/", "alice", within=30)
     url = f"{base}/files/demo/demo-1.0.tar.gz"
     faulty.proxy.add_rule("GET", "demo-1.0.tar.gz", action="503", times=3)  # absorbed
     assert get(url) == 200
