@@ -80,11 +80,6 @@ class EnableForm(PlainForm):
     enabled = SelectField("Enabled", choices=["1", "0"])  # type: ignore[list-item]
 
 
-class YankForm(PlainForm):
-    version = StringField("Version", [InputRequired(), Length(max=128)])
-    reason = StringField("Reason", [Optional(), Length(max=300)])
-
-
 class StatusForm(PlainForm):
     """A project's PEP 792 status (privpi.status)."""
 
@@ -94,6 +89,10 @@ class StatusForm(PlainForm):
 
 class VersionForm(PlainForm):
     version = StringField("Version", [InputRequired(), Length(max=128)])
+
+
+class YankForm(VersionForm):
+    reason = StringField("Reason", [Optional(), Length(max=300)])
 
 
 class DeleteForm(PlainForm):

@@ -181,15 +181,23 @@ def _act(
     return redirect(url_for("projects.detail", name=project), 303)
 
 
+def _version_form(name: str, form: VersionForm) -> tuple[str, Page, str]:
+    """The project a publisher may change, its page, and the form's version (if any, one the
+    page lists: 404 otherwise)."""
+    project, data = _load(name)
+    _may_publish(project)
+    version = form.version.data or ""
+    if version:
+        _check_version(project, data, version)
+    return project, data, version
+
+
 @bp.route("/<name>/yank", methods=["POST"])
 @role_required("publisher")
 def yank(name: str) -> ResponseReturnValue:
-    project, data = _load(name)
-    _may_publish(project)
     form = YankForm()
-    version, reason = form.version.data or "", (form.reason.data or "").strip()
-    if version:
-        _check_version(project, data, version)
+    project, data, version = _version_form(name, form)
+    reason = (form.reason.data or "").strip()
     return _act(
         project,
         data,
@@ -205,12 +213,8 @@ def yank(name: str) -> ResponseReturnValue:
 @bp.route("/<name>/unyank", methods=["POST"])
 @role_required("publisher")
 def unyank(name: str) -> ResponseReturnValue:
-    project, data = _load(name)
-    _may_publish(project)
     form = VersionForm()
-    version = form.version.data or ""
-    if version:
-        _check_version(project, data, version)
+    project, data, version = _version_form(name, form)
     return _act(
         project,
         data,
