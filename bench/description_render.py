@@ -1,10 +1,12 @@
-"""What a project page costs now that its description is rendered at publish, not per view.
+"""What a project page costs now that its description is rendered once, by the first view
+(or privpi reindex), never by a publish and never again by later views.
 
 For a normal description and a 2 MB Markdown one (over descriptions.MAX_SOURCE: not
-rendered, shown truncated), prints the publish time (which includes the rendering), and the
-first and second console page views (Flask test client, folder storage). Then the CPU
-time of rendering sources of exactly MAX_SOURCE bytes of several shapes, the worst a
-publish can pay since larger ones are never rendered.
+rendered, shown truncated), prints the publish time (no rendering), the first console page
+view (reads the wheel's .metadata, renders, stores the summary) and the second (reads the
+stored summary only) (Flask test client, folder storage). Then the CPU time of rendering
+sources of exactly MAX_SOURCE bytes of several shapes, the worst a first view (or reindex)
+can pay since larger ones are never rendered.
 
     .venv/bin/python bench/description_render.py
 """

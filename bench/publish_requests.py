@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
 
-from privpi import index, keys, pages, publish  # noqa: E402
+from privpi import index, keys, pages, publish, status  # noqa: E402
 from privpi.storage import open_storage  # noqa: E402
 from tests.support.distfactory import make_sdist, make_wheel  # noqa: E402
 from tests.support.net import fake_aws_env, moto  # noqa: E402
@@ -91,6 +91,8 @@ def measure_operations(endpoint: str, scratch: Path) -> None:
         ),
         ("yank a version (2 files)", lambda: publish.yank(storage, "ops", "1.0")),
         ("unyank a version (2 files)", lambda: publish.unyank(storage, "ops", "1.0")),
+        ("status: archived", lambda: status.set_status(storage, "ops", "archived")),
+        ("status: active again", lambda: status.set_status(storage, "ops", "active")),
         ("delete one file", lambda: publish.delete(storage, "ops", filename="ops-1.0.tar.gz")),
         ("delete a version (2 files)", lambda: publish.delete(storage, "ops", "2.0")),
         ("delete a project (2 files)", lambda: publish.delete(storage, "gone")),

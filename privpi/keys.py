@@ -15,7 +15,7 @@ FILES = "packages/files/"
 ROOT_HTML = "packages/simple/index.html"
 ROOT_JSON = "packages/simple/index.json"
 INCOMING = "incoming/"
-# What the console shows of each version, computed at publish (privpi.descriptions).
+# What the console shows of each version, computed by its first view (privpi.descriptions).
 CONSOLE = "console/"
 USERS_KEY = "config/users.json"
 # Names that never fall through to the upstream index (privpi.claims); published into

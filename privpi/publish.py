@@ -6,8 +6,8 @@ different one means another upload of the name is under way), then the project p
 (index.commit), then the root only when the project gets its first file. For a new version
 of an existing project that is 5 S3 requests (4 for an sdist), 8 for a new project, plus one
 audit event, and never a bucket listing, so the cost is the same for 10 or 10,000 projects.
-Last, the console's summary of the version is rendered and stored (privpi.descriptions: one
-PUT, and a GET first for an sdist); its failure never fails the publish.
+The console renders the version's description on its first view (privpi.descriptions), so
+a publish writes nothing more.
 
 The commit decides, on the page as it is at that moment: these very bytes listed already -
 nothing to do; other bytes listed - refused unless overwriting; the name deleted within the
@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from . import audit, descriptions, index, keys, stored
+from . import audit, index, keys, stored
 from .deletion import deletable, delete, invalidate, remove_leftovers
 from .distributions import Distribution, inspect, parse_filename
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
@@ -161,7 +161,6 @@ def _publish(
         _sync_root(storage, dist, after, repair=not fresh)
     if status == "replaced":  # CloudFront still holds the old bytes under this name
         invalidate(storage, [dist.filename], dist.project)
-    _store_description(storage, dist)
     audit.record(
         storage,
         "publish",
@@ -260,15 +259,6 @@ def _store_file(
     # An overwrite writes its bytes even when they are there: it checks their ETag later.
     written = put(key)
     return ("replaced" if entries else "published"), written, False
-
-
-def _store_description(storage: Storage, dist: Distribution) -> None:
-    """Render what the console shows of this version, once, after the page commit: the
-    file is published whatever happens here (privpi reindex writes it again)."""
-    try:
-        descriptions.store(storage, dist.project, dist.version, dist.kind, dist.metadata)
-    except Exception as e:  # the publish stands; the page says to reindex
-        log.warning("the console description of %s was not stored: %s", dist.filename, e)
 
 
 def _exists_with_other_bytes(dist: Distribution) -> FileExists:

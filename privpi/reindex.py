@@ -146,15 +146,16 @@ def _rebuild(
 def _store_descriptions(
     storage: Storage, project: str, page: Doc, built: dict[str, _Built]
 ) -> None:
-    """The console summary of each listed version, from its wheel's metadata if it has one."""
-    by_version: dict[str, _Built] = {}
+    """The console summary of each listed version, from its source file (a wheel's metadata
+    if it has one), so no page view has to render it."""
+    by_version: dict[str, list[Entry]] = {}
     for f in page["files"]:
-        b, version = built.get(f["filename"]), str(f.get("_version"))
-        if b is not None and (version not in by_version or b.metadata is not None):
-            by_version[version] = b
-    for version, b in sorted(by_version.items()):
-        kind = "wheel" if b.metadata is not None else "sdist"
-        descriptions.store(storage, project, version, kind, b.core, replace=True)
+        by_version.setdefault(str(f.get("_version")), []).append(f)
+    for version, files in sorted(by_version.items()):
+        entry = descriptions.source(files)
+        b = built.get(entry["filename"]) if entry else None
+        if entry is not None and b is not None:
+            descriptions.store(storage, project, descriptions.render_from(version, entry, b.core))
 
 
 def _current(storage: Storage, project: str) -> Doc:

@@ -1,5 +1,7 @@
-"""The project page's description and metadata are rendered once, at publish (and by
-privpi reindex), and a page view only reads that stored summary (privpi.descriptions)."""
+"""The project page's description and metadata are rendered once per source file: by the
+first view that finds the stored summary missing or from another file (and by privpi
+reindex), never by a publish; later views only read the stored summary
+(privpi.descriptions)."""
 
 from __future__ import annotations
 
@@ -42,15 +44,39 @@ def test_a_description_over_the_cap_shows_a_notice_and_truncated_raw_text(storag
     assert "Stored summary" in main
 
 
-def test_the_page_view_needs_no_distribution_file(storage, tmp_path):
+def test_a_publish_stores_no_summary(storage, tmp_path):
+    publish.publish(storage, wheel_with_metadata(tmp_path, "lazy", "1.0", MARKDOWN, NORMAL))
+    assert not list(storage.list(keys.CONSOLE))
+
+
+def test_after_the_first_view_a_view_needs_no_distribution_file(storage, tmp_path):
     wheel = wheel_with_metadata(tmp_path, "kept", "1.0", MARKDOWN, NORMAL)
     publish.publish(storage, wheel)
     publish.publish(storage, make_sdist(tmp_path, "kept", "1.0"))
+    client = _reader(storage)
+    assert "<em>normal</em>" in _main(client, "kept")  # the first view renders and stores
     for info in list(storage.list(keys.file_key("kept", ""))):
-        storage.delete(info.key)  # files and .metadata: the view must not need them
-    main = _main(_reader(storage), "kept")
+        storage.delete(info.key)  # files and .metadata: the next view must not need them
+    main = _main(client, "kept")
     assert "<em>normal</em>" in main  # the wheel's description, rendered
-    assert "Stored summary" in main  # the sdist did not replace the wheel's summary
+    assert "Stored summary" in main  # the wheel's summary, not the sdist's
+
+
+def test_a_newer_upload_of_the_version_replaces_the_summary(storage, tmp_path):
+    publish.publish(storage, make_sdist(tmp_path, "newer", "1.0"))
+    client = _reader(storage)
+    assert "A test package" in _main(client, "newer")  # from the sdist's PKG-INFO
+    publish.publish(storage, wheel_with_metadata(tmp_path, "newer", "1.0", MARKDOWN, NORMAL))
+    main = _main(client, "newer")
+    assert "Stored summary" in main  # the wheel's, now that the version has one
+    assert "<em>normal</em>" in main
+    other = {**MARKDOWN, "Summary": "Overwritten summary"}
+    (tmp_path / "other").mkdir()
+    again = wheel_with_metadata(tmp_path / "other", "newer", "1.0", other, "*changed*\n")
+    assert publish.publish(storage, again, existing="overwrite").status == "replaced"
+    main = _main(client, "newer")
+    assert "Overwritten summary" in main  # the overwrite's bytes, rendered again
+    assert "<em>changed</em>" in main
 
 
 class _Recording(FolderStorage):
@@ -86,26 +112,30 @@ def test_a_page_view_reads_the_page_and_the_summary_only(tmp_path):
     publish.publish(storage, wheel_with_metadata(tmp_path, "read", "1.0", MARKDOWN, NORMAL))
     publish.publish(storage, make_sdist(tmp_path, "read", "1.0"))
     client = _reader(storage)
+    assert "<em>normal</em>" in _main(client, "read")  # the first view renders and stores
     storage.reads.clear()
     assert "<em>normal</em>" in _main(client, "read")
     assert keys.console_description("read", "1.0") in storage.reads
     assert not [k for k in storage.reads if k.startswith(keys.FILES)], storage.reads
 
 
-def test_a_missing_summary_says_to_reindex_and_reindex_recreates_it(storage, tmp_path):
+def test_reindex_stores_the_summaries_so_no_view_renders(storage, tmp_path):
     publish.publish(storage, wheel_with_metadata(tmp_path, "redo", "1.0", MARKDOWN, NORMAL))
     publish.publish(storage, make_sdist(tmp_path, "sdonly", "2.0"))
-    storage.delete(keys.console_description("redo", "1.0"))
-    storage.delete(keys.console_description("sdonly", "2.0"))
-    client = _reader(storage)
-    main = _main(client, "redo")
-    assert "not rendered yet: run privpi reindex" in main
-    assert "<em>normal</em>" not in main
     publish.reindex(storage)
-    main = _main(client, "redo")
-    assert "<em>normal</em>" in main
-    assert "not rendered yet" not in main
+    assert "<em>normal</em>" in descriptions.load(storage, "redo", "1.0")["description"]
+    assert descriptions.load(storage, "sdonly", "2.0")["summary"] == "A test package"
+    for info in list(storage.list(keys.FILES)):
+        storage.delete(info.key)  # the views below must read the summaries reindex stored
+    client = _reader(storage)
+    assert "<em>normal</em>" in _main(client, "redo")
     assert "A test package" in _main(client, "sdonly")  # an sdist's PKG-INFO, read at reindex
+
+
+def test_a_view_whose_metadata_cannot_be_read_says_so(storage, tmp_path):
+    publish.publish(storage, wheel_with_metadata(tmp_path, "lost", "1.0", MARKDOWN, NORMAL))
+    storage.delete(keys.metadata_key("lost", "lost-1.0-py3-none-any.whl"))
+    assert "The description cannot be read now" in _main(_reader(storage), "lost")
 
 
 class _ConsoleWritesFail(FolderStorage):
@@ -115,11 +145,11 @@ class _ConsoleWritesFail(FolderStorage):
         return super().write(key, body, **kwargs)
 
 
-def test_a_summary_that_cannot_be_stored_never_fails_the_publish(tmp_path):
+def test_a_summary_that_cannot_be_stored_is_still_shown(tmp_path):
     storage = _ConsoleWritesFail(tmp_path / "repo")
     wheel = wheel_with_metadata(tmp_path, "still", "1.0", MARKDOWN, NORMAL)
     assert publish.publish(storage, wheel).status == "published"
-    assert "not rendered yet: run privpi reindex" in _main(_reader(storage), "still")
+    assert "<em>normal</em>" in _main(_reader(storage), "still")  # rendered, not stored
 
 
 @pytest.mark.parametrize("body", ["", "   \n"])

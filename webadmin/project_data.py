@@ -1,8 +1,9 @@
 """Turning a project's PEP 691 JSON and its stored console summary into what the project
 page shows.
 
-The description was rendered and sanitized at publish (privpi.descriptions); every other
-metadata field reaches the page as text through Jinja's autoescaping.
+The description is rendered and sanitized once per source file, by the first view that needs
+it or by privpi reindex (privpi.descriptions); every other metadata field reaches the page as
+text through Jinja's autoescaping.
 """
 
 from __future__ import annotations
@@ -55,17 +56,12 @@ def current(versions: list[VersionInfo]) -> VersionInfo | None:
 
 
 def describe(storage: Storage, project: str, versions: list[VersionInfo]) -> dict[str, Any]:
-    """Summary, author, links and description of the current version, as publishing (or
-    privpi reindex) rendered and stored them: a view reads one small object, never a
-    distribution, and never renders."""
+    """Summary, author, links and description of the current version: the stored summary
+    when it came from the version's current source file (one small object, no rendering),
+    else rendered from that file's metadata now and stored for the next view."""
     chosen = current(versions)
     if chosen is None or not chosen.files:
         return {}
-    about = descriptions.load(storage, project, chosen.version)
-    if about is None:
-        return {
-            "version": chosen.version,
-            "notice": "The description is not rendered yet: run privpi reindex.",
-        }
+    about = descriptions.for_version(storage, project, chosen.version, chosen.files)
     html = about.get("description")
-    return {**about, "version": chosen.version, "description": Markup(html) if html else None}  # noqa: S704 - sanitized by readme_renderer at publish, or escaped raw text
+    return {**about, "version": chosen.version, "description": Markup(html) if html else None}  # noqa: S704 - sanitized by readme_renderer, or escaped raw text
