@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from privpi import audit, keys
 
+from . import dashboard_charts
 from .auth import role_required
 from .extensions import storage
 from .projects import project_names
@@ -51,4 +52,5 @@ def index() -> str:
         package_events=package_events[:15],
         # who was added, disabled or made admin is the admins' business
         user_events=user_events[:15] if current_user.has_role("admin") else None,
+        charts=dashboard_charts.render(storage()),
     )
