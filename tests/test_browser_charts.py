@@ -3,17 +3,15 @@ the viewport, nothing blocked by the CSP; screenshots in test-artifacts/screensh
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import waitress
 
 from privpi import publish
 from privpi.storage import FolderStorage
 from tests.support.auditlog import write_event
-from tests.support.browser import SHOTS, headless_chromium, shot
-from tests.support.console import PASSWORD, make_console, seed_users
+from tests.support.browser import SHOTS, console_server, headless_chromium, shot
+from tests.support.console import PASSWORD, seed_users
 from tests.support.distfactory import make_wheel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -50,12 +48,8 @@ def base_url(tmp_path_factory):
         for week in range(1, 26):
             for _ in range((week * 7) % 11):
                 write_event(storage, now - timedelta(weeks=week), "publish")
-        app = make_console(storage, TESTING=False, SESSION_COOKIE_SECURE=False)
-        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{server.effective_port}"
-        server.close()
+        with console_server(storage) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")

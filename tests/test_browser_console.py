@@ -6,17 +6,14 @@ test is saved to test-artifacts/screenshots/ for a person to look at.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-import waitress
 from playwright.sync_api import expect as playwright_expect
 
 from privpi import publish
 from privpi.storage import FolderStorage
 from privpi.users import UserStore
-from tests.support.browser import headless_chromium, shot
-from tests.support.console import PASSWORD, make_console, seed_users
+from tests.support.browser import console_server, headless_chromium, shot
+from tests.support.console import PASSWORD, seed_users
 from tests.support.distfactory import make_wheel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -50,12 +47,8 @@ def repo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base_url(repo):
-    app = make_console(repo, TESTING=False, SESSION_COOKIE_SECURE=False)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with console_server(repo) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

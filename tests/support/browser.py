@@ -3,11 +3,15 @@ folder where browser tests keep screenshots for a person to look at."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import waitress
 from playwright.sync_api import sync_playwright
+
+from tests.support.console import make_console
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -28,6 +32,19 @@ def headless_chromium() -> Iterator:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield browser
         browser.close()
+
+
+@contextmanager
+def console_server(storage) -> Iterator[str]:
+    """The console over storage, served by waitress on a free loopback port: its base URL."""
+    app = make_console(storage, TESTING=False, SESSION_COOKIE_SECURE=False)
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
 
 
 def shot(page, name: str) -> None:
