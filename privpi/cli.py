@@ -8,14 +8,11 @@ anything unexpected one line as well; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
-import logging
 
 import click
 
-from .commands.context import AppContext
 from .errors import PrivpiError
-from .settings import Settings
-from .storage import DEFAULT_STORAGE
+from .settings import DEFAULT_STORAGE, Settings
 
 # Command name -> (module, attribute, one-line help). A command's module is imported only when
 # that command runs or shows its own help: boto3, the deploy modules and the console (Flask,
@@ -141,6 +138,8 @@ class PrivpiGroup(click.Group):
         except PrivpiError as e:
             raise click.ClickException(e.message) from e  # prints 'Error: ...', exit code 1
         except Exception as e:
+            from .commands.context import AppContext  # noqa: PLC0415 - loaded by main already
+
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:
                 raise
@@ -162,5 +161,10 @@ class PrivpiGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, storage_url: str | None, debug: bool) -> None:
     """privpi: a private Python package index in S3 or a local folder."""
+    # Here, not at the top: `privpi --help` never runs this, nor needs the storage modules.
+    import logging  # noqa: PLC0415
+
+    from .commands.context import AppContext  # noqa: PLC0415
+
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
     ctx.obj = AppContext(storage_url, debug, Settings.from_environment())

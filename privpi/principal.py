@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from .errors import PrivpiError
 
 # The user store's JSON, as parsed: users by name, each a record (see privpi.users).
@@ -25,6 +23,14 @@ class Forbidden(PrivpiError):
     """Signed in, but not allowed this: the console and /legacy/ answer 403."""
 
     status = 403
+
+
+def canonicalize_name(project: str) -> str:
+    """packaging's normalized name. Imported on first use: packaging.utils loads packaging.tags
+    (platform probing, subprocess), start-up time that `privpi users list` skips (issue 15)."""
+    from packaging.utils import canonicalize_name as canonical  # noqa: PLC0415 - see above
+
+    return canonical(project)
 
 
 def matches(project: str, patterns: tuple[str, ...]) -> bool:

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import PrivpiError, ValidationError
-from .storage import DEFAULT_STORAGE
 from .units import parse_size
 
+DEFAULT_STORAGE = "./privpi-data"  # here, not in privpi.storage: `privpi --help` shows it
 MIB = 1024**2
 DEFAULT_MAX_UPLOAD = 100 * MIB
 DEFAULT_MAX_BROWSER_UPLOAD = 1024 * MIB  # its bytes skip the console (see webadmin/upload.py)

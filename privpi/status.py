@@ -28,16 +28,11 @@ from packaging.utils import canonicalize_name
 
 from . import audit, index
 from .errors import ValidationError
+from .statuses import EFFECTS as EFFECTS  # re-exported: the console uses both
+from .statuses import NO_UPLOADS
+from .statuses import STATUSES as STATUSES
 from .storage import Storage
 
-STATUSES = ("active", "archived", "deprecated", "quarantined")
-NO_UPLOADS = ("archived", "quarantined")  # PEP 792: the index MUST NOT allow uploads
-EFFECTS = {  # what each status does here, in one sentence (the console asks with it)
-    "active": "It accepts uploads and serves its files.",
-    "archived": "It accepts no uploads; its files are still served.",
-    "deprecated": "Installers may warn; uploads and downloads go on as before.",
-    "quarantined": "It accepts no uploads, lists no files, and its files answer 404.",
-}
 MAX_REASON = 300
 MAX_URL = 1000
 Page = dict[str, Any]

@@ -25,8 +25,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from packaging.utils import InvalidName, canonicalize_name
-
 from .errors import UserStoreError
 from .principal import Record, Users
 
@@ -75,6 +73,9 @@ def check_scope(scope: str) -> str:
 
 def project_name(name: str) -> str:
     """The normalized name of a project a token or check names; a clear error if invalid."""
+    # Imported here, as in privpi.principal: `privpi users list` never needs it.
+    from packaging.utils import InvalidName, canonicalize_name  # noqa: PLC0415
+
     try:
         return canonicalize_name(name, validate=True)
     except InvalidName:

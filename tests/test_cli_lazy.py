@@ -1,5 +1,7 @@
 """The command line loads only what a command uses: the cheap commands start without boto3,
-the console's Flask and waitress, or the deploy modules (bench/cli_imports.py times them)."""
+the console's Flask and waitress, the deploy modules, the page renderer (jinja2), the
+password hasher or packaging; every command's --help without any of them
+(bench/cli_imports.py times them)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,18 @@ from click.testing import CliRunner
 
 from privpi.cli import COMMANDS, main
 
-HEAVY = ("boto3", "botocore", "flask", "waitress", "webadmin", "privpi.aws")
+HEAVY = (
+    "boto3",
+    "botocore",
+    "flask",
+    "waitress",
+    "webadmin",
+    "privpi.aws",
+    "jinja2",
+    "passlib",
+    "packaging",
+    "privpi.index",
+)
 
 # Runs the command line in a fresh interpreter, then prints the heavy modules it imported.
 PROBE = """
@@ -44,19 +57,34 @@ def loaded_by(tmp_path, *argv: str) -> tuple[int, list[str], str]:
     return result["code"], result["loaded"], "\n".join(output)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["users", "list"]])
-def test_cheap_commands_load_no_aws_or_console_module(tmp_path, argv):
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["users", "list"], *([name, "--help"] for name in sorted(COMMANDS))],
+    ids=" ".join,
+)
+def test_cheap_commands_and_every_help_load_no_heavy_module(tmp_path, argv):
     code, loaded, output = loaded_by(tmp_path, *argv)
     assert code == 0, output
     assert output  # the command did its work: the help text, or "No users yet..."
     assert loaded == []
 
 
-def test_the_probe_sees_what_a_command_loads(tmp_path):
-    code, loaded, output = loaded_by(tmp_path, "deploy", "--help")
+def test_users_list_lists_without_the_hasher_or_packaging(tmp_path):
+    add = ["--storage", str(tmp_path), "users", "add", "alice", "--password-stdin"]
+    added = CliRunner().invoke(main, add, input="a long password here\n")
+    assert added.exit_code == 0, added.output
+    code, loaded, output = loaded_by(tmp_path, "users", "list")
     assert code == 0, output
-    assert "privpi.aws.deploy" in loaded
-    assert "boto3" in loaded
+    assert "alice" in output
+    assert loaded == []
+
+
+def test_the_probe_sees_what_a_command_loads(tmp_path):
+    code, loaded, output = loaded_by(tmp_path, "claims")
+    assert code == 0, output
+    assert "Nothing is claimed" in output
+    assert "privpi.index" in loaded
+    assert "jinja2" in loaded
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from .. import claims as core
 from .context import AppContext, pass_app
 
 
@@ -14,6 +13,8 @@ from .context import AppContext, pass_app
 def claim(app: AppContext, patterns: tuple[str, ...]) -> None:
     """Claim names (acme-* matches every name starting acme-): with an upstream index,
     they answer here (404 until published) and never redirect there."""
+    from .. import claims as core
+
     for pattern in [core.check_pattern(p) for p in patterns]:  # all valid before any change
         if core.claim(app.storage, pattern, actor="cli"):
             click.echo(f"Claimed {pattern}.")
@@ -26,6 +27,8 @@ def claim(app: AppContext, patterns: tuple[str, ...]) -> None:
 @pass_app
 def unclaim(app: AppContext, patterns: tuple[str, ...]) -> None:
     """Remove claimed patterns (names that are not private then fall through to upstream)."""
+    from .. import claims as core
+
     for pattern in [core.check_pattern(p) for p in patterns]:
         core.unclaim(app.storage, pattern, actor="cli")
         click.echo(f"Unclaimed {pattern}.")
@@ -35,6 +38,8 @@ def unclaim(app: AppContext, patterns: tuple[str, ...]) -> None:
 @pass_app
 def list_claims(app: AppContext) -> None:
     """List the claimed name patterns."""
+    from .. import claims as core
+
     found = core.read(app.storage)
     for pattern in found:
         click.echo(pattern)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..aws import deploy as core
-from ..aws import deployplan, teardown, zappaconf
+if TYPE_CHECKING:  # imported when a command runs: boto3 costs ~0.5 s that --help skips
+    from ..aws import deploy as core
 
 name_option = click.option(
     "--name", required=True, help="Names the stacks NAME-bucket, NAME-authenticator, ..."
@@ -50,8 +51,7 @@ region_option = click.option(
 @click.option(
     "--template-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=core.TEMPLATES,
-    hidden=True,  # tests and template development: the stacks' templates
+    hidden=True,  # tests and template development: the stacks' templates (default: packaged)
 )
 def deploy(
     name: str,
@@ -64,9 +64,11 @@ def deploy(
     upstream: str | None,
     zappa_settings: Path | None,
     dry_run: bool,
-    template_dir: Path,
+    template_dir: Path | None,
 ) -> None:
     """Create or update the repository's three stacks in your AWS account."""
+    from ..aws import deploy as core
+
     settings = core.Settings(
         name=name,
         region=region,
@@ -76,7 +78,7 @@ def deploy(
         old_version_days=old_version_days,
         rate_limit=rate_limit,
         upstream=upstream,
-        template_dir=template_dir,
+        template_dir=template_dir or core.TEMPLATES,
     )
     run(settings, zappa_settings, dry_run)
 
@@ -88,6 +90,8 @@ def run(
     clients: core.Clients | None = None,
     poll: float = 5.0,
 ) -> core.Result | None:
+    from ..aws import deploy as core
+
     with core.aws_errors():
         return _run(settings, zappa_settings, dry_run, clients, poll)
 
@@ -99,6 +103,9 @@ def _run(
     clients: core.Clients | None,
     poll: float,
 ) -> core.Result | None:
+    from ..aws import deploy as core
+    from ..aws import deployplan, zappaconf
+
     d = core.Deployer(settings, clients or core.make_clients(), click.echo, poll=poll)
     if dry_run:
         for line in deployplan.plan(d):
@@ -129,6 +136,9 @@ def _run(
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def destroy(name: str, region: str, delete_bucket: bool, yes: bool) -> None:
     """Remove the stacks deploy made, in reverse; the bucket is kept unless --delete-bucket."""
+    from ..aws import deploy as core
+    from ..aws import teardown
+
     settings = core.Settings(name=name, region=region)
     what = "the stacks, the bucket and every package in it" if delete_bucket else "the stacks"
     if not yes:

@@ -7,7 +7,6 @@ import os
 
 import click
 
-from ..aws.edgebuild import build_zip
 from ..errors import PrivpiError
 from .context import AppContext, pass_app
 
@@ -45,6 +44,8 @@ def build(
     output: str,
 ) -> None:
     """Build the deployable zip (handler: viewer_request.handler)."""
+    from ..aws.edgebuild import build_zip
+
     realm = realm or app.settings.realm
     data = build_zip(bucket, region, realm=realm, prefix=prefix, upstream=upstream)
     tmp = f"{output}.part"

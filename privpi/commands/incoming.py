@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import click
 
-from .. import uploads
 from .context import AppContext, pass_app
 
 
@@ -16,6 +15,8 @@ from .context import AppContext, pass_app
 @pass_app
 def sweep_incoming(app: AppContext) -> None:
     """Remove expired and abandoned uploads from incoming/."""
+    from .. import uploads
+
     removed = uploads.sweep(app.storage)
     for key in removed:
         click.echo(f"removed {key}")

@@ -1,22 +1,24 @@
-"""``privpi upload/yank/unyank/delete/reindex/projects``: thin wrappers over privpi.publish."""
+"""``privpi upload/yank/unyank/delete/reindex/projects``: thin wrappers over privpi.publish.
+
+Each command imports the core when it runs: privpi.publish loads the page renderer (jinja2),
+the distribution readers and packaging, which ``--help`` never needs (issue 15).
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import click
-from packaging.utils import canonicalize_name
 
-from .. import index, intake, publish
-from ..errors import NotFound, PrivpiError
+from ..errors import PrivpiError
 from ..units import human_size, parse_size
 from .context import AppContext, pass_app
 
 if TYPE_CHECKING:
+    from .. import publish
     from ..remote import Console
 
 
@@ -115,7 +117,9 @@ def _publish_all(
 
 def _hint(e: PrivpiError) -> str:
     """The flag that changes the answer, for the refusals a flag changes."""
-    if isinstance(e, publish.FileExists) and not e.same:
+    from ..publish import FileExists
+
+    if isinstance(e, FileExists) and not e.same:
         return " (use --overwrite to replace it)"
     return ""
 
@@ -125,20 +129,24 @@ def _console(url: str, token: str | None) -> Console:
         raise click.UsageError("--url needs a token: set PRIVPI_TOKEN or pass --token-file")
     # Imported here: the HTTP client (urllib.request) costs start-up time that every other
     # command would pay for nothing.
-    from ..remote import Console  # noqa: PLC0415 - see just above
+    from ..remote import Console
 
     return Console(url, token)
 
 
 def _upload_remote(console: Console, path: Path, max_size: int | None) -> publish.PublishResult:
+    from ..intake import too_large
+
     size = path.stat().st_size
     if max_size is not None and size > max_size:
-        raise PrivpiError(intake.too_large(path.name, max_size))
+        raise PrivpiError(too_large(path.name, max_size))
     with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
         return console.upload(path, bar.update)
 
 
 def _upload_one(app: AppContext, path: Path, existing: str, max_size: int) -> publish.PublishResult:
+    from .. import publish
+
     size = path.stat().st_size
     with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
         return publish.publish(
@@ -153,6 +161,8 @@ def _upload_one(app: AppContext, path: Path, existing: str, max_size: int) -> pu
 @pass_app
 def yank(app: AppContext, project: str, version: str, reason: str) -> None:
     """Yank VERSION of PROJECT: pip skips it unless asked for exactly that version."""
+    from .. import publish
+
     names = publish.yank(app.storage, project, version, reason)
     click.echo(f"Yanked {len(names)} file(s) of {project} {version}.")
 
@@ -163,6 +173,8 @@ def yank(app: AppContext, project: str, version: str, reason: str) -> None:
 @pass_app
 def unyank(app: AppContext, project: str, version: str) -> None:
     """Undo a yank of VERSION of PROJECT."""
+    from .. import publish
+
     names = publish.unyank(app.storage, project, version)
     click.echo(f"Unyanked {len(names)} file(s) of {project} {version}.")
 
@@ -177,6 +189,10 @@ def delete(
     app: AppContext, project: str, version: str | None, filename: str | None, yes: bool
 ) -> None:
     """Delete PROJECT, one VERSION of it, or one --file, with its pages entries."""
+    from packaging.utils import canonicalize_name
+
+    from .. import publish
+
     if not yes:
         names = publish.deletable(app.storage, project, version, filename)
         click.echo("This deletes:")
@@ -191,6 +207,8 @@ def delete(
 @pass_app
 def reindex(app: AppContext) -> None:
     """Rebuild every page from the stored files (the repair path)."""
+    from .. import publish
+
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -218,6 +236,11 @@ def reindex(app: AppContext) -> None:
 @pass_app
 def projects(app: AppContext) -> None:
     """List projects with their file counts and total sizes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .. import index
+    from ..errors import NotFound
+
     names = [p["name"] for p in index.read_root(app.storage)["projects"]]
 
     def row(name: str) -> tuple[str, int, int]:

@@ -6,15 +6,13 @@ import secrets
 
 import click
 
-from .. import index
-from ..settings import check_upstream
-from ..users import UserStore
 from .context import AppContext, pass_app
-from .localserver import create_server
 
 
 def ensure_admin(app: AppContext) -> None:
     """On a first start (no users at all) create ``admin``, showing a random password once."""
+    from ..users import UserStore
+
     store = UserStore(app.storage, actor="privpi serve")
     if store.list():
         return
@@ -66,6 +64,10 @@ def serve(
     upstream: str | None,
 ) -> None:
     """Serve the index at /simple/ and the console at / (Ctrl-C stops)."""
+    from .. import index
+    from ..settings import check_upstream
+    from .localserver import create_server  # the console: Flask and waitress
+
     if max_stale <= refresh:
         raise click.UsageError(
             f"--max-stale ({max_stale:g}s) must be longer than --refresh ({refresh:g}s)"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .. import status as core
+from ..statuses import STATUSES
 from .context import AppContext, pass_app
 
 
 @click.command("status")
 @click.argument("project")
-@click.argument("status", type=click.Choice(core.STATUSES))
+@click.argument("status", type=click.Choice(STATUSES))
 @click.option("--reason", default="", help="Why (installers may show it).")
 @pass_app
 def status(app: AppContext, project: str, status: str, reason: str) -> None:
@@ -19,6 +19,8 @@ def status(app: AppContext, project: str, status: str, reason: str) -> None:
     Archived and quarantined projects accept no uploads; a quarantined one lists no files
     and its files answer 404, until it is given another status.
     """
+    from .. import status as core
+
     page = core.set_status(app.storage, project, status, reason, actor="cli")
     click.echo(f"{page['name']} is now {status}" + (f": {reason.strip()}" if reason else "."))
 
@@ -33,6 +35,8 @@ def tracks(app: AppContext, project: str, url: str | None, clear: bool) -> None:
 
     PROJECT tracks URL, the project's page on the other index; --clear removes it.
     """
+    from .. import status as core
+
     if bool(url) == clear:
         raise click.UsageError("give either URL or --clear")
     page = core.set_tracks(app.storage, project, None if clear else url, actor="cli")

@@ -11,10 +11,10 @@ import re
 from urllib.parse import urlsplit
 
 from ..errors import StorageError
+from ..settings import DEFAULT_STORAGE
 from .base import Blob, ObjectInfo, Storage, UploadTarget
 from .folder import FolderStorage
 
-DEFAULT_STORAGE = "./privpi-data"
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 __all__ = [
