@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from privpi.cli import main
 from privpi.errors import StorageError
 from privpi.keys import USERS_KEY
 from privpi.users import UserStore
+from tests.support.console import login, make_console, seed_users, text
 from tests.support.faultproxy import EXHAUST
 
 PASSWORD = "correct horse battery"
@@ -216,3 +218,33 @@ def test_cli_add_applied_but_unanswered_says_added_and_is_audited(faulty, monkey
     assert UserStore(faulty.direct).verify("bob", PASSWORD).role == "publisher"
     event = audit.latest(faulty.direct, 1)[0]
     assert (event["action"], event["actor"], event["user"]) == ("user.add", "cli", "bob")
+
+
+def _timed(call):
+    start = time.monotonic()
+    response = call()
+    return response, time.monotonic() - start
+
+
+def test_console_sign_in_answers_503_within_the_bound_while_the_store_hangs(faulty):
+    """Every read of the user store held at the proxy (a store that hangs): a sign-in
+    answers 503 with a sentence after one bounded read, not after boto3's retries (4 x 60
+    s) nor with a 500; a signed-in session is refused the same way (fail closed); once the
+    store answers again, signing in works."""
+    seed_users(faulty.direct)
+    client = make_console(faulty.storage, USER_STORE_TIMEOUT=1.0).test_client()
+    assert login(client, "admin").status_code == 303
+    rule = faulty.proxy.add_rule("GET", USERS, action="delay", delay=120, times=1000)
+    fresh = make_console(faulty.storage, USER_STORE_TIMEOUT=1.0).test_client()
+    response, took = _timed(lambda: login(fresh, "reader"))
+    assert response.status_code == 503
+    assert "The user store cannot be read right now, so nobody can sign in" in text(response)
+    assert took < 10, f"the sign-in took {took:.1f} s against a 1 s bound"
+    response, took = _timed(lambda: client.get("/users"))
+    assert response.status_code == 302
+    assert "/login" in response.location
+    assert took < 10, f"the session check took {took:.1f} s against a 1 s bound"
+    assert rule.fired >= 2
+    faulty.proxy.clear()  # the store answers again
+    assert login(fresh, "reader").status_code == 303
+    assert client.get("/users").status_code == 200

@@ -12,10 +12,8 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
-from privpi.users import UserStore
-
 from .auth import login_throttles, role_required, session_user
-from .extensions import storage, user_store
+from .extensions import store_reader, user_store
 from .forms import AccountPasswordForm
 from .tokens import account_context
 
@@ -40,7 +38,7 @@ def change_own_password(form: AccountPasswordForm) -> tuple[str, int] | None:
     wait = per_user.retry_after(name)
     if wait:
         return f"Too many wrong passwords. Try again in {(wait + 59) // 60} minutes.", 429
-    if UserStore(storage()).verify(name, form.current.data or "") is None:
+    if store_reader().verify(name, form.current.data or "") is None:
         per_user.fail(name)
         return "Your current password is not right; nothing was changed.", 400
     user_store().set_password(name, form.password.data or "")

@@ -36,14 +36,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import AnonymousUserMixin, UserMixin, current_user, login_user, logout_user
 
-from privpi.errors import NotFound, PrivpiError
+from privpi.errors import NotFound, PrivpiError, StorageError
 from privpi.keys import USERS_KEY
 from privpi.principal import Principal
 from privpi.users import User, UserStore, is_enabled, parse_store, session_generation
 
-from .extensions import login_manager, storage
+from .extensions import bounded_storage, login_manager, storage, store_reader
 from .forms import LoginForm, PlainForm
 from .ratelimit import Throttle
+from .security import error_page
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -52,6 +53,10 @@ bp = Blueprint("auth", __name__)
 CACHE = "privpi.users-cache"
 THROTTLES = "privpi.login-throttles"
 ISSUED = "issued"  # session key: when the user signed in (Unix time)
+STORE_UNREADABLE = (
+    "The user store cannot be read right now, so nobody can sign in. "
+    "Try again in a minute; if this lasts, the repository storage needs attention."
+)
 
 
 class ConsoleUser(UserMixin):
@@ -83,7 +88,7 @@ def _users_doc() -> dict[str, Any]:
     cached: tuple[str, dict[str, Any]] | None = current_app.extensions.get(CACHE)
     etag = cached[0] if cached else None
     try:
-        blob = storage().read_if_changed(USERS_KEY, etag)
+        blob = bounded_storage().read_if_changed(USERS_KEY, etag)
     except NotFound:
         return {"users": {}}
     if blob is None:  # unchanged since the cached copy (only asked with its ETag)
@@ -216,7 +221,11 @@ def login() -> ResponseReturnValue:
             f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         )
         return render_template("login.html", form=form), 429, {"Retry-After": str(wait)}
-    user = UserStore(storage()).verify(name, form.password.data or "")
+    try:
+        user = store_reader().verify(name, form.password.data or "")
+    except StorageError as e:  # fail closed, within the bound: nobody signs in unread
+        log.error("cannot read the user store to sign %s in: %s", name, e.message)
+        return error_page(503, STORE_UNREADABLE)
     if user is None:
         _failed(name)
         form.form_errors.append("Wrong user name or password, or the account is disabled.")

@@ -30,6 +30,9 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, no longer
+    # Seconds one read of the user store may take (one attempt), as privpi serve's reads:
+    # a hanging store makes a sign-in answer 503 within this, well inside API Gateway's 29 s.
+    "USER_STORE_TIMEOUT": 5.0,
 }
 
 PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "test", "placeholder", "xxx"}

@@ -17,6 +17,7 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 STORAGE = "privpi.storage"
+BOUNDED = "privpi.storage.bounded"
 
 
 def storage() -> Storage:
@@ -24,10 +25,28 @@ def storage() -> Storage:
     return s
 
 
+def bounded_storage() -> Storage:
+    """The storage with each request given up after USER_STORE_TIMEOUT seconds, in one
+    attempt: for reads of the user store, so a hanging store costs a sign-in or a session
+    check that long, never boto3's full retries (one client per application)."""
+    s: Storage | None = current_app.extensions.get(BOUNDED)
+    if s is None:
+        s = storage().bounded(float(current_app.config["USER_STORE_TIMEOUT"]))
+        current_app.extensions[BOUNDED] = s
+    return s
+
+
 def user_store() -> UserStore:
     """The user store, with the signed-in user recorded as actor in the audit log."""
     actor = current_user.name if current_user.is_authenticated else None
     return UserStore(storage(), actor=actor)
+
+
+def store_reader() -> UserStore:
+    """The user store for reading only (sign-in, /legacy/ credentials, lists): its reads
+    are bounded (bounded_storage). Changes go through user_store(), with the usual
+    retries: a write must not give up half way."""
+    return UserStore(bounded_storage())
 
 
 def actor() -> str | None:

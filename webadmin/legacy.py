@@ -32,10 +32,9 @@ from privpi.errors import PrivpiError
 from privpi.principal import Principal
 from privpi.tokens import TOKEN_USER
 from privpi.units import human_size
-from privpi.users import UserStore
 
 from .auth import login_throttles
-from .extensions import storage
+from .extensions import storage, store_reader
 
 
 class _Hasher(Protocol):
@@ -159,7 +158,7 @@ def _authenticate() -> tuple[Principal, None] | tuple[None, Response]:
     if wait:
         message = f"Too many failed sign-ins for this user or address; try again in {wait} s"
         return None, plain(message, 429, **{"Retry-After": str(wait)})
-    principal = UserStore(storage()).authenticate(name, secret)
+    principal = store_reader().authenticate(name, secret)
     if principal is None:
         if name != TOKEN_USER:
             per_user.fail(name)

@@ -20,7 +20,7 @@ from privpi.errors import UserConflict, UserStoreError
 from privpi.tokens import TokenInfo
 
 from .auth import role_required
-from .extensions import user_store
+from .extensions import store_reader, user_store
 from .forms import AccountPasswordForm, ConnectTokenForm, GrantForm, PlainForm, TokenForm
 from .views import confirmed
 
@@ -59,7 +59,7 @@ def account_context(
 ) -> dict[str, object]:
     """What account.html shows of the signed-in user's tokens."""
     return {
-        "tokens": user_store().tokens(current_user.name),
+        "tokens": store_reader().tokens(current_user.name),
         "token_form": token_form(form),
         "revoke_form": PlainForm(),
         "new_token": new,
@@ -164,7 +164,7 @@ def _grant_change(name: str, apply: Callable[[], str]) -> None:
     """Apply a grant change and say what the user may publish now."""
     try:
         apply()
-        grants = user_store().get(name).grants
+        grants = store_reader().get(name).grants
     except UserStoreError as e:
         flash(f"Not changed: {e}.", "error")
         return
@@ -177,7 +177,7 @@ def _grant_change(name: str, apply: Callable[[], str]) -> None:
 def user_context(name: str) -> dict[str, object]:
     """What an admin's user page shows of a user's tokens and grants."""
     return {
-        "tokens": user_store().tokens(name),
+        "tokens": store_reader().tokens(name),
         "revoke_form": PlainForm(),
         "grant_form": GrantForm(),
     }

@@ -20,7 +20,7 @@ from privpi.users import User
 
 from .account import DONE, change_own_password
 from .auth import role_required
-from .extensions import user_store
+from .extensions import store_reader, user_store
 from .forms import (
     AccountPasswordForm,
     AddUserForm,
@@ -38,7 +38,7 @@ Page = tuple[str, int]  # a rendered page and its status
 
 def _get(name: str) -> User:
     try:
-        return user_store().get(name)
+        return store_reader().get(name)
     except UserStoreError:
         abort(404, f"There is no user named {name!r}.")
 
@@ -48,7 +48,7 @@ def _list_page(
 ) -> Page:
     return (
         render_template(
-            "users.html", users=user_store().list(), form=form or AddUserForm(), error=error
+            "users.html", users=store_reader().list(), form=form or AddUserForm(), error=error
         ),
         status,
     )
@@ -74,7 +74,7 @@ def _conflict(name: str, e: UserConflict) -> Page:
     """409: the store refused the change as it is now (another admin was quicker); the
     user's page with the reason, or the list when the user is gone."""
     try:
-        user = user_store().get(name)
+        user = store_reader().get(name)
     except UserConflict:
         msg = f"The user {name!r} no longer exists: another admin deleted it meanwhile."
         return _list_page(error=msg, status=409)
