@@ -9,7 +9,10 @@ refused at its own commit, ``privpi reindex`` never lists the name again, and th
 cannot be published again within the grace period (index.GRACE) during which a removal
 request of ours may still be on its way to S3. Stored files that match but no page lists
 (an upload in flight, or the leftovers of an interrupted delete) are recorded and removed
-too, so running a failed delete again finishes it.
+too, so running a failed delete again finishes it. Any other stored file of the project
+that no page lists and whose name is recorded as deleted (bytes an upload request delivered
+late stored after an earlier delete) goes in the same commit, its record renewed first:
+the delete lists the project's files anyway, so this costs nothing more.
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ def delete(
     """Remove files (all, a version's, or one), page first; return the removed filenames."""
     project = canonicalize_name(project)
     wanted = index.parse_version(version)
-    stored = set(_stored_matches(storage, project, wanted, filename))
+    every = set(_stored_names(storage, project))
+    stored = {name for name in every if _matches(name, wanted, filename)}
     removed: list[str] = []
+    leftovers: list[str] = []
 
     def change(page: Doc) -> Doc:
         listed = {f["filename"]: f for f in index.find_files(page, version, filename)}
@@ -54,6 +59,10 @@ def delete(
             raise NothingToDelete(_nothing(page, project, version, filename))
         records = page.setdefault("_deleted", {})
         stamp = index.now()
+        kept = {f["filename"] for f in page["files"] + page.get("_held", [])}
+        leftovers[:] = sorted((every & set(records)) - kept - set(names))
+        for name in leftovers:  # renewed: a removal of ours may arrive for the grace period
+            records[name] = {**records[name], "time": stamp}
         for name in names:
             sha256 = listed[name]["hashes"]["sha256"] if name in listed else None
             records[name] = {"sha256": sha256 or records.get(name, {}).get("sha256"), "time": stamp}
@@ -69,7 +78,7 @@ def delete(
         index.sync_root(storage, project, after)
     for name in removed:  # the commit is the deletion: recorded before any byte goes
         audit.record(storage, "delete", actor, project=project, version=version, filename=name)
-    for name in removed:  # no page lists them any more, and none will
+    for name in removed + leftovers:  # no page lists them any more, and none will
         storage.delete(keys.metadata_key(project, name))
         storage.delete(keys.file_key(project, name))
     invalidate(storage, removed, project)  # a file deleted by mistake must stop being served
@@ -92,7 +101,8 @@ def deletable(
 ) -> list[str]:
     """The filenames delete() with these arguments would remove (to confirm), or its refusal."""
     project = canonicalize_name(project)
-    stored = set(_stored_matches(storage, project, index.parse_version(version), filename))
+    wanted = index.parse_version(version)
+    stored = {n for n in _stored_names(storage, project) if _matches(n, wanted, filename)}
     try:
         page = index.read_project(storage, project)
     except NotFound:
@@ -128,19 +138,19 @@ def remove_leftovers(storage: Storage, project: str, names: Iterable[str]) -> li
     return gone
 
 
-def _stored_matches(
-    storage: Storage, project: str, wanted: Version | None, filename: str | None
-) -> Iterator[str]:
-    """Names of stored distributions (or their leftover .metadata) matching the request."""
+def _stored_names(storage: Storage, project: str) -> Iterator[str]:
+    """Names of the project's stored distributions (or their leftover .metadata)."""
     prefix = keys.file_key(project, "")
     for info in storage.list(prefix):
-        name = info.key[len(prefix) :].removesuffix(".metadata")
-        try:
-            file_version = parse_filename(name).version
-        except ValidationError:
-            continue
-        if (filename is None or name == filename) and wanted in (None, file_version):
-            yield name
+        yield info.key[len(prefix) :].removesuffix(".metadata")
+
+
+def _matches(name: str, wanted: Version | None, filename: str | None) -> bool:
+    try:
+        file_version = parse_filename(name).version
+    except ValidationError:
+        return False
+    return (filename is None or name == filename) and wanted in (None, file_version)
 
 
 def _nothing(page: Doc, project: str, version: str | None, filename: str | None) -> str:

@@ -239,6 +239,69 @@ def test_an_html_write_delivered_late_never_overwrites_a_newer_page(faulty, whee
     assert state.files[("demo", "demo-1.0-py3-none-any.whl")][1] is False
 
 
+# -- uploads delivered late ---------------------------------------------------------------
+
+LATE = "demo-1.1-py3-none-any.whl"
+
+
+def _late_upload_after_delete(faulty, wheels) -> None:
+    """1.1's file PUT is held past its client's timeout (the retry stores it and the publish
+    succeeds); 1.1 is deleted; then the held PUT reaches S3, where the name is free again:
+    stored bytes of a deleted name that no page lists."""
+    publish.publish(faulty.direct, wheels["1.0"])
+    impatient = S3Storage(S3Config(faulty.bucket), client=_client(faulty.proxy.url))
+    held = faulty.proxy.add_rule("PUT", f"/packages/files/demo/{LATE}$", "delay", delay=60)
+    assert publish.publish(impatient, wheels["1.1"]).status == "published"
+    assert held.fired == 1
+    assert publish.delete(faulty.direct, "demo", "1.1") == [LATE]
+    faulty.proxy.release()
+    faulty.proxy.wait_idle()
+    assert faulty.direct.exists(keys.file_key("demo", LATE))  # the late bytes landed
+    _, problems = observe(faulty.direct, [_dist(p) for p in wheels.values()])
+    assert problems == [f"{keys.file_key('demo', LATE)} is stored but no page lists it"]
+
+
+def test_bytes_of_a_late_upload_after_a_delete_go_with_the_next_delete(faulty, wheels):
+    _late_upload_after_delete(faulty, wheels)
+    assert publish.delete(faulty.direct, "demo", "1.0") == ["demo-1.0-py3-none-any.whl"]
+    assert not faulty.direct.exists(keys.file_key("demo", LATE))  # gone with it
+    assert_invariant(faulty.direct, *wheels.values())
+    assert LATE in index.read_project(faulty.direct, "demo")["_deleted"]  # still deleted
+    events = audit.latest(faulty.direct, actions={"delete"})
+    assert sorted(e["filename"] for e in events) == ["demo-1.0-py3-none-any.whl", LATE]
+
+
+def test_bytes_of_a_late_upload_after_a_delete_go_with_reindex(faulty, wheels):
+    _late_upload_after_delete(faulty, wheels)
+    result = publish.reindex(faulty.direct)
+    assert result.in_flight == []  # a deleted name is no upload in flight
+    assert not faulty.direct.exists(keys.file_key("demo", LATE))
+    assert names(faulty.direct) == ["demo-1.0-py3-none-any.whl"]
+    assert_invariant(faulty.direct, *wheels.values())
+
+
+def test_bytes_of_a_failed_publish_delivered_late(faulty, wheels, monkeypatch):
+    """Every attempt of 1.1's file PUT is held past the client's timeout: the publish fails;
+    then the held PUTs reach S3. The bytes are an upload in flight for the grace period
+    (reindex leaves them alone); run again, the publish finishes; past the grace period,
+    reindex lists them."""
+    publish.publish(faulty.direct, wheels["1.0"])
+    impatient = S3Storage(S3Config(faulty.bucket), client=_client(faulty.proxy.url))
+    faulty.proxy.add_rule("PUT", f"/packages/files/demo/{LATE}$", "delay", delay=60, times=99)
+    with pytest.raises(PrivpiError):
+        publish.publish(impatient, wheels["1.1"])
+    faulty.proxy.clear()
+    faulty.proxy.wait_idle()
+    assert faulty.direct.exists(keys.file_key("demo", LATE))  # late, and listed by nobody
+    assert publish.reindex(faulty.direct).in_flight == [f"demo/{LATE}"]
+    assert names(faulty.direct) == ["demo-1.0-py3-none-any.whl"]
+    monkeypatch.setattr(index, "GRACE", 0)  # the grace period is over
+    assert publish.reindex(faulty.direct).in_flight == []
+    assert names(faulty.direct) == ["demo-1.0-py3-none-any.whl", LATE]
+    assert_invariant(faulty.direct, *wheels.values())
+    assert publish.publish(faulty.direct, wheels["1.1"], existing="skip").status == "skipped"
+
+
 # -- messages -----------------------------------------------------------------------------
 
 

@@ -253,6 +253,9 @@ def _apply_delete(state: State, op: Op, out, window, names_in_flight) -> bool:
         names = set(out.value)
         if not listed <= names or not all(_matches(n, op.version, op.filename) for n in names):
             return False
+    for key, (sha, t0, t1) in state.deleted.items():  # it may record other deleted names
+        if key[0] == p:  # again, removing late bytes (privpi.deletion)
+            state.deleted[key] = (sha, t0, max(t1, window[1]))
     for name in names:
         sha = state.files.pop((p, name), (None,))[0] or state.deleted.get((p, name), (None,))[0]
         state.deleted[(p, name)] = (sha, *window)
