@@ -11,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from privpi import keys
 from privpi.storage import FolderStorage
@@ -23,8 +25,30 @@ ROLES = ("reader", "publisher", "admin")
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for the whole test process. Each test makes its own
+    app, whose fresh Jinja environment would otherwise compile every template it renders
+    again: that was most of a console test's time. Jinja checks each template's source
+    before reusing its code, so an edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()
+
+
 def make_console(storage, **config):
-    return create_app({"TESTING": True, "SECRET_KEY": "tests-" + "k" * 40, **config}, storage)
+    app = create_app({"TESTING": True, "SECRET_KEY": "tests-" + "k" * 40, **config}, storage)
+    app.jinja_env.bytecode_cache = COMPILED
+    return app
 
 
 def seed_users(storage) -> None:
