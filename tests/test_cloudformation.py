@@ -9,21 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from cfnlint.decode import decode
 
 from privpi import keys
 from privpi.aws import edgebuild
 from privpi.aws.deploy import TEMPLATES as TEMPLATE_DIR
 from privpi.aws.deploy import Deployer, Settings
 from privpi.aws.runtime import LAMBDA_PYTHON
+from tests.support.cloudformation import load_template
 
 TEMPLATES = sorted(Path(TEMPLATE_DIR).glob("*.yaml"))
 
 
 def load(name: str) -> dict:
-    template, problems = decode(str(Path(TEMPLATE_DIR) / f"{name}.yaml"))
-    assert not problems, problems
-    return template
+    return load_template(Path(TEMPLATE_DIR) / f"{name}.yaml")
 
 
 def resources(template: dict, kind: str) -> dict:
@@ -399,8 +397,7 @@ def test_outputs_feed_the_next_stack():
 
 def test_the_moto_stand_in_has_the_real_distribution_interface():
     real = load("distribution")
-    standin, problems = decode(str(Path(__file__).parent / "deploy_standins" / "distribution.yaml"))
-    assert not problems
+    standin = load_template(Path(__file__).parent / "deploy_standins" / "distribution.yaml")
     assert set(standin["Parameters"]) == set(real["Parameters"])
     assert set(standin["Outputs"]) == set(real["Outputs"])
     assert standin["Conditions"] == real["Conditions"]

@@ -7,10 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from cfnlint.decode import decode
-
 from privpi.aws.deploy import TEMPLATES
 from privpi.aws.runtime import LAMBDA_PYTHON, VERSION
+from tests.support.cloudformation import load_template
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,8 +20,7 @@ def test_runtime_is_a_current_python():
 
 
 def test_authenticator_template_names_the_runtime():
-    template, problems = decode(str(Path(TEMPLATES) / "authenticator.yaml"))
-    assert not problems
+    template = load_template(Path(TEMPLATES) / "authenticator.yaml")
     runtimes = [
         r["Properties"]["Runtime"]
         for r in template["Resources"].values()
