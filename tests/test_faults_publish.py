@@ -27,6 +27,10 @@ from privpi.errors import NotFound, PrivpiError
 from tests.support.distfactory import make_wheel
 from tests.support.faultproxy import EXHAUST
 
+# make test-fast leaves these out: every fault that exhausts boto3's retries waits out
+# its backoff, seconds a test.
+pytestmark = pytest.mark.slow
+
 WHEEL = "demo-1.0-py3-none-any.whl"
 STEPS = {  # step -> (method, key substring as the proxy sees it)
     "file PUT": ("PUT", f"/packages/files/demo/{WHEEL}$"),
@@ -209,7 +213,6 @@ def wait_for(predicate, timeout=30.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("step", ["metadata PUT", "project JSON PUT", "root JSON PUT"])
 def test_publisher_killed_mid_way_is_completed_by_running_it_again(seeded, wheel, step):
     method, key = STEPS[step]
@@ -304,7 +307,6 @@ def test_reindex_never_unlists_a_file_it_could_not_read(seeded, wheel):
     assert f"demo/{WHEEL}" in check_consistent(seeded.direct)["json"]
 
 
-@pytest.mark.slow
 def test_chaos_every_request_may_fail_nothing_is_lost(faulty, tmp_path):
     """A seeded 45% of all requests answer 503 or lose their connection; the publishes
     that fail are simply run again once S3 is healthy."""

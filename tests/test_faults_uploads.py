@@ -14,6 +14,10 @@ from privpi.errors import PrivpiError
 from tests.support.distfactory import make_wheel
 from tests.support.faultproxy import EXHAUST
 
+# make test-fast leaves these out: every fault that exhausts boto3's retries waits out
+# its backoff, seconds a test.
+pytestmark = pytest.mark.slow
+
 WHEEL = "demo-1.0-py3-none-any.whl"
 
 
@@ -62,7 +66,6 @@ def test_absorbed_faults_leave_no_trace(faulty, arrived):
     print(f"finalize: {len(faulty.proxy.faults())} faults absorbed by retries")
 
 
-@pytest.mark.slow
 def test_finalize_retry_after_the_reopen_also_failed(faulty, arrived, monkeypatch):
     faulty.proxy.add_rule("PUT", "/packages/simple/demo/index.json", action="503", times=EXHAUST)
     # the ticket's first write is the claim (passes), the second the reopen (fails)

@@ -22,6 +22,10 @@ from privpi.users import UserStore
 from tests.support.console import login, make_console, seed_users, text
 from tests.support.faultproxy import EXHAUST
 
+# make test-fast leaves these out: every fault that exhausts boto3's retries waits out
+# its backoff, seconds a test.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "correct horse battery"
 USERS = "config/users.json"
 
@@ -36,7 +40,6 @@ def run_cli(faulty, monkeypatch, *args, stdin=None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
-@pytest.mark.slow
 def test_concurrent_adds_survive_503s_on_every_put(faulty):
     """Eight admins add users at once; every store PUT first answers 503 (boto3 retries)."""
     UserStore(faulty.storage).add("root", PASSWORD, "admin")

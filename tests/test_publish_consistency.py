@@ -26,6 +26,7 @@ def page_files(storage, project) -> tuple[list[str], list[str]]:
     return json_names, [text for _, text in html.links]
 
 
+@pytest.mark.slow  # 16 publishers retry their conflicting commits, with backoff
 def test_concurrent_publishers_in_threads(storage, tmp_path):
     count = 16
     wheels = [make_wheel(tmp_path, "busy", f"1.{i}") for i in range(count)]

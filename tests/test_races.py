@@ -21,6 +21,10 @@ from tests.support.distfactory import make_wheel
 from tests.support.faultproxy import EXHAUST
 from tests.support.model import _client, _dist, observe
 
+# make test-fast leaves these out: writes held at the fault proxy, faults that wait out
+# boto3's retries.
+pytestmark = pytest.mark.slow
+
 
 def assert_invariant(storage, *paths):
     state, problems = observe(storage, [_dist(p) for p in paths])
@@ -112,7 +116,6 @@ def privpi(faulty, *args) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.slow
 def test_interrupted_delete_is_finished_by_running_it_again(faulty, wheels):
     """The file's removal fails after the page commit: the same command finishes the job,
     with its audit event, and reindex does not bring the version back."""
@@ -315,7 +318,6 @@ def test_an_upload_that_loses_the_race_is_not_told_to_overwrite(faulty, wheels):
     assert "cannot be reused for different bytes" in e.value.message
 
 
-@pytest.mark.slow
 def test_a_root_failure_says_what_happened_and_how_to_finish(faulty, wheels):
     faulty.proxy.add_rule("PUT", "/packages/simple/index.json", action="503", times=EXHAUST)
     r = privpi(faulty, "upload", str(wheels["1.0"]))
