@@ -97,11 +97,14 @@ def test_long_names_are_cut_in_the_drawing_but_whole_in_the_table():
 
 
 def test_uncounted_weeks_are_marked_not_drawn_as_zero():
-    figure = parse(week_chart([("a", None), ("b", 2), ("c", 1)]))
-    assert [float(r.get("height")) for r in bars(figure)][0] > 0  # b, not a
+    points = [(f"w{i}", None) for i in range(8)] + [("b", 2), ("c", 1)]
+    figure = parse(week_chart(points))
     assert len(bars(figure)) == 2
-    assert sum(1 for r in figure.iter("rect") if r.get("class") == "unknown") == 1
-    assert table(figure)[0] == ("a", "not counted")
+    bands = [r for r in figure.iter("rect") if r.get("class") == "unknown"]
+    assert len(bands) == 1  # one band over the run of eight
+    assert float(bands[0].get("width")) > 7 * float(bars(figure)[0].get("width"))
+    assert "not counted" in [t.text for t in figure.iter("text")]
+    assert table(figure)[0] == ("w0", "not counted")
 
 
 def test_axis_labels_of_26_weeks_stay_apart_and_inside():

@@ -54,12 +54,11 @@ def columns(
             )
         )
         parts.append(_text(left - 4, y + FONT * 0.35, fmt(tick), "end"))
+    parts.extend(_uncounted(points, left, slot, top, bottom))
     step = _label_step(points, slot)
     for i, (label, value) in enumerate(points):
         x = left + i * slot
-        if value is None:
-            parts.append(_rect("unknown", x, top, slot, bottom - top, f"{label}: not counted"))
-        else:
+        if value is not None:
             w = slot * 0.72
             h = value * scale
             tip = f"{label}: {fmt(value)}"
@@ -161,6 +160,29 @@ def _text(x: float, y: float, text: str, anchor: str, kind: str = "tick") -> Mar
     return Markup('<text class="{}" x="{}" y="{}" text-anchor="{}">{}</text>').format(
         kind, _n(x), _n(y), anchor, text
     )
+
+
+def _uncounted(
+    points: Sequence[tuple[str, int | None]], left: float, slot: float, top: float, bottom: float
+) -> list[Markup]:
+    """One pale band over each run of uncounted periods (one shape: no seams between
+    neighbours), saying so inside when it is wide enough."""
+    parts = []
+    i = 0
+    while i < len(points):
+        if points[i][1] is not None:
+            i += 1
+            continue
+        end = i
+        while end + 1 < len(points) and points[end + 1][1] is None:
+            end += 1
+        x, w = left + i * slot, (end - i + 1) * slot
+        tip = f"{points[i][0]} to {points[end][0]}: not counted"
+        parts.append(_rect("unknown", x, top, w, bottom - top, tip))
+        if w > len("not counted") * CHAR + 4:
+            parts.append(_text(x + w / 2, (top + bottom) / 2, "not counted", "middle"))
+        i = end + 1
+    return parts
 
 
 def _axis_label(center: float, y: float, label: str) -> Markup:
