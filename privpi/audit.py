@@ -116,28 +116,28 @@ def times_since(
     reading only events of the older format (no action in their key), within the bounds."""
     since_ms = int(since.timestamp() * 1000)
     times: list[datetime] = []
-    reads = 0
+    listed = reads = 0
     reached_ms = int(time.time() * 1000)
-    for listed, info in enumerate(storage.list(AUDIT)):
+    # islice: the listing stops at the bound, so S3 is never asked for a page past it
+    for info in islice(storage.list(AUDIT), max_listed):
+        listed += 1
         match = _KEY.fullmatch(info.key[len(AUDIT) :])
         if not match:
             continue  # not an event (a stray object): it counts for nothing
         ms = _MAX_MS - int(match[1])
         if ms < since_ms:
             return Window(times, True, since)
-        if listed >= max_listed:
-            break
         kind = match[2]
         if kind is None:
             if reads >= max_reads:
-                break
+                return Window(times, False, _at(reached_ms))
             reads += 1
             kind = (_read(storage, info.key) or {}).get("action")
         if kind == action:
             times.append(_at(ms))
         reached_ms = ms
-    else:
-        return Window(times, True, since)  # the whole log is younger than since
+    if listed < max_listed:  # the whole log is younger than since
+        return Window(times, True, since)
     return Window(times, False, _at(reached_ms))
 
 
