@@ -113,12 +113,15 @@ def deletable(
     return found
 
 
-def remove_leftovers(storage: Storage, project: str, names: Iterable[str]) -> list[str]:
+def remove_leftovers(
+    storage: Storage, project: str, names: Iterable[str], summarize: bool = True
+) -> list[str]:
     """Remove stored bytes of deleted names as a delete does: record them as deleted now
     first (nobody lists them for the grace period), unless a page lists them again.
 
     For bytes a refused upload stored, and bytes an upload request delivered late (after
-    its sender gave up and retried) stored after the delete (privpi reindex finds those).
+    its sender gave up and retried) stored after the delete (privpi reindex finds those,
+    and writes the listing summary once itself: summarize=False).
     """
     gone: list[str] = []
 
@@ -131,7 +134,7 @@ def remove_leftovers(storage: Storage, project: str, names: Iterable[str]) -> li
             records[name] = {**records[name], "time": stamp}
         return page if gone else None
 
-    index.update_project(storage, project, change)
+    index.update_project(storage, project, change, summarize=summarize)
     for name in gone:
         storage.delete(keys.metadata_key(project, name))
         storage.delete(keys.file_key(project, name))

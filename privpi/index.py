@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from packaging.version import InvalidVersion, Version
 
-from . import keys, pages
+from . import keys, listing, pages
 from .distributions import SDIST_PKG_INFO
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
 from .storage import Storage
@@ -353,14 +353,24 @@ def _settle(storage: Storage, page: Page) -> Doc | None:
 
 
 def update_project(
-    storage: Storage, project: str, change: Callable[[Doc], Doc | None], repair: bool = False
+    storage: Storage,
+    project: str,
+    change: Callable[[Doc], Doc | None],
+    repair: bool = False,
+    summarize: bool = True,
 ) -> tuple[Doc | None, Doc | None]:
     """Apply change to the project JSON until it commits; return (before, after).
 
     before is None for a new project. A page is never removed: a project whose files
     are all deleted keeps a page with no files (and its deleted-file records).
+    summarize: then apply the page to the listing summary (privpi.listing), also when
+    nothing changed (one GET: this may be an earlier run, whose update failed, run again);
+    reindex leaves it to its own single rebuild.
     """
-    return commit(storage, project_pages(project), change, repair=repair)
+    before, after = commit(storage, project_pages(project), change, repair=repair)
+    if summarize and after is not None:
+        listing.after_commit(storage, project, after)
+    return before, after
 
 
 def sync_root(storage: Storage, project: str, page: Doc | None, repair: bool = False) -> Doc | None:

@@ -17,6 +17,9 @@ ROOT_JSON = "packages/simple/index.json"
 INCOMING = "incoming/"
 # What the console shows of each version, computed by its first view (privpi.descriptions).
 CONSOLE = "console/"
+# The listing summary: per project what privpi projects and the console's lists show, kept
+# by every page commit (privpi.listing); gzipped JSON, never served (not under packages/).
+LISTING = "console/listing.json.gz"
 USERS_KEY = "config/users.json"
 # Names that never fall through to the upstream index (privpi.claims); published into
 # ROOT_JSON as well, where the authenticator reads them.

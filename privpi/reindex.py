@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import audit, claims, descriptions, index, keys, pages, status
+from . import audit, claims, descriptions, index, keys, listing, pages, status
 from .deletion import remove_leftovers
 from .distributions import inspect, kind_of
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
@@ -76,6 +76,8 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
             result.files += len(page["files"] + page.get("_held", []))
     claimed = claims.read(storage)
     index.commit(storage, index.ROOT, lambda root: _root(root, decided, claimed), repair=True)
+    # One write for the listing summary rather than one per project (privpi.listing).
+    listing.rebuild(storage, {p: page for p, page in decided.items() if "_serial" in page})
     return result
 
 
@@ -128,7 +130,7 @@ def _rebuild(
         missing = _missing(storage, project, old, {i.key for i in files})
         used: dict[str, _Built] = {}
         merge = functools.partial(_merge, built=built, missing=missing, used=used, history=history)
-        _before, after = index.update_project(storage, project, merge)
+        _before, after = index.update_project(storage, project, merge, summarize=False)
         if after is not None:  # None: no page, and nothing to list
             _settle_html(storage, project, after)
         after = after or index.empty_project(project)
@@ -213,7 +215,7 @@ def _remove_leftovers(storage: Storage, project: str, page: Doc) -> None:
         return
     prefix = keys.file_key(project, "")
     names = {i.key[len(prefix) :].removesuffix(".metadata") for i in storage.list(prefix)}
-    remove_leftovers(storage, project, names & set(page["_deleted"]))
+    remove_leftovers(storage, project, names & set(page["_deleted"]), summarize=False)
 
 
 def _merge(

@@ -1,0 +1,49 @@
+"""The listing summary's invariant, checked on a repository: the summary says what the
+pages say (privpi.listing)."""
+
+from __future__ import annotations
+
+from privpi import index, keys, listing
+from privpi.errors import NotFound
+
+
+def from_pages(storage) -> dict[str, dict]:
+    """What the summary must hold: an entry per project page, serials left out."""
+    expected = {}
+    for info in storage.list(keys.SIMPLE):
+        project, _, rest = info.key[len(keys.SIMPLE) :].partition("/")
+        if rest == "index.json":
+            try:
+                expected[project] = _figures(listing.entry_of(index.read_project(storage, project)))
+            except NotFound:  # removed between the listing and the read
+                continue
+    return expected
+
+
+def stored(storage) -> dict[str, dict] | None:
+    """The stored summary's entries, serials left out; None when there is none or it is
+    damaged."""
+    summary, _ = listing.read(storage)
+    if summary is None:
+        return None
+    return {name: _figures(entry) for name, entry in summary["projects"].items()}
+
+
+def summary_problems(storage) -> list[str]:
+    """How the stored summary differs from the pages (nothing: it is exact)."""
+    expected, actual = from_pages(storage), stored(storage)
+    if actual is None:
+        return ["there is no readable listing summary"] if expected else []
+    problems = []
+    for name in sorted(set(expected) | set(actual)):
+        if expected.get(name) != actual.get(name):
+            problems.append(
+                f"summary of {name}: {actual.get(name)}, pages say {expected.get(name)}"
+            )
+    return problems
+
+
+def _figures(entry: dict) -> dict:
+    # The serial is left out: a settle commits the same page again (serial + 1) without
+    # changing what the listings show.
+    return {k: v for k, v in entry.items() if k != "serial"}
