@@ -135,7 +135,7 @@ def test_projects_shows_sizes_in_binary_units(run, tmp_path):
     wheel = make_wheel(tmp_path, "demo", "1.0", padding=5000)
     run("upload", str(wheel))
     r = run("projects")
-    assert r.output.splitlines()[1].split()[2:] == [
+    assert r.output.splitlines()[1].split()[2:4] == [
         human_size(wheel.stat().st_size).split()[0],
         "KiB",
     ]

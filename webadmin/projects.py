@@ -1,7 +1,8 @@
 """Projects: the searchable list, one project's page, and yank / unyank / delete.
 
-The list reads the root index JSON once and keeps it until its ETag changes, then searches
-and paginates in memory: one conditional read per request, however many projects there are.
+The list reads the root index JSON and the listing summary (privpi.listing) and keeps them
+until their ETags change, then searches and paginates in memory: two conditional reads per
+request, however many projects and files there are.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask_wtf import FlaskForm
 from packaging.utils import canonicalize_name
 
 from privpi import index as repo_index
-from privpi import keys, publish
+from privpi import keys, listing, publish
 from privpi import status as project_status
 from privpi.distributions import valid_project_name
 from privpi.errors import NotFound, PrivpiError, ValidationError
@@ -30,30 +31,58 @@ from .project_data import describe, group_versions
 from .views import confirmed
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
-ROOT_CACHE = "privpi.root-cache"
+LISTING_CACHE = "privpi.listing-cache"
 Page = dict[str, Any]  # a project's PEP 691 JSON (privpi.index)
 
 
-def project_names() -> list[str]:
-    """Every project's canonical name, sorted; re-read only when the root index changed."""
-    cached: tuple[str, list[str]] | None = current_app.extensions.get(ROOT_CACHE)
+def _read_cached(key: str, parse: Callable[[bytes], Any]) -> tuple[str | None, Any]:
+    """(ETag, parsed body) of key, parsed again only when its ETag changed; (None, None)
+    when it is missing."""
+    cache: dict[str, tuple[str, Any]] = current_app.extensions.setdefault(LISTING_CACHE, {})
+    cached = cache.get(key)
     try:
-        blob = storage().read_if_changed(keys.ROOT_JSON, cached[0] if cached else None)
+        blob = storage().read_if_changed(key, cached[0] if cached else None)
     except NotFound:
-        return []
+        return None, None
     if blob is None:  # unchanged since the cached copy (only asked with its ETag)
         assert cached is not None
-        return cached[1]
+        return cached
+    cache[key] = (blob.etag, parse(blob.body))
+    return cache[key]
+
+
+def _root(body: bytes) -> Page:
     try:
-        names: list[str] = sorted(
-            {canonicalize_name(p["name"]) for p in json.loads(blob.body)["projects"]}
-        )
+        root = json.loads(body)
+        if isinstance(root, dict) and all(isinstance(p["name"], str) for p in root["projects"]):
+            return root
     except (ValueError, KeyError, TypeError):
-        raise PrivpiError(
-            f"the root index {keys.ROOT_JSON} is damaged; run `privpi reindex` to rebuild it"
-        ) from None
-    current_app.extensions[ROOT_CACHE] = (blob.etag, names)
-    return names
+        pass
+    raise PrivpiError(
+        f"the root index {keys.ROOT_JSON} is damaged; run `privpi reindex` to rebuild it"
+    )
+
+
+def current_listing() -> listing.Listing:
+    """Every project the root lists with its figures (privpi.listing): two conditional
+    reads per request however many projects there are; recomputed only when either the
+    root or the listing summary changed."""
+    root_etag, root = _read_cached(keys.ROOT_JSON, _root)
+    summary_etag, summary = _read_cached(keys.LISTING, listing.loads)
+    cache: dict[str, Any] = current_app.extensions[LISTING_CACHE]
+    versions = (root_etag, summary_etag)
+    if cache.get("listing", (None,))[0] != versions:
+        shown = listing.listing(storage(), root or repo_index.empty_root(), summary)
+        if shown.repaired:  # written back: the next request reads the repaired summary
+            return shown
+        cache["listing"] = (versions, shown)
+    result: listing.Listing = cache["listing"][1]
+    return result
+
+
+def project_names() -> list[str]:
+    """Every project's canonical name, sorted."""
+    return [row.name for row in current_listing().rows]
 
 
 def search(names: list[str], query: str) -> list[str]:
@@ -79,15 +108,17 @@ def index() -> ResponseReturnValue:
     query = request.args.get("q", "")[:200]
     page = _page_number()
     per_page = current_app.config["PROJECTS_PER_PAGE"]
-    names = project_names()
-    hits = search(names, query)
+    shown = current_listing()
+    rows = {row.name: row for row in shown.rows}
+    hits = search(list(rows), query)
     pages = max(1, -(-len(hits) // per_page))
     start = (page - 1) * per_page
     return render_template(
         "projects.html",
         query=query,
-        shown=hits[start : start + per_page],
-        total=len(names),
+        shown=[rows[name] for name in hits[start : start + per_page]],
+        missing=shown.missing,
+        total=len(rows),
         matches=len(hits),
         page=page,
         pages=pages,

@@ -1,0 +1,271 @@
+"""The listing summary (privpi.listing): every change keeps it exact, concurrent publishers
+lose none of its entries, reindex rebuilds it, a missing or damaged one is rebuilt or
+reported, and the listings read it at a flat cost."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from edge import paths
+from privpi import index, keys, listing, publish, status
+from privpi.cli import main
+from privpi.errors import PrivpiError
+from privpi.storage import open_storage
+from privpi.units import human_size
+from tests.support.console import seed_root_index, text
+from tests.support.distfactory import make_sdist, make_wheel
+from tests.support.listing import stored, summary_problems
+from tests.support.publish import RequestCounter
+
+
+@pytest.fixture
+def run(storage_url):
+    def invoke(*args):
+        return CliRunner().invoke(main, ["--storage", storage_url, *args])
+
+    return invoke
+
+
+def entries(storage) -> dict[str, dict]:
+    summary, _ = listing.read(storage)
+    assert summary is not None
+    return summary["projects"]
+
+
+def test_every_change_keeps_the_summary_exact(storage, tmp_path):
+    wheel = make_wheel(tmp_path, "demo", "1.0", padding=2000)
+    publish.publish(storage, wheel, uploader="ann")
+    publish.publish(storage, make_sdist(tmp_path, "demo", "1.0"))
+    publish.publish(storage, make_wheel(tmp_path, "demo", "2.0"))
+    publish.publish(storage, make_wheel(tmp_path, "other", "0.1"))
+    demo = entries(storage)["demo"]
+    assert (demo["files"], demo["latest"], demo["status"], demo["listed"]) == (
+        3,
+        "2.0",
+        "active",
+        True,
+    )
+    assert demo["bytes"] == sum(f["size"] for f in index.read_project(storage, "demo")["files"])
+    assert summary_problems(storage) == []
+    steps = [
+        lambda: publish.yank(storage, "demo", "2.0", reason="broken"),
+        lambda: publish.publish(
+            storage, make_wheel(tmp_path / "b", "demo", "1.0", padding=9), existing="overwrite"
+        ),  # fmt: skip
+        lambda: status.set_status(storage, "other", "quarantined", "held"),
+        lambda: status.set_status(storage, "other", "archived"),
+        lambda: publish.unyank(storage, "demo", "2.0"),
+        lambda: publish.delete(storage, "demo", filename="demo-1.0.tar.gz"),
+        lambda: publish.delete(storage, "demo", "2.0"),
+        lambda: publish.delete(storage, "other"),
+    ]
+    for step in steps:
+        step()
+        assert summary_problems(storage) == []
+    after = entries(storage)
+    assert (after["demo"]["files"], after["demo"]["latest"]) == (1, "1.0")
+    assert (after["other"]["files"], after["other"]["listed"]) == (0, False)
+
+
+def test_latest_skips_yanked_versions_and_status_is_kept(storage, tmp_path):
+    for version in ("1.0", "1.10", "1.9"):
+        publish.publish(storage, make_wheel(tmp_path, "demo", version))
+    assert entries(storage)["demo"]["latest"] == "1.10"  # PEP 440 order, not text order
+    publish.yank(storage, "demo", "1.10")
+    assert entries(storage)["demo"]["latest"] == "1.9"
+    status.set_status(storage, "demo", "quarantined", "looking")
+    held = entries(storage)["demo"]
+    assert (held["files"], held["status"], held["listed"]) == (3, "quarantined", True)
+
+
+def test_an_entry_only_gives_way_to_a_newer_page(storage, tmp_path):
+    """Updates applied late or twice end with the newest page's figures."""
+    publish.publish(storage, make_wheel(tmp_path, "demo", "1.0"))
+    old = index.read_project(storage, "demo")
+    publish.publish(storage, make_wheel(tmp_path, "demo", "2.0"))
+    new = index.read_project(storage, "demo")
+    listing.record(storage, {"demo": old})  # a late update from the older page
+    assert entries(storage)["demo"] == listing.entry_of(new)
+    listing.record(storage, {"demo": new})  # twice
+    assert entries(storage)["demo"] == listing.entry_of(new)
+
+
+def test_twenty_publishers_of_twenty_projects_leave_the_summary_exact(s3_storage, tmp_path):
+    count = 20
+    wheels = [make_wheel(tmp_path, f"proj-{i:02d}", "1.0", padding=i * 100) for i in range(count)]
+    wheels += [make_wheel(tmp_path, f"proj-{i:02d}", "2.0") for i in range(0, count, 4)]
+    errors: list[str] = []
+    barrier = threading.Barrier(len(wheels))
+
+    def worker(path):
+        own = open_storage(s3_storage.url)  # one client each, as separate publishers have
+        barrier.wait()
+        try:
+            publish.publish(own, path)
+        except Exception as e:  # reported below, with the file
+            errors.append(f"{path.name}: {e}")
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in wheels]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert errors == []
+    assert summary_problems(s3_storage) == []
+    published = stored(s3_storage)
+    assert sorted(published) == [f"proj-{i:02d}" for i in range(count)]
+    assert sum(e["files"] for e in published.values()) == len(wheels)
+    publish.reindex(s3_storage)  # rebuilt from the pages: the same figures
+    assert stored(s3_storage) == published
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "wrong entries"])
+def test_reindex_rebuilds_the_summary(storage, tmp_path, damage):
+    publish.publish(storage, make_wheel(tmp_path, "demo", "1.0"))
+    publish.publish(storage, make_wheel(tmp_path, "other", "1.0"))
+    if damage == "missing":
+        storage.delete(keys.LISTING)
+    elif damage == "garbage":
+        storage.write(keys.LISTING, b"\x1f\x8bnot gzip at all")
+    else:  # an entry with the page's serial but wrong figures, one from a lost page's
+        # higher serial, one for a project without any page
+        summary = listing.empty()
+        summary["projects"] = {
+            "demo": {**entries(storage)["demo"], "files": 9},
+            "other": {**entries(storage)["other"], "serial": 99},
+            "ghost": {**entries(storage)["other"], "serial": 1},
+        }
+        storage.write(keys.LISTING, listing.dumps(summary))
+    assert summary_problems(storage) != []
+    publish.reindex(storage)
+    assert summary_problems(storage) == []
+    assert sorted(entries(storage)) == ["demo", "other"]
+
+
+def test_projects_command_shows_the_summary(run, storage, tmp_path):
+    wheel = make_wheel(tmp_path, "demo", "1.0", padding=5000)
+    sdist = make_sdist(tmp_path, "demo", "1.1")
+    run("upload", str(wheel), str(sdist))
+    run("upload", str(make_wheel(tmp_path, "other", "2.0")))
+    run("yank", "demo", "1.1")
+    status.set_status(storage, "other", "deprecated", "use demo")
+    r = run("projects")
+    assert (r.exit_code, r.stderr) == (0, "")
+    header, demo, other = r.output.splitlines()
+    assert header.split() == ["PROJECT", "FILES", "SIZE", "LATEST", "LAST", "UPLOAD", "STATUS"]
+    size = human_size(wheel.stat().st_size + sdist.stat().st_size)
+    uploaded = index.read_project(storage, "demo")["files"][-1]["upload-time"]
+    assert demo.split() == ["demo", "2", *size.split(), "1.0", *uploaded[:16].split("T"), "active"]
+    assert other.split()[:2] == ["other", "1"]
+    assert other.split()[-1] == "deprecated"
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_projects_command_rebuilds_a_missing_or_damaged_summary(run, storage, tmp_path, damage):
+    run("upload", str(make_wheel(tmp_path, "demo", "1.0")), str(make_wheel(tmp_path, "b", "1")))
+    expected = run("projects").stdout
+    if damage == "missing":
+        storage.delete(keys.LISTING)
+    else:
+        storage.write(keys.LISTING, b"{not json")
+    r = run("projects")
+    assert r.exit_code == 0
+    assert r.stdout == expected
+    assert r.stderr == (
+        "The listing summary lacked 2 project(s): read from their pages and stored "
+        "(privpi reindex rebuilds it whole).\n"
+    )
+    assert summary_problems(storage) == []
+    assert run("projects").stderr == ""
+
+
+def test_a_damaged_root_is_reported_not_a_traceback(run, storage, tmp_path):
+    run("upload", str(make_wheel(tmp_path, "demo", "1.0")))
+    storage.write(keys.ROOT_JSON, b"[not json")
+    r = run("projects")
+    assert r.exit_code == 1
+    assert r.output == (
+        f"Error: {keys.ROOT_JSON} is not valid JSON; run `privpi reindex` to rebuild it\n"
+    )
+
+
+def test_a_failed_summary_update_fails_the_publish_and_running_it_again_finishes(faulty, tmp_path):
+    """A page committed whose summary update storage refused: the publish says so, and the
+    same upload again brings the entry up to date."""
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    publish.publish(faulty.storage, make_wheel(tmp_path, "demo", "0.9"))
+    faulty.proxy.add_rule("PUT", "/console/listing.json.gz", times=1000)
+    with pytest.raises(PrivpiError, match="listing summary was not updated.*run the same"):
+        publish.publish(faulty.storage, wheel, existing="skip")
+    assert entries(faulty.direct)["demo"]["files"] == 1  # behind the page
+    faulty.proxy.clear()
+    assert publish.publish(faulty.storage, wheel, existing="skip").status == "skipped"
+    assert summary_problems(faulty.direct) == []
+
+
+def test_readers_repair_an_entry_behind_the_root(storage, tmp_path):
+    """A new project whose summary update was lost: the root knows a newer page, so the
+    next listing reads that page and writes the entry back."""
+    publish.publish(storage, make_wheel(tmp_path, "demo", "1.0"))
+    publish.publish(storage, make_wheel(tmp_path, "other", "1.0"))
+    summary = listing.empty()
+    summary["projects"] = {"demo": entries(storage)["demo"]}
+    storage.write(keys.LISTING, listing.dumps(summary))
+    shown = listing.load(storage)
+    assert ([r.name for r in shown.rows], shown.repaired, shown.missing) == (
+        ["demo", "other"],
+        1,
+        0,
+    )
+    assert summary_problems(storage) == []
+
+
+def test_listings_cost_the_same_requests_at_any_size(s3_storage, tmp_path):
+    publish.publish(s3_storage, make_wheel(tmp_path, "demo", "1.0"))
+    counter = RequestCounter(s3_storage.client)
+    listing.load(s3_storage)
+    small = counter.take()
+    for i in range(40):
+        publish.publish(s3_storage, make_sdist(tmp_path, f"p{i}", "1.0"))
+    counter.take()
+    shown = listing.load(s3_storage)
+    assert (len(shown.rows), shown.files) == (41, 41)
+    assert counter.take() == small == {"GetObject": 2}
+
+
+def test_dashboard_figures_come_from_the_summary(as_role, repo, tmp_path):
+    wheels = [make_wheel(tmp_path, "alpha", "1.0", padding=3000), make_wheel(tmp_path, "b", "1")]
+    for wheel in wheels:
+        publish.publish(repo, wheel)
+    publish.delete(repo, "b")
+    page = text(as_role("reader").get("/"))
+    assert '<span class="figure">1</span> projects' in page
+    assert '<span class="figure">1</span> files' in page
+    assert f'<span class="figure">{human_size(wheels[0].stat().st_size)}</span> stored' in page
+    assert "listing summary" not in page
+
+
+def test_console_lists_figures_and_says_what_it_lacks(as_role, repo, tmp_path):
+    publish.publish(repo, make_wheel(tmp_path, "demo", "1.0"))
+    c = as_role("reader")
+    page = text(c.get("/projects"))
+    assert '<a href="/projects/demo">demo</a>' in page
+    assert "1.0 · 1 file · " in page
+    seed_root_index(repo, ["demo", *(f"pkg-{i:03d}" for i in range(listing.REPAIR_LIMIT + 1))])
+    page = text(c.get("/projects"))
+    assert f"{listing.REPAIR_LIMIT + 1} projects have no figures in the listing summary" in page
+    assert "privpi reindex" in text(c.get("/"))
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["/console/listing.json.gz", "/files/../console/listing.json.gz",
+     "/files/%2e%2e/%2e%2e/console/listing.json.gz", "/simple/..%2f..%2fconsole/"],
+)  # fmt: skip
+def test_no_url_reaches_the_summary(uri):
+    """The read path serves keys under packages/ only; the summary lives under console/."""
+    with pytest.raises(paths.Refused):
+        paths.route(paths.normalize(uri))
