@@ -29,9 +29,14 @@ def stored(storage) -> dict[str, dict] | None:
     return {name: _figures(entry) for name, entry in summary["projects"].items()}
 
 
-def summary_problems(storage) -> list[str]:
-    """How the stored summary differs from the pages (nothing: it is exact)."""
-    expected, actual = from_pages(storage), stored(storage)
+def summary_problems(storage, pages: dict[str, dict] | None = None) -> list[str]:
+    """How the stored summary differs from the pages (nothing: it is exact); pages: every
+    project page already read (name -> page), else they are read here."""
+    if pages is None:
+        expected = from_pages(storage)
+    else:
+        expected = {name: _figures(listing.entry_of(page)) for name, page in pages.items()}
+    actual = stored(storage)
     if actual is None:
         return ["there is no readable listing summary"] if expected else []
     problems = []

@@ -8,7 +8,7 @@ faults are cleared, every operation that failed is run again until it finishes, 
 - the invariant is checked on the bucket itself (:func:`violations`): the HTML of every
   page is the rendering of its JSON; every listed file is stored with the listed sha256,
   size and ``.metadata`` hash; the root lists exactly the projects whose page lists files;
-  nothing is stored that no page lists;
+  nothing is stored that no page lists; the listing summary says what the pages say;
 - the reference model (:class:`State`) must explain what happened: some order of the
   step's operations (each failed one taking effect or not before its re-run) in which each
   operation's answer is the one the model gives and which ends in the bucket's state.
@@ -39,6 +39,7 @@ from privpi.errors import PrivpiError, ValidationError
 from privpi.storage.s3 import S3Config, S3Storage
 from tests.support.distfactory import make_sdist, make_wheel
 from tests.support.faultproxy import FaultProxy
+from tests.support.listing import summary_problems
 
 GRACE = 10.0  # index.GRACE during the run: longer than any hold below, so the design holds
 HOLD = 2.5  # a held request is delivered this late, after the client gave up on it
@@ -300,12 +301,12 @@ def observe(storage, pool: list[Dist]) -> tuple[State, list[str]]:
     by_md5 = {d.md5: d for d in pool}
     meta_md5 = {d.metadata_md5: d.metadata_sha256 for d in pool if d.metadata_md5}
     stored = {i.key: i.etag.strip('"') for i in storage.list(keys.PACKAGES)}
-    problems, state, listed_keys, with_files = [], State(), set(), set()
+    problems, state, listed_keys, with_files, read = [], State(), set(), set(), {}
     for key in sorted(k for k in stored if k.startswith(keys.SIMPLE) and k.count("/") == 3):
         if not key.endswith("/index.json"):
             continue
         project = key.split("/")[2]
-        page = index.read_project(storage, project)
+        page = read[project] = index.read_project(storage, project)
         html = storage.read(keys.project_html(project)).body
         if html != pages.project_html(page):
             problems.append(f"{project}: the HTML is not the rendering of the JSON")
@@ -334,6 +335,7 @@ def observe(storage, pool: list[Dist]) -> tuple[State, list[str]]:
         problems.append("the root HTML is not the rendering of the root JSON")
     for key in sorted(k for k in stored if k.startswith(keys.FILES) and k not in listed_keys):
         problems.append(f"{key} is stored but no page lists it")
+    problems += summary_problems(storage, read)  # the listing summary says what pages say
     return state, problems
 
 
@@ -414,6 +416,8 @@ class Scenario:
             ("GET", "/packages/simple/index.json"),
             ("PUT", "/packages/simple/index.html"),
             ("GET", f"/{self.bucket}$"),  # a listing
+            ("PUT", f"/{keys.LISTING}"),
+            ("GET", f"/{keys.LISTING}"),
         ]
         planned, self._rules = [], []
         for _ in range(rng.choice([0, 1, 1, 2, 2])):
