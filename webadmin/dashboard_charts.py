@@ -3,8 +3,8 @@
 Both cost the same few storage requests however large the repository: the weekly counts
 come from the audit log's keys alone (``audit.times_since``: one list request per 1,000
 events of the last 26 weeks, at most 20; events past that bound are not counted and the
-chart says from which week), and the sizes from one listing of the stored files. Both are
-kept for STATS_TTL per console instance, like the dashboard's counts.
+chart says from which week), and the sizes from the listing summary (privpi.listing), like
+the dashboard's counts. Both are kept for STATS_TTL per console instance.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from flask import current_app
 from markupsafe import Markup
 
-from privpi import audit, keys
+from privpi import audit
 from privpi.storage import Storage
 from privpi.units import human_size
 
 from . import charts
+from .projects import current_listing
 
 WEEKS = 26
 TOP = 10  # projects drawn one by one; the others share one bar
@@ -40,16 +41,10 @@ def weekly_publishes(storage: Storage, now: datetime) -> list[tuple[date, int | 
     return [(m, counts[m] if window.complete or m >= first_whole else None) for m in mondays]
 
 
-def project_sizes(storage: Storage) -> list[tuple[str, int]]:
-    """Bytes stored per project (files and their .metadata), largest first.
-
-    One listing of the files: a stand-in until the repository summary keeps these sizes.
-    """
-    sizes: Counter[str] = Counter()
-    for info in storage.list(keys.FILES):
-        project = info.key[len(keys.FILES) :].split("/", 1)[0]
-        sizes[project] += info.size
-    return sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+def project_sizes() -> list[tuple[str, int]]:
+    """Bytes of each project's distributions, largest first, from the listing summary
+    (privpi.listing, as the dashboard's counts): no listing of the files."""
+    return [(row.name, row.bytes) for row in current_listing().by_size()]
 
 
 def top_and_rest(sizes: list[tuple[str, int]], top: int = TOP) -> list[tuple[str, int]]:
@@ -68,7 +63,7 @@ def render(storage: Storage) -> dict[str, Markup]:
         return result
     result = {
         "publishes": publishes_chart(weekly_publishes(storage, datetime.now(UTC))),
-        "storage": storage_chart(project_sizes(storage)),
+        "storage": storage_chart(project_sizes()),
     }
     current_app.extensions[CACHE] = (time.monotonic() + STATS_TTL, result)
     return result
