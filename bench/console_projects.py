@@ -1,6 +1,7 @@
 """Server time of the console's /projects page with 10 and with 10,000 projects.
 
-Folder storage seeded by writing the root index JSON directly (no distributions needed);
+Folder storage seeded by writing the root index JSON and the listing summary directly (no
+distributions needed);
 requests go through the Flask test client, so the figures are the console's own time
 (storage read, search, pagination, rendering), without network or browser.
 
@@ -22,7 +23,7 @@ os.environ.setdefault("PRIVPI_PBKDF2_ROUNDS", "1000")
 
 import re
 
-from privpi import keys
+from privpi import index, keys, listing
 from privpi.storage import FolderStorage
 from privpi.users import UserStore
 from webadmin import create_app
@@ -39,6 +40,11 @@ def seeded(root: Path, n: int) -> FolderStorage:
         "projects": [{"name": f"project-{i:05d}"} for i in range(n)],
     }
     storage.write(keys.ROOT_JSON, json.dumps(doc).encode(), content_type=keys.JSON_TYPE)
+    summary = listing.empty()  # the figures each row shows (privpi.listing)
+    entry = {"serial": 1, "listed": True, "files": 3, "bytes": 123_456, "latest": "1.0",
+             "uploaded": index.now(), "status": "active"}  # fmt: skip
+    summary["projects"] = {p["name"]: entry for p in doc["projects"]}
+    storage.write(keys.LISTING, listing.dumps(summary), content_type=listing.CONTENT_TYPE)
     return storage
 
 

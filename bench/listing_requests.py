@@ -185,7 +185,7 @@ def main() -> None:
     parser.add_argument(
         "--max-file-objects",
         type=int,
-        default=10_000,
+        default=2_000,
         help="write file objects (for the replaced dashboard's listing) up to this many",
     )
     args = parser.parse_args()
