@@ -4,8 +4,6 @@ reported, and the listings read it at a flat cost."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from click.testing import CliRunner
 
@@ -13,12 +11,11 @@ from edge import paths
 from privpi import index, keys, listing, publish, status
 from privpi.cli import main
 from privpi.errors import PrivpiError
-from privpi.storage import open_storage
 from privpi.units import human_size
 from tests.support.console import seed_root_index, text
 from tests.support.distfactory import make_sdist, make_wheel
 from tests.support.listing import stored, summary_problems
-from tests.support.publish import RequestCounter
+from tests.support.publish import RequestCounter, publish_at_once
 
 
 @pytest.fixture
@@ -97,23 +94,7 @@ def test_twenty_publishers_of_twenty_projects_leave_the_summary_exact(s3_storage
     count = 20
     wheels = [make_wheel(tmp_path, f"proj-{i:02d}", "1.0", padding=i * 100) for i in range(count)]
     wheels += [make_wheel(tmp_path, f"proj-{i:02d}", "2.0") for i in range(0, count, 4)]
-    errors: list[str] = []
-    barrier = threading.Barrier(len(wheels))
-
-    def worker(path):
-        own = open_storage(s3_storage.url)  # one client each, as separate publishers have
-        barrier.wait()
-        try:
-            publish.publish(own, path)
-        except Exception as e:  # reported below, with the file
-            errors.append(f"{path.name}: {e}")
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in wheels]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert errors == []
+    assert publish_at_once(s3_storage, wheels) == []
     assert summary_problems(s3_storage) == []
     published = stored(s3_storage)
     assert sorted(published) == [f"proj-{i:02d}" for i in range(count)]

@@ -8,15 +8,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from privpi import index, keys, publish
 from privpi.errors import PrivpiError
-from privpi.storage import open_storage
 from tests.support.distfactory import make_sdist, make_wheel
-from tests.support.publish import RequestCounter, parse_links
+from tests.support.publish import RequestCounter, parse_links, publish_at_once
 
 
 def page_files(storage, project) -> tuple[list[str], list[str]]:
@@ -30,23 +28,7 @@ def page_files(storage, project) -> tuple[list[str], list[str]]:
 def test_concurrent_publishers_in_threads(storage, tmp_path):
     count = 16
     wheels = [make_wheel(tmp_path, "busy", f"1.{i}") for i in range(count)]
-    errors = []
-    barrier = threading.Barrier(count)
-
-    def worker(path):
-        own = open_storage(storage.url)  # one client each, as separate publishers have
-        barrier.wait()
-        try:
-            publish.publish(own, path)
-        except Exception as e:  # reported below, with the file
-            errors.append((path.name, e))
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in wheels]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    assert publish_at_once(storage, wheels) == []
     expected = sorted(w.name for w in wheels)
     json_names, html_names = page_files(storage, "busy")
     assert (sorted(json_names), sorted(html_names)) == (expected, expected)

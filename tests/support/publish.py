@@ -10,11 +10,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from privpi import publish
+from privpi.storage import open_storage
 from tests.support.serve import isolated_pip_env
 
 CACHE = Path.home() / ".cache" / "privpi-tests" / "pypi"
@@ -110,3 +113,25 @@ class RequestCounter:
     def take(self) -> collections.Counter:
         calls, self.calls = self.calls, collections.Counter()
         return calls
+
+
+def publish_at_once(storage, paths, timeout: float = 300) -> list[str]:
+    """Publish each file from its own thread with its own client (as separate publishers
+    have), all released together; the failures, each naming its file."""
+    errors: list[str] = []
+    barrier = threading.Barrier(len(paths))
+
+    def worker(path):
+        own = open_storage(storage.url)
+        barrier.wait()
+        try:
+            publish.publish(own, path)
+        except Exception as e:  # reported by the caller, with the file
+            errors.append(f"{path.name}: {e!r}")
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return errors
