@@ -27,7 +27,6 @@ read; beyond it the listing says how many projects it lacks figures for.
 
 from __future__ import annotations
 
-import copy
 import gzip
 import json
 import logging
@@ -154,7 +153,8 @@ def commit(storage: Storage, change: Callable[[Summary], bool]) -> Summary:
     conditional write of the result succeeds; return the summary written or read."""
     for attempt in range(MAX_ATTEMPTS):
         current, etag = read(storage)
-        summary = copy.deepcopy(current) if current else empty()
+        # Entries are replaced whole, never edited: a copy of the mapping is enough.
+        summary = {**current, "projects": dict(current["projects"])} if current else empty()
         if not change(summary) and current is not None:
             return summary
         condition: index.Condition = {"if_match": etag} if etag else {"if_none_match": True}
@@ -244,7 +244,7 @@ def listing(
     entries = dict((summary or empty())["projects"])
     names = sorted({canonicalize_name(str(p["name"])) for p in root.get("projects", [])})
     stale = _stale(names, root.get("_serials", {}), entries)
-    repaired = {}
+    repaired: dict[str, Entry] = {}
     if stale and (repair_limit is None or len(stale) <= repair_limit):
         repaired = _repair(storage, stale)
         entries.update(repaired)
