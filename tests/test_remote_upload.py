@@ -46,7 +46,7 @@ def console(storage):
     """(base URL, storage) of a privpi serve over fresh storage (folder and S3)."""
     base, proc = start_server(storage.url)
     yield base, storage
-    stop(proc)
+    print(stop(proc))  # the server's log, shown by pytest when the test failed
 
 
 def client_env(token: str | None) -> dict[str, str]:

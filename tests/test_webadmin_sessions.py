@@ -92,18 +92,20 @@ def test_role_change_ends_the_session(app, as_role):
 
 
 def test_session_ends_a_fixed_time_after_sign_in_however_busy(repo):
-    lifetime = 4.0
+    lifetime = 6.0
     app = make_console(repo, SESSION_ABSOLUTE_LIFETIME=timedelta(seconds=lifetime))
     client = app.test_client()
-    signed_in = time.monotonic()
+    before = time.monotonic()
     assert login(client, "reader").status_code == 303
-    # busy all the while: each request renews the cookie, so the idle limit never ends it
-    # (sign-in time is kept in whole seconds: stay 1.5 s clear of the limit)
-    while time.monotonic() - signed_in < lifetime - 1.5:
+    after = time.monotonic()  # the console noted the sign-in between before and after
+    # Busy all the while: each request renews the cookie, so the idle limit never ends it.
+    # Sign-in time is kept in whole seconds (so the limit may come up to 1 s early) and a
+    # request on a loaded machine may take a second or two: stop 3 s clear of the limit.
+    while time.monotonic() - before < lifetime - 3:
         assert client.get("/account").status_code == 200
         time.sleep(0.2)
     latest = cookie(client)
-    time.sleep(lifetime + 0.2 - (time.monotonic() - signed_in))
+    time.sleep(max(0.0, lifetime + 0.2 - (time.monotonic() - after)))
     assert signed_out(replay(app, latest))
     assert signed_out(client.get("/account"))
 

@@ -56,10 +56,9 @@ def start_server(
         )
     proc.log_path = log.name
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, timeout=60)  # a loaded 2-core CI machine starts it slowly
     except RuntimeError:
-        stop(proc)
-        raise RuntimeError(f"privpi serve did not start:\n{Path(proc.log_path).read_text()}")
+        raise RuntimeError(f"privpi serve did not start:\n{stop(proc)}") from None
     return f"http://127.0.0.1:{port}", proc
 
 
