@@ -139,13 +139,13 @@ def measure(endpoint: str, size: int, files: int, max_objects: int, scratch: Pat
     def row(what: str, calls: collections.Counter | int, seconds: float) -> None:
         count = calls if isinstance(calls, int) else sum(calls.values())
         detail = "" if isinstance(calls, int) else f"  ({fmt(calls)})"
-        rows.append(f"{size:>8,}  {what:<40} {count:>6,}  {seconds:>7.2f} s{detail}")
+        rows.append(f"{size:>8,}  {what:<44} {count:>6,}  {seconds:>7.2f} s{detail}")
 
     for what, call in (("before: privpi projects", old_projects),
                        ("before: dashboard figures", old_dashboard)):  # fmt: skip
         if call is old_dashboard and not file_objects:
             rows.append(
-                f"{size:>8,}  {what:<40} {'-':>6}  not run: {size * files:,} file objects not "
+                f"{size:>8,}  {what:<44} {'-':>6}  not run: {size * files:,} file objects not "
                 f"written (--max-file-objects); S3 lists 1,000 keys a request: "
                 f"{1 + -(-size * files // 1000):,} requests"
             )
@@ -192,7 +192,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="privpi-bench-") as tmp, moto() as endpoint:
         scratch = Path(tmp)
         fake_aws_env(scratch, endpoint)
-        print(f"{'projects':>8}  {'listing':<40} {'S3 req':>6}  {'time':>9}")
+        print(f"{'projects':>8}  {'listing':<44} {'S3 req':>6}  {'time':>9}")
         for size in (int(s) for s in args.sizes.split(",")):
             measured = measure(
                 endpoint, size, args.files_per_project, args.max_file_objects, scratch
