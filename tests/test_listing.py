@@ -250,3 +250,13 @@ def test_no_url_reaches_the_summary(uri):
     """The read path serves keys under packages/ only; the summary lives under console/."""
     with pytest.raises(paths.Refused):
         paths.route(paths.normalize(uri))
+
+
+def test_console_rebuilds_a_damaged_summary_of_a_few_projects(as_role, repo, tmp_path):
+    wheel = make_wheel(tmp_path, "demo", "1.0", padding=3000)
+    publish.publish(repo, wheel)
+    repo.write(keys.LISTING, b"\x1f\x8b damaged")
+    page = text(as_role("reader").get("/"))
+    assert '<span class="figure">1</span> files' in page
+    assert f'<span class="figure">{human_size(wheel.stat().st_size)}</span> stored' in page
+    assert summary_problems(repo) == []  # written back by the view
