@@ -72,10 +72,16 @@ def delete(
         removed[:] = names
         return page
 
-    _before, after = index.update_project(storage, project, change)
+    try:
+        _before, after = index.update_project(storage, project, change)
+    except NothingToDelete:
+        # Perhaps this runs again a delete that removed the last files but failed at the
+        # root, whose HTML it may have left unlike the root JSON: finish that first.
+        _finish_root(storage, project)
+        raise
     assert after is not None  # change() always returns a page
-    if not after["files"]:
-        index.sync_root(storage, project, after)
+    if not after["files"]:  # repair: this may be such a run again, with files still stored
+        index.sync_root(storage, project, after, repair=True)
     for name in removed:  # the commit is the deletion: recorded before any byte goes
         audit.record(storage, "delete", actor, project=project, version=version, filename=name)
     for name in removed + leftovers:  # no page lists them any more, and none will
@@ -83,6 +89,17 @@ def delete(
         storage.delete(keys.file_key(project, name))
     invalidate(storage, removed, project)  # a file deleted by mistake must stop being served
     return removed
+
+
+def _finish_root(storage: Storage, project: str) -> None:
+    """The root's listing of project made right, its HTML too (a refusal path: two GETs
+    when nothing is left to do)."""
+    try:
+        page = index.read_project(storage, project)
+    except NotFound:
+        return  # no page: nothing was ever committed for it, nor for the root
+    if not page["files"]:
+        index.sync_root(storage, project, page, repair=True)
 
 
 def invalidate(storage: Storage, filenames: list[str], project: str) -> None:

@@ -136,6 +136,24 @@ def test_interrupted_delete_is_finished_by_running_it_again(faulty, wheels):
     assert "nothing in project demo matches version 1.1: deleted at" in third.stderr
 
 
+def test_a_delete_failed_at_the_root_is_finished_by_a_run_that_finds_nothing(faulty, wheels):
+    """The last file's delete commits the page, then every root write fails (its HTML may be
+    written, its JSON not); another delete removes the bytes meanwhile. Run again, the delete
+    finds nothing to delete, and says so, but first makes the root right."""
+    publish.publish(faulty.direct, wheels["1.0"])
+    faulty.proxy.add_rule("PUT", "/packages/simple/index.json$", action="503", times=EXHAUST)
+    with pytest.raises(PrivpiError):
+        publish.delete(faulty.storage, "demo", "1.0")
+    faulty.proxy.clear()
+    for key in (keys.metadata_key("demo", "demo-1.0-py3-none-any.whl"),
+                keys.file_key("demo", "demo-1.0-py3-none-any.whl")):  # fmt: skip
+        faulty.direct.delete(key)  # as the other delete's last step does
+    with pytest.raises(ValidationError, match="nothing in project demo matches version 1.0"):
+        publish.delete(faulty.storage, "demo", "1.0")
+    assert index.read_root(faulty.direct)["projects"] == []
+    assert_invariant(faulty.direct, *wheels.values())
+
+
 def test_reindex_after_an_interrupted_delete_finishes_it(faulty, wheels):
     publish.publish(faulty.direct, wheels["1.0"])
     publish.publish(faulty.direct, wheels["1.1"])
