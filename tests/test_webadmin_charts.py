@@ -4,6 +4,7 @@ and storage by project, with their numbers, in markup the console's CSP allows."
 from __future__ import annotations
 
 import re
+import secrets
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -62,8 +63,14 @@ def test_dashboard_draws_publishes_per_week_and_storage_by_project(repo, as_role
     assert list(sizes) == [name for name, _ in largest[:10]] + ["2 other projects"]
     assert sizes[largest[0][0]] == human_size(largest[0][1])
     assert sizes["2 other projects"] == human_size(sum(n for _, n in largest[10:]))
-    assert "Files published per week" in page
-    assert "Storage by project" in page
+    assert f'<span class="figure">{human_size(sum(stored.values()))}</span> stored' in page
+
+    # a publish shows in the storage chart at once: it is drawn from the same summary
+    big = make_wheel(tmp_path / "dist", "zz-big", "1.0", description=secrets.token_hex(100_000))
+    publish.publish(repo, big, uploader="publisher")
+    sizes = numbers(figure(text(as_role("reader").get("/")), "chart-storage"))
+    assert list(sizes)[0] == "zz-big"
+    assert sizes["3 other projects"]
 
 
 def test_an_empty_repository_says_so_instead_of_charts(as_role):

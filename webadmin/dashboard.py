@@ -33,5 +33,5 @@ def index() -> str:
         package_events=package_events[:15],
         # who was added, disabled or made admin is the admins' business
         user_events=user_events[:15] if current_user.has_role("admin") else None,
-        charts=dashboard_charts.render(storage()),
+        charts=dashboard_charts.render(storage(), shown),
     )

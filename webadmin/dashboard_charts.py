@@ -3,8 +3,8 @@
 Both cost the same few storage requests however large the repository: the weekly counts
 come from the audit log's keys alone (``audit.times_since``: one list request per 1,000
 events of the last 26 weeks, at most 20; events past that bound are not counted and the
-chart says from which week), and the sizes from the listing summary (privpi.listing), like
-the dashboard's counts. Both are kept for STATS_TTL per console instance.
+chart says from which week), kept for STATS_TTL per console instance; the sizes from the
+listing summary (privpi.listing) the dashboard's counts come from, two reads at any size.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from flask import current_app
 from markupsafe import Markup
 
-from privpi import audit
+from privpi import audit, listing
 from privpi.storage import Storage
 from privpi.units import human_size
 
 from . import charts
-from .projects import current_listing
 
 WEEKS = 26
 TOP = 10  # projects drawn one by one; the others share one bar
@@ -41,10 +40,10 @@ def weekly_publishes(storage: Storage, now: datetime) -> list[tuple[date, int | 
     return [(m, counts[m] if window.complete or m >= first_whole else None) for m in mondays]
 
 
-def project_sizes() -> list[tuple[str, int]]:
+def project_sizes(shown: listing.Listing) -> list[tuple[str, int]]:
     """Bytes of each project's distributions, largest first, from the listing summary
-    (privpi.listing, as the dashboard's counts): no listing of the files."""
-    return [(row.name, row.bytes) for row in current_listing().by_size()]
+    (privpi.listing) the dashboard's counts come from: no listing of the files."""
+    return [(row.name, row.bytes) for row in shown.by_size()]
 
 
 def top_and_rest(sizes: list[tuple[str, int]], top: int = TOP) -> list[tuple[str, int]]:
@@ -55,18 +54,17 @@ def top_and_rest(sizes: list[tuple[str, int]], top: int = TOP) -> list[tuple[str
     return [*sizes[:top], (f"{len(rest):,} other projects", sum(v for _, v in rest))]
 
 
-def render(storage: Storage) -> dict[str, Markup]:
-    """Both charts as markup, kept STATS_TTL seconds per console instance."""
+def render(storage: Storage, shown: listing.Listing) -> dict[str, Markup]:
+    """Both charts as markup. The weekly counts are kept STATS_TTL seconds per console
+    instance (they list the audit log); the sizes are drawn from the listing the counts
+    above them show, so the bars always add up to the "stored" figure."""
     cached = current_app.extensions.get(CACHE)
     if cached and cached[0] > time.monotonic():
-        result: dict[str, Markup] = cached[1]
-        return result
-    result = {
-        "publishes": publishes_chart(weekly_publishes(storage, datetime.now(UTC))),
-        "storage": storage_chart(project_sizes()),
-    }
-    current_app.extensions[CACHE] = (time.monotonic() + STATS_TTL, result)
-    return result
+        publishes: Markup = cached[1]
+    else:
+        publishes = publishes_chart(weekly_publishes(storage, datetime.now(UTC)))
+        current_app.extensions[CACHE] = (time.monotonic() + STATS_TTL, publishes)
+    return {"publishes": publishes, "storage": storage_chart(project_sizes(shown))}
 
 
 def publishes_chart(weeks: list[tuple[date, int | None]]) -> Markup:
