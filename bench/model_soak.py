@@ -1,12 +1,13 @@
 """The model-based consistency test for longer: random operations racing on S3 under faults.
 
-    .venv/bin/python bench/model_soak.py [--seconds 600] [--seed N] [--workers 3]
+    .venv/bin/python bench/model_soak.py [--seconds 600] [--seed N] [--parallel 8]
 
 The same scheduler, model and invariant as tests/test_model_consistency.py (see
 tests/support/model.py), on its own moto S3 server (tests/support/moto_server.py, atomic
-conditional writes) behind the fault proxy, step after step until the time is up. Prints
-the seed, progress every 50 steps and the figures; on a violation it prints the step's
-report (with the seed to replay) and exits 1.
+conditional writes): --parallel scenarios at once (seeds N, N+1, ...; each its own bucket,
+fault proxy and clients), step after step until the time is up. Prints the seed, progress
+every 30 s and the figures; on a violation it prints the step's report (with the seed to
+replay) and exits 1.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from privpi import index  # noqa: E402
-from tests.support.model import GRACE, Scenario  # noqa: E402
+from tests.support.model import GRACE, run_scenarios  # noqa: E402
 from tests.support.net import fake_aws_env, moto  # noqa: E402
 
 
@@ -31,31 +32,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--workers", type=int, default=3, help="operations at once, at most")
+    parser.add_argument("--parallel", type=int, default=8, help="scenarios at once")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(10**9)
-    print(f"seed {seed} (replay: --seed {seed}), {args.seconds:.0f} s")
+    print(f"seeds {seed}..{seed + args.parallel - 1} (replay: --seed {seed}), {args.seconds:.0f} s")
     index.GRACE = GRACE  # as in the test: longer than any hold, short enough to reuse names
+    start = time.monotonic()
+    shown = [start]
+
+    def until(stats: dict) -> bool:
+        now = time.monotonic()
+        if now - shown[0] >= 30:
+            shown[0] = now
+            print(f"  {now - start:6.0f} s  a scenario at {stats}", flush=True)
+        return now - start < args.seconds
+
     with tempfile.TemporaryDirectory(prefix="privpi-soak-") as tmp:
         scratch = Path(tmp)
         fake_aws_env(scratch)
         with moto() as endpoint:
-            scenario = Scenario(seed, endpoint, scratch, workers=args.workers)
             start = time.monotonic()
             try:
-                while time.monotonic() - start < args.seconds:
-                    scenario.step()
-                    if scenario.stats["steps"] % 50 == 0:
-                        print(f"  {time.monotonic() - start:6.0f} s  {scenario.stats}")
+                stats = run_scenarios(seed, endpoint, scratch, args.parallel, until)
             except AssertionError as e:
-                print(f"VIOLATION after {scenario.stats['steps']} steps:\n{e}")
+                print(f"VIOLATION:\n{e}")
                 return 1
-            finally:
-                scenario.close()
     elapsed = time.monotonic() - start
-    stats = scenario.stats
     print(f"done in {elapsed:.0f} s: {stats}")
-    print(f"  {stats['steps'] / elapsed:.1f} steps/s, {stats['racing']} with operations racing")
+    print(
+        f"  {stats['steps'] / elapsed:.1f} schedules/s, {stats['ops'] / elapsed:.1f} operations/s, "
+        f"{stats['racing']} schedules with operations racing, {stats['faults']} faults injected"
+    )
     return 0
 
 

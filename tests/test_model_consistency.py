@@ -15,8 +15,11 @@ import pytest
 from privpi import index
 from tests.support.model import GRACE, run_scenarios
 
+# 8 scenarios x 40 steps: 320 schedules of 1-3 racing operations (about 700 operations and
+# 200 injected faults). Most of a step is waiting on moto and on boto3's back-off, so the
+# scenarios, each on its own bucket, proxy and clients, overlap in threads.
 STEPS = int(os.environ.get("PRIVPI_MODEL_STEPS", "40"))  # per scenario
-PARALLEL = 4  # scenarios at once, seeds SEED .. SEED+3
+PARALLEL = 8  # scenarios at once, seeds SEED .. SEED+7
 # Read at import: the suite's autouse fixture removes PRIVPI_* variables before each test.
 SEED = os.environ.get("PRIVPI_MODEL_SEED")
 
@@ -30,5 +33,5 @@ def test_random_interleavings_under_faults_keep_the_invariant(moto_endpoint, tmp
     print(f"model seed {seed}: {stats}")
     assert stats["steps"] == STEPS * PARALLEL
     assert stats["racing"] > stats["steps"] // 2
-    assert stats["faults"] > 0
+    assert stats["faults"] > stats["steps"] // 4
     assert stats["failed"] > 0

@@ -19,7 +19,10 @@ call exhausts its retries however concurrent requests interleave.
 Actions: "500"/"503" (an S3-shaped XML error, nothing forwarded), "drop" (close the
 connection without an answer, nothing forwarded), "drop_after" (forward, then close without
 passing the answer back: the write happened but the client cannot know), "delay" (hold the
-request for ``delay`` seconds, then forward; released early by ``release()`` or ``close()``).
+request for ``delay`` seconds, then forward; released early by ``release()`` or ``close()``),
+"late" (close the client's connection at once, as a timeout would end its wait, and forward
+the request when released, or after ``delay``: a request delivered after its sender gave up
+and retried, without waiting for the client's timeout).
 
 ``proxy.log`` records every request as ``Entry(method, path, outcome)`` where outcome is the
 upstream status or the injected action, so tests can count faults and what boto3 retried.
@@ -30,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,7 +44,7 @@ from urllib.parse import unquote, urlsplit
 # attempts per call (measured through this proxy): that many faults in a row fail a call.
 ATTEMPTS = 4
 EXHAUST = ATTEMPTS
-ACTIONS = ("500", "503", "drop", "drop_after", "delay")
+ACTIONS = ("500", "503", "drop", "drop_after", "delay", "late")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te"}
 ERROR_XML = (
     '<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
@@ -102,7 +106,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._active = 0  # requests being handled
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -170,6 +174,13 @@ class FaultProxy:
             self.log.append(Entry(method, path, outcome))
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that closed its connection (a timeout, a pool's cleanup) is no error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _handler_for(proxy: FaultProxy):
     target = urlsplit(proxy.upstream)
 
@@ -180,17 +191,42 @@ def _handler_for(proxy: FaultProxy):
             pass
 
         def _forward(self, body: bytes) -> tuple[int, str, list, bytes]:
-            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                headers.pop("Transfer-Encoding", None)
+                headers["Content-Length"] = str(len(body))
+            # One upstream connection per client connection, kept alive as boto3 keeps
+            # its own: a connection per request cost moto a thread and the test a connect.
+            kept, self.upstream = getattr(self, "upstream", None), None
             try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
-                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                    headers.pop("Transfer-Encoding", None)
-                    headers["Content-Length"] = str(len(body))
+                return self._exchange(kept or self._connect(), body, headers)
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                if kept is None:
+                    raise
+            # The server closed the kept connection before reading this request: afresh.
+            return self._exchange(self._connect(), body, headers)
+
+        def _connect(self) -> http.client.HTTPConnection:
+            return http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+
+        def _exchange(self, conn, body: bytes, headers: dict) -> tuple[int, str, list, bytes]:
+            try:
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 r = conn.getresponse()
-                return r.status, r.reason, r.getheaders(), r.read()
-            finally:
+                answer = r.status, r.reason, r.getheaders(), r.read()
+            except BaseException:
                 conn.close()
+                raise
+            if r.will_close:
+                conn.close()
+            else:
+                self.upstream = conn
+            return answer
+
+        def finish(self) -> None:
+            super().finish()
+            if getattr(self, "upstream", None) is not None:
+                self.upstream.close()
 
         def _read_body(self) -> bytes:
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -238,6 +274,11 @@ def _handler_for(proxy: FaultProxy):
                 return self._error(int(action))
             if action == "drop":
                 return self._drop()
+            if action == "late":  # the client's wait ends now; the request arrives later
+                self._drop()
+                proxy._release.wait(rule.delay)
+                self._forward(body)
+                return None
             if action == "delay":
                 proxy._release.wait(rule.delay)
             status, reason, headers, payload = self._forward(body)
