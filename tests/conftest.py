@@ -16,6 +16,7 @@ pytest.register_assert_rewrite("tests.support")
 from privpi.storage import FolderStorage, open_storage  # noqa: E402
 from tests.support.examples import PROFILES  # noqa: E402
 from tests.support.net import moto  # noqa: E402
+from tests.support.serve import TEST_ROUNDS  # noqa: E402
 
 # Fixtures that live next to their helpers, available to every test module.
 pytest_plugins = (
@@ -29,8 +30,6 @@ pytest_plugins = (
 for _name, _count in PROFILES.items():
     settings.register_profile(_name, max_examples=_count)
 settings.load_profile("ci")
-
-TEST_ROUNDS = "1000"  # PBKDF2 rounds in tests: fast, still the real algorithm
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -21,40 +20,26 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.support import serve
 from tests.support.distfactory import make_sdist, make_wheel
 from tests.support.serve import (
     add_user,
+    cli_env,
     installed_record,
     installed_report,
     isolated_pip_env,
     make_venv,
     pip_install,
     privpi,
+    serving,
     sha256,
-    start_server,
-    stop,
     uv_install,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 READER, READER_PW = "reader1", "reader-password-1"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-
-
-def repo_env(tmp: Path, endpoint: str | None) -> dict:
-    """The environment for the CLI and server subprocesses (fixtures here outlive monkeypatch)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PRIVPI_"))}
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp / "none"),
-        PRIVPI_PBKDF2_ROUNDS="1000",
-    )
-    if endpoint:
-        env["AWS_ENDPOINT_URL"] = endpoint
-    return env
+USERS = [("admin", "admin-password-1", "admin"), (READER, READER_PW, None)]
 
 
 @pytest.fixture(scope="module", params=["folder", "s3"])
@@ -68,39 +53,27 @@ def repo(request, tmp_path_factory):
             "s3", endpoint_url=endpoint, aws_access_key_id="testing",
             aws_secret_access_key="testing", region_name="us-east-1",
         ).create_bucket(Bucket=bucket)  # fmt: skip
-        storage_url, env = f"s3://{bucket}", repo_env(tmp, endpoint)
+        storage_url, env = f"s3://{bucket}", cli_env(tmp, endpoint)
     else:
-        storage_url, env = str(tmp / "repo"), repo_env(tmp, None)
+        storage_url, env = str(tmp / "repo"), cli_env(tmp)
     name = f"privpi-e2e-{uuid.uuid4().hex[:10]}"  # exists nowhere but here
     dists = {
         "1.0": make_wheel(tmp / "dist", name, "1.0", summary="first"),
         "2.0": make_wheel(tmp / "dist", name, "2.0", summary="second"),
         "sdist": make_sdist(tmp / "dist", name, "2.0"),
     }
-    add_user(storage_url, "admin", "admin-password-1", "admin", env=env)
-    add_user(storage_url, READER, READER_PW, env=env)
-    r = privpi(storage_url, "upload", *map(str, dists.values()), env=env)
-    assert r.returncode == 0, r.stderr + r.stdout
-    base_url, proc = start_server(storage_url, env=env, args=["--refresh", "0.5"])
-    yield {"base": base_url, "storage": storage_url, "name": name, "dists": dists, "env": env}
-    stop(proc)
+    upload = ("upload", *map(str, dists.values()))
+    with serving(storage_url, env, USERS, [upload], args=["--refresh", "0.5"]) as base_url:
+        yield {"base": base_url, "storage": storage_url, "name": name, "dists": dists, "env": env}
 
 
 def index_url(repo, user=READER, password=READER_PW) -> str:
-    host = repo["base"].removeprefix("http://")
-    return f"http://{user}:{password}@{host}/simple/"
+    return serve.index_url(repo["base"], user, password)
 
 
 def fetch(repo, path, user=READER, password=READER_PW, method="GET", **headers):
-    req = urllib.request.Request(repo["base"] + path, method=method, headers=headers)
-    if user:
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        req.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
+    auth = (user, password) if user else None
+    return serve.fetch(repo["base"], path, auth, method, **headers)
 
 
 def assert_installed_wheel(python: Path, repo, version: str) -> None:

@@ -3,27 +3,22 @@ a real ``privpi serve``; a quarantined project installs nothing and its files an
 
 from __future__ import annotations
 
-import base64
-import json
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 from pypi_simple import ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY, ProjectStatus, PyPISimple
 
+from tests.support import serve
 from tests.support.distfactory import make_wheel
 from tests.support.serve import (
-    add_user,
+    cli_env,
+    installed_version,
     isolated_pip_env,
     make_venv,
     pip_install,
     privpi,
-    start_server,
-    stop,
+    serving,
     uv_install,
 )
 
@@ -37,32 +32,24 @@ def repo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-status")
     storage, name = str(tmp / "repo"), f"privpi-status-{uuid.uuid4().hex[:10]}"
     wheel = make_wheel(tmp / "dist", name, "1.0")
-    add_user(storage, USER, PASSWORD)
-    r = privpi(storage, "upload", str(wheel))
-    assert r.returncode == 0, r.stderr + r.stdout
-    base, proc = start_server(storage, args=["--refresh", "0.2"])
-    yield {"base": base, "storage": storage, "name": name, "wheel": wheel}
-    stop(proc)
+    env = cli_env(tmp)
+    users, upload = [(USER, PASSWORD, None)], ("upload", str(wheel))
+    with serving(storage, env, users, [upload], args=["--refresh", "0.2"]) as base:
+        yield {"base": base, "storage": storage, "name": name, "wheel": wheel, "env": env}
 
 
 def set_status(repo, *args: str) -> None:
-    r = privpi(repo["storage"], "status", repo["name"], *args)
+    r = privpi(repo["storage"], "status", repo["name"], *args, env=repo["env"])
     assert r.returncode == 0, r.stderr + r.stdout
     time.sleep(1.0)  # the server's root cache (quarantined files) refreshes every 0.2 s
 
 
 def index_url(repo) -> str:
-    return f"http://{USER}:{PASSWORD}@{repo['base'].removeprefix('http://')}/simple/"
+    return serve.index_url(repo["base"], USER, PASSWORD)
 
 
 def fetch(repo, path: str) -> int:
-    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    req = urllib.request.Request(repo["base"] + path, headers={"Authorization": f"Basic {token}"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return serve.fetch(repo["base"], path, (USER, PASSWORD))[0]
 
 
 def pages(repo):
@@ -77,22 +64,12 @@ def pages(repo):
 def installs(repo, tmp_path, installer) -> tuple[bool, str]:
     python = make_venv(tmp_path / f"venv-{uuid.uuid4().hex[:6]}")
     r = installer(python, index_url(repo), repo["name"], env=isolated_pip_env(tmp_path / "home"))
-    listed = pip_list(python)
-    return r.returncode == 0 and (repo["name"], "1.0") in listed, r.stderr
-
-
-def pip_list(python) -> set[tuple[str, str]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "pip", "--isolated", "--python", str(python), "list",
-         "--format", "json"],
-        capture_output=True, text=True, timeout=120, env=isolated_pip_env(),
-    ).stdout  # fmt: skip
-    return {(p["name"], p["version"]) for p in json.loads(out or "[]")}
+    return r.returncode == 0 and installed_version(python, repo["name"]) == "1.0", r.stderr
 
 
 @pytest.mark.parametrize("installer", [pip_install, uv_install], ids=["pip", "uv"])
 def test_status_is_read_and_quarantine_installs_nothing_until_active(repo, tmp_path, installer):
-    r = privpi(repo["storage"], "tracks", repo["name"], TRACKS)
+    r = privpi(repo["storage"], "tracks", repo["name"], TRACKS, env=repo["env"])
     assert r.returncode == 0, r.stderr
     set_status(repo, "deprecated", "--reason", "use requests")
     for page in pages(repo):

@@ -20,12 +20,12 @@ import pytest
 from tests.support.distfactory import make_wheel
 from tests.support.net import start_script, stop_script
 from tests.support.serve import (
-    add_user,
+    cli_env,
+    index_url,
+    installed_version,
     make_venv,
     pip_install,
-    privpi,
-    start_server,
-    stop,
+    serving,
     uv_install,
 )
 
@@ -53,28 +53,16 @@ def repo(request, upstream, tmp_path_factory):
     """privpi serve with privlib 1.0 published, acme-* claimed, and the upstream behind it."""
     tmp = tmp_path_factory.mktemp("repo")
     storage = str(tmp / "repo")
-    env = {**os.environ, "PRIVPI_PBKDF2_ROUNDS": "1000"}
-    add_user(storage, READER, READER_PW, env=env)
-    r = privpi(storage, "upload", str(make_wheel(tmp / "dist", "privlib", "1.0")), env=env)
-    assert r.returncode == 0, r.stderr
-    assert privpi(storage, "claim", "acme-*", env=env).returncode == 0
-    upstream_url = upstream[0] + PAGES[request.param]
-    base, proc = start_server(storage, env=env, args=["--upstream", upstream_url])
-    yield f"http://{READER}:{READER_PW}@{base.removeprefix('http://')}/simple/"
-    stop(proc)
+    upload = ("upload", str(make_wheel(tmp / "dist", "privlib", "1.0")))
+    users, commands = [(READER, READER_PW, None)], [upload, ("claim", "acme-*")]
+    args = ["--upstream", upstream[0] + PAGES[request.param]]
+    with serving(storage, cli_env(tmp), users, commands, args) as base:
+        yield index_url(base, READER, READER_PW)
 
 
 def read_log(path: Path) -> list[dict]:
     """The requests the upstream recorded (tests/support/upstream.py), oldest first."""
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def installed_version(python: Path, name: str) -> str | None:
-    code = (
-        f"import importlib.metadata as m\ntry: print(m.version({name!r}))\nexcept Exception: pass"
-    )
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
-    return out.stdout.strip() or None
 
 
 def install(client: str, python: Path, index: str, req: str) -> subprocess.CompletedProcess:

@@ -4,31 +4,26 @@ then pip installing what they published; every refusal as the client shows it.""
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from twine.commands import upload as twine_upload
+from twine.commands import upload as twine_upload_command
 
 from privpi import index
 from privpi.errors import NotFound
 from privpi.storage import FolderStorage
 from tests.support.distfactory import make_sdist, make_wheel
 from tests.support.serve import (
-    VENV_BIN,
-    add_user,
-    installed_report,
-    isolated_pip_env,
-    make_venv,
-    pip_install,
+    cli_env,
+    index_url,
+    pip_installs_exactly,
+    serving,
     sha256,
-    start_server,
-    stop,
+    twine_upload,
+    unique,
+    uv_publish,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -40,33 +35,15 @@ LIMIT = 64 * 1024  # /legacy/'s request limit in this server: small, to test the
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("legacy")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PRIVPI_"))}
-    env.update(PRIVPI_PBKDF2_ROUNDS="1000", PRIVPI_MAX_UPLOAD_BYTES=str(LIMIT))
     storage_url = str(tmp / "repo")
-    for name, pw, role in ((PUB, PUB_PW, "publisher"), (READER, READER_PW, "reader")):
-        add_user(storage_url, name, pw, role, env=env)
-    base_url, proc = start_server(storage_url, env=env)
-    yield base_url, FolderStorage(storage_url), tmp
-    print(stop(proc))
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # exists on no other index
-
-
-def client_env() -> dict:
-    env = isolated_pip_env()
-    return {k: v for k, v in env.items() if not k.startswith("TWINE_")}
+    env = cli_env(tmp, PRIVPI_MAX_UPLOAD_BYTES=str(LIMIT))
+    users = [(PUB, PUB_PW, "publisher"), (READER, READER_PW, "reader")]
+    with serving(storage_url, env, users) as base_url:
+        yield base_url, FolderStorage(storage_url), tmp
 
 
 def twine(base_url: str, *files: Path, user=PUB, password=PUB_PW, extra=()):
-    cmd = [
-        sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
-        "--repository-url", f"{base_url}/legacy/", "-u", user, "-p", password, *extra,
-        *map(str, files),
-    ]  # fmt: skip
-    r = subprocess.run(cmd, env=client_env(), capture_output=True, text=True, timeout=120)
-    return r.returncode, " ".join((r.stdout + r.stderr).split())
+    return twine_upload(base_url, user, password, *files, extra=extra)
 
 
 def published(storage, project: str) -> dict[str, str]:
@@ -78,12 +55,8 @@ def published(storage, project: str) -> dict[str, str]:
 
 
 def install_and_check(base_url: str, tmp: Path, project: str, version: str, wheel: Path):
-    python = make_venv(tmp / unique("venv"))
-    index_url = base_url.replace("http://", f"http://{READER}:{READER_PW}@") + "/simple/"
-    report = tmp / unique("report")
-    r = pip_install(python, index_url, f"{project}=={version}", report=report)
-    assert r.returncode == 0, r.stderr
-    assert installed_report(report) == [(project, version, sha256(wheel))]
+    reader_index = index_url(base_url, READER, READER_PW)
+    pip_installs_exactly(reader_index, tmp, project, version, wheel)
 
 
 def test_twine_upload_then_pip_install(server):
@@ -103,11 +76,7 @@ def test_uv_publish_then_pip_install(server):
     base_url, storage, tmp = server
     project = unique("uv-demo")
     wheel = make_wheel(tmp / project, project, "3.1")
-    cmd = [
-        str(VENV_BIN / "uv"), "publish", "--no-config", "--trusted-publishing", "never",
-        "--publish-url", f"{base_url}/legacy/", "-u", PUB, "-p", PUB_PW, str(wheel),
-    ]  # fmt: skip
-    r = subprocess.run(cmd, env=client_env(), capture_output=True, text=True, timeout=120)
+    r = uv_publish(base_url, wheel, PUB, PUB_PW)
     assert r.returncode == 0, r.stderr
     assert published(storage, project) == {wheel.name: sha256(wheel)}
     install_and_check(base_url, tmp, project, "3.1", wheel)
@@ -128,7 +97,7 @@ def test_existing_files_as_pypi_answers(server):
     # twine 7 allows --skip-existing for pypi.org only; up to 6 it skips what this
     # function of twine's (still the same in 7) says already exists: our answer qualifies.
     r = form_upload(base_url, other)
-    assert twine_upload.skip_upload(r, skip_existing=True, package=None)
+    assert twine_upload_command.skip_upload(r, skip_existing=True, package=None)
     assert published(storage, project) == {wheel.name: sha256(wheel)}
 
 

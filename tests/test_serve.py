@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import re
 import wsgiref.util
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,14 @@ from privpi.publish import publish
 from privpi.readpath import ReadPath, StorageSource, cloudfront_event
 from privpi.users import UserStore
 from tests.support.distfactory import make_wheel
-from tests.support.serve import ADMIN_PASSWORD, add_user, privpi, start_server, stop
+from tests.support.serve import (
+    ADMIN_PASSWORD,
+    cli_env,
+    privpi,
+    serving,
+    start_server,
+    stop,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +48,10 @@ def request(base, method, path, user="admin", password=ADMIN_PASSWORD, headers=N
 def served(tmp_path_factory):
     """One server for the module (module fixtures run outside the per-test env isolation)."""
     tmp = tmp_path_factory.mktemp("served")
-    url, env = str(tmp / "repo"), {**os.environ, "PRIVPI_PBKDF2_ROUNDS": "1000"}
     wheel = make_wheel(tmp / "dist", "serve-demo", "1.0")
-    add_user(url, "admin", ADMIN_PASSWORD, "admin", env=env)
-    r = privpi(url, "upload", str(wheel), env=env)
-    assert r.returncode == 0, r.stderr
-    base, proc = start_server(url, env=env)
-    yield base, wheel
-    stop(proc)
+    admin, upload = ("admin", ADMIN_PASSWORD, "admin"), ("upload", str(wheel))
+    with serving(str(tmp / "repo"), cli_env(tmp), [admin], [upload]) as base:
+        yield base, wheel
 
 
 def test_first_start_creates_admin_with_random_password(tmp_path):

@@ -16,19 +16,23 @@ HERE = Path(__file__).parent  # the moto server scripts
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+def fake_aws(scratch: Path, endpoint: str | None = None) -> dict[str, str]:
+    """AWS settings that reach nothing of the developer's: fake credentials, no config
+    files (scratch/none), moto's URL if given."""
+    env = {
+        **FAKE_AWS,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(scratch / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "none"),
+    }
+    return {**env, "AWS_ENDPOINT_URL": endpoint} if endpoint else env
+
+
 def fake_aws_env(scratch: Path, endpoint: str | None = None) -> None:
     """For a bench script: no AWS setup of the developer's, fake credentials, moto's URL."""
     for var in [v for v in os.environ if v.startswith("AWS_")]:
         del os.environ[var]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(scratch / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(scratch / "none"),
-    )
-    if endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ.update(fake_aws(scratch, endpoint))
 
 
 def free_port() -> int:
