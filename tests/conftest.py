@@ -18,12 +18,14 @@ from tests.support.examples import PROFILES  # noqa: E402
 from tests.support.net import moto  # noqa: E402
 from tests.support.serve import TEST_ROUNDS  # noqa: E402
 
-# Fixtures that live next to their helpers, available to every test module.
+# Fixtures that live next to their helpers, available to every test module, and the hook
+# that leaves out modules -m rules out whole (tests/support/selection.py).
 pytest_plugins = (
     "tests.support.console",
     "tests.support.deploy",
     "tests.support.faults",
     "tests.support.publish",
+    "tests.support.selection",
 )
 
 # Hypothesis: `ci` unless `--hypothesis-profile=fast` (make test-fast) picks the small one.
