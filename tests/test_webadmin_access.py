@@ -6,6 +6,9 @@ route without an entry fails here until someone decides who may use it.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from flask import url_for
 
@@ -79,12 +82,20 @@ def _url(app, endpoint: str) -> str:
         return url_for(endpoint, **{k: args[k] for k in rule.arguments})
 
 
-@pytest.fixture
-def seeded(tmp_path):
-    storage = FolderStorage(tmp_path / "repo")
+@pytest.fixture(scope="module")
+def seeded_once(tmp_path_factory) -> Path:
+    """A repository with one user per role and demo-pkg 1.0, made once for the module."""
+    tmp = tmp_path_factory.mktemp("access")
+    storage = FolderStorage(tmp / "repo")
     seed_users(storage)
-    publish.publish(storage, make_wheel(tmp_path, "demo-pkg", "1.0"), uploader="publisher")
-    return storage
+    publish.publish(storage, make_wheel(tmp, "demo-pkg", "1.0"), uploader="publisher")
+    return tmp / "repo"
+
+
+@pytest.fixture
+def seeded(seeded_once, tmp_path):
+    """A copy of that repository for each test (a copy costs less than publishing again)."""
+    return FolderStorage(shutil.copytree(seeded_once, tmp_path / "repo"))
 
 
 def test_every_endpoint_has_an_expected_access():
