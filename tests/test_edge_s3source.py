@@ -200,6 +200,7 @@ def proxy(signed_s3):
     p.close()
 
 
+@pytest.mark.slow  # waits out two 1 s attempts
 def test_slow_answer_gives_up_within_the_time_bound(signed_s3, proxy):
     proxy.add_rule("GET", USERS_KEY, action="delay", delay=30, times=100)
     src = source(signed_s3, signed_s3.reader, endpoint=proxy.url)

@@ -90,6 +90,7 @@ def test_absorbed_faults_are_invisible(edge):
     assert len(faulty.proxy.faults()) == 1
 
 
+@pytest.mark.slow  # waits for the refresh to give up on a hung read (2 s)
 def test_slow_store_refresh_stays_inside_the_viewer_timeout(edge):
     """A hung S3 read: Lambda@Edge gives a viewer-request function 5 s in all."""
     faulty, clock = edge

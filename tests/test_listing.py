@@ -90,6 +90,7 @@ def test_an_entry_only_gives_way_to_a_newer_page(storage, tmp_path):
     assert entries(storage)["demo"] == listing.entry_of(new)
 
 
+@pytest.mark.slow  # 25 racing publishers retry their commits with backoff
 def test_twenty_publishers_of_twenty_projects_leave_the_summary_exact(s3_storage, tmp_path):
     count = 20
     wheels = [make_wheel(tmp_path, f"proj-{i:02d}", "1.0", padding=i * 100) for i in range(count)]
@@ -173,6 +174,7 @@ def test_a_damaged_root_is_reported_not_a_traceback(run, storage, tmp_path):
     )
 
 
+@pytest.mark.slow  # the refused summary write waits out boto3's retries
 def test_a_failed_summary_update_fails_the_publish_and_running_it_again_finishes(faulty, tmp_path):
     """A page committed whose summary update storage refused: the publish says so, and the
     same upload again brings the entry up to date."""

@@ -115,6 +115,7 @@ def test_role_change_ends_the_session_and_applies_on_sign_in(repo, as_role):
     assert c.get("/users").status_code == 403
 
 
+@pytest.mark.slow  # waits out a 1 s session lifetime (2 s: sign-in time is whole seconds)
 def test_expired_session_asks_to_sign_in_again(repo):
     app = make_console(repo, PERMANENT_SESSION_LIFETIME=timedelta(seconds=1))
     c = app.test_client()

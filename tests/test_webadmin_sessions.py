@@ -91,6 +91,7 @@ def test_role_change_ends_the_session(app, as_role):
     assert signed_out(r)
 
 
+@pytest.mark.slow  # waits out a 6 s session lifetime
 def test_session_ends_a_fixed_time_after_sign_in_however_busy(repo):
     lifetime = 6.0
     app = make_console(repo, SESSION_ABSOLUTE_LIFETIME=timedelta(seconds=lifetime))
