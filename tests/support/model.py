@@ -230,11 +230,15 @@ def apply(state: State, op: Op, out: Outcome | None, window, names_in_flight=())
             return out is None or (out.kind, out.value) == ("refused", "exists-different")
     elif listed is not None and listed[0] == d.sha256:
         same = ("refused", "exists-same") if op.mode == "refuse" else ("ok", "skipped")
-        return out is None or (out.kind, out.value) in {same, ("ok", "published")}
+        # Two overwrites with the same bytes racing: both found the old bytes listed and
+        # both replaced them (the second's commit then had nothing left to change).
+        racing = {("ok", "replaced")} if op.mode == "overwrite" else set()
+        return out is None or (out.kind, out.value) in {same, ("ok", "published"), *racing}
     elif listed is not None:
         if op.mode != "overwrite":
             return out is None or (out.kind, out.value) == ("refused", "exists-different")
-        expected = {("ok", "replaced")}
+        # "published" too: it found the name unlisted, before a racing publish committed.
+        expected = {("ok", "replaced"), ("ok", "published")}
     if out is not None and (out.kind, out.value) not in expected:
         return False
     state.deleted.pop(key, None)
@@ -288,6 +292,7 @@ def explain(before: State, ops, outs, reruns, actual: State) -> State | None:
             ok = True
             for i in order:
                 if i in took_effect and not took_effect[i]:
+                    _renewed(state, ops[i], outs[i].end)
                     continue
                 out = None if i in took_effect else outs[i]
                 window = (outs[i].start, outs[i].end)
@@ -301,6 +306,17 @@ def explain(before: State, ops, outs, reruns, actual: State) -> State | None:
             if ok and _same(state, actual):
                 return state
     return None
+
+
+def _renewed(state: State, op: Op, end: float) -> None:
+    """A failed operation taken as without effect on the files may still have renewed
+    deleted-name records: a publish refused as deleted records its name again when it
+    removes its bytes, a delete renews its project's. A later time only lets later
+    operations be refused as deleted, so assuming it loses no explanation."""
+    project = op.dist.project if op.dist else op.project
+    for key, (sha, t0, t1) in state.deleted.items():
+        if key[0] == project and (op.kind != "publish" or key[1] == op.dist.filename):
+            state.deleted[key] = (sha, t0, max(t1, end))
 
 
 def _same(model: State, actual: State) -> bool:
