@@ -42,7 +42,7 @@ test: $(DEV_STAMP) chromium lint
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --timeout 600 tests
 
 test-fast: $(DEV_STAMP)
-	$(VENV)/bin/pytest -n 2 --timeout 120 -m "not browser and not e2e and not slow" \
+	$(VENV)/bin/pytest -n 2 --dist loadfile --timeout 120 -m "not browser and not e2e and not slow" \
 	  --hypothesis-profile=fast tests
 
 clean:
