@@ -80,7 +80,7 @@ def start_server(
         )
     proc.log_path = log.name
     try:
-        wait_for_port(port, proc, timeout=60)  # a loaded 2-core CI machine starts it slowly
+        wait_for_port(port, proc)
     except RuntimeError:
         raise RuntimeError(f"privpi serve did not start:\n{stop(proc)}") from None
     return f"http://127.0.0.1:{port}", proc
