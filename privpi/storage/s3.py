@@ -1,4 +1,9 @@
-"""An S3 bucket (or any S3 API server) as storage, through boto3.
+"""An S3 bucket (or any S3 API server) as storage, through botocore (boto3's own core).
+
+Clients come from botocore's session directly, as boto3.client makes them: boto3's layer
+(its resources and s3transfer, about a third of boto3's import time here) would be imported
+by every process that opens S3, a `privpi upload` in a CI matrix included, and no storage
+operation uses it (issue 15).
 
 S3's own "not found" and "precondition failed" answers become the interface's errors;
 everything else is raised as a StorageError naming the bucket, never treated as empty.
@@ -16,8 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import quote
 
-import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 
 from .. import keys as key_space
@@ -86,6 +91,12 @@ def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> 
     return StorageError(f"S3 error on {key or 'bucket'} in bucket {bucket}: {message}")
 
 
+@functools.cache
+def _session() -> botocore.session.Session:
+    """One session per process, as boto3's default session: credentials resolved once."""
+    return botocore.session.get_session()
+
+
 def _client(config: S3Config, timeout: float, retries: _RetryDict) -> S3Client:
     """A client with Signature Version 4 and the bucket's regional virtual-hosted endpoint,
     https://BUCKET.s3.REGION.amazonaws.com/, for every request and every presigned POST.
@@ -98,7 +109,7 @@ def _client(config: S3Config, timeout: float, retries: _RetryDict) -> S3Client:
     CORS request (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
     Another S3 API server (config.endpoint_url: tests, benches) is addressed path-style.
     """
-    return boto3.client(
+    client = _session().create_client(
         "s3",
         endpoint_url=config.endpoint_url,
         region_name=config.region,
@@ -113,6 +124,7 @@ def _client(config: S3Config, timeout: float, retries: _RetryDict) -> S3Client:
             read_timeout=timeout,
         ),
     )
+    return cast("S3Client", client)  # botocore's stubs type it as a generic client
 
 
 class S3Storage(Storage):
@@ -322,7 +334,10 @@ class S3Storage(Storage):
             raise StorageError(damaged) from None
         if not paths:
             return []
-        cloudfront = boto3.client("cloudfront", endpoint_url=self.config.endpoint_url)
+        # Any: the dev dependencies hold no CloudFront stubs for this one call.
+        cloudfront: Any = _session().create_client(
+            "cloudfront", endpoint_url=self.config.endpoint_url
+        )
         batch = {"Paths": {"Quantity": len(paths), "Items": paths}}
         try:
             cloudfront.create_invalidation(
