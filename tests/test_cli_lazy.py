@@ -57,9 +57,15 @@ def loaded_by(tmp_path, *argv: str) -> tuple[int, list[str], str]:
     return result["code"], result["loaded"], "\n".join(output)
 
 
+# Each probe is a fresh interpreter (a fifth of a second of CPU): make test-fast keeps
+# `--help` and `users list`, make test runs every command's help too.
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["users", "list"], *([name, "--help"] for name in sorted(COMMANDS))],
+    [
+        ["--help"],
+        ["users", "list"],
+        *(pytest.param([name, "--help"], marks=pytest.mark.slow) for name in sorted(COMMANDS)),
+    ],
     ids=" ".join,
 )
 def test_cheap_commands_and_every_help_load_no_heavy_module(tmp_path, argv):
