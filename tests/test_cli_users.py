@@ -107,6 +107,7 @@ def test_real_process_errors_have_no_traceback(tmp_path, moto_endpoint, monkeypa
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # a real privpi process
 def test_environment_variable_selects_storage(tmp_path, monkeypatch):
     monkeypatch.setenv("PRIVPI_STORAGE", str(tmp_path / "envrepo"))
     r = cli("users", "add", "zed", "--password-stdin", input=PASSWORD)

@@ -152,6 +152,7 @@ def test_reindex_command_reports_and_repairs(run, storage, tmp_path):
     assert storage.exists(keys.project_html("demo"))
 
 
+@pytest.mark.slow  # a real privpi process
 def test_upload_as_a_real_subprocess_shows_progress(tmp_path):
     wheel = make_wheel(tmp_path, "demo", "1.0", padding=3_000_000)
     repo = tmp_path / "repo"
