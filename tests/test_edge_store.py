@@ -262,6 +262,7 @@ def wait_until(cache: UserCache, expected: str, within: float) -> float:
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # waits out max_stale and a refresh interval in real time (3 s)
 def test_background_refresh_refuses_a_stale_copy_while_the_read_hangs():
     """privpi serve's mode: a read that hangs holds the refresher, not the requests; the
     copy is refused once older than max_stale, and the first read that answers brings it
