@@ -49,7 +49,7 @@ from packaging.version import InvalidVersion, Version
 from . import keys, listing, pages
 from .distributions import SDIST_PKG_INFO
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
-from .storage import Storage
+from .storage import Blob, Storage
 
 if TYPE_CHECKING:
     from .distributions import Distribution
@@ -198,9 +198,13 @@ def write_page(storage: Storage, key: str, body: bytes, **condition: Unpack[Cond
     )
 
 
-def pause(attempt: int) -> None:
-    # Full jitter: racing publishers spread out instead of colliding again in lockstep.
-    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+def pause(attempt: int, scale: float = 0.02) -> None:
+    """Full jitter: racing writers spread out instead of colliding again in lockstep.
+
+    scale: about how long one attempt takes (a commit passes the one it just lost), so the
+    pauses fit the storage's speed: tens of milliseconds on a quick one, longer under load.
+    """
+    time.sleep(random.uniform(0, min(1.0, max(0.005, scale) * 2**attempt)))
 
 
 def serial(page: Doc | None) -> int:
@@ -240,6 +244,20 @@ def _read(storage: Storage, key: str) -> tuple[Doc | None, str | None]:
     return _loads(blob.body, key), blob.etag
 
 
+class _Moved(Exception):
+    """Our HTML was refused and the JSON is no longer the one we read: a lost race, found
+    before writing anything more. Carries the JSON as it is now, for the next attempt."""
+
+    def __init__(self, blob: Blob):
+        super().__init__()
+        self.blob = blob
+
+
+class _Busy(Exception):
+    """Our HTML was refused but the JSON is still the one we read: most likely another
+    writer between its HTML and its JSON. Worth one pause before writing over its HTML."""
+
+
 def commit(
     storage: Storage,
     page: Page,
@@ -260,9 +278,15 @@ def commit(
     settle if not (one GET; for operations that may be finishing an earlier failed run).
     """
     wrote_html = False
+    fresh: Blob | None = None  # the JSON as a lost race found it: no need to read it again
+    waited: list[str | None] = []  # the JSON ETags a busy HTML made us wait on once
     try:
         for attempt in range(MAX_ATTEMPTS):
-            before, etag = _read(storage, page.json_key)
+            started = time.monotonic()
+            if fresh is None:
+                before, etag = _read(storage, page.json_key)
+            else:
+                before, etag, fresh = _loads(fresh.body, page.json_key), fresh.etag, None
             after = change(copy.deepcopy(before) if before else page.empty())
             after = before if after is None else page.normalize(after)
             if _unchanged(before, after) and not force:
@@ -275,10 +299,17 @@ def commit(
             after = {**(after or page.empty()), "_serial": serial(before) + 1}
             wrote_html = True
             try:
-                _write_html(storage, page, before, after)
+                _write_html(storage, page, before, after, etag, wait=etag not in waited)
                 _write_json(storage, page.json_key, after, etag)
+            except _Moved as moved:  # no pause: we hold the newest JSON already
+                fresh = moved.blob
+                continue
+            except _Busy:
+                waited.append(etag)
+                pause(attempt, time.monotonic() - started)
+                continue
             except PreconditionFailed:
-                pause(attempt)
+                pause(attempt, time.monotonic() - started)
                 continue
             wrote_html = False
             return before, after
@@ -292,7 +323,14 @@ def commit(
         raise
 
 
-def _write_html(storage: Storage, page: Page, before: Doc | None, after: Doc) -> None:
+def _write_html(
+    storage: Storage,
+    page: Page,
+    before: Doc | None,
+    after: Doc,
+    json_etag: str | None,
+    wait: bool = True,
+) -> None:
     """Write after's HTML over the one expected there, never blindly.
 
     A write held up in the network can arrive after its sender gave up and retried, even
@@ -301,6 +339,14 @@ def _write_html(storage: Storage, page: Page, before: Doc | None, after: Doc) ->
     ETag) unique. The expected ETag is the MD5 of before's rendering, which costs nothing;
     when the HTML is not that (a stray HTML, or ETags that are not MD5s, as with SSE-KMS)
     one HEAD learns the real one. PreconditionFailed: another writer wrote meanwhile.
+
+    Before that HEAD, a conditional GET of the JSON (json_etag: the one we read) tells a
+    lost race from a stray HTML: when the JSON moved on, our commit is bound to fail, so
+    _Moved hands the new JSON to the next attempt instead (under 20 racing publishers this
+    saves a HEAD, an HTML PUT, a failing JSON PUT, the pause and the GET). When it has not,
+    another writer is most likely about to commit: with wait, _Busy asks for one pause
+    first; the HTML is written over only when the same JSON is still there after it (a
+    stray HTML, left by a writer that stopped half way).
     """
     body = page.render(after)
     mine = _md5_etag(body)
@@ -312,6 +358,14 @@ def _write_html(storage: Storage, page: Page, before: Doc | None, after: Doc) ->
         return
     except PreconditionFailed:
         pass
+    try:
+        moved = storage.read_if_changed(page.json_key, json_etag)
+    except NotFound:  # still no JSON: a stray HTML, or a creator's HTML not committed yet
+        moved = None
+    if moved is not None:
+        raise _Moved(moved)
+    if wait:
+        raise _Busy()
     try:
         current: Condition = {"if_match": storage.head(page.html_key).etag}
     except NotFound:
