@@ -301,8 +301,9 @@ def commit(
             try:
                 _write_html(storage, page, before, after, etag, wait=etag not in waited)
                 _write_json(storage, page.json_key, after, etag)
-            except _Moved as moved:  # no pause: we hold the newest JSON already
+            except _Moved as moved:  # the newest JSON is in hand: no need to read it again
                 fresh = moved.blob
+                pause(attempt, time.monotonic() - started)
                 continue
             except _Busy:
                 waited.append(etag)

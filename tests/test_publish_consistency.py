@@ -151,6 +151,18 @@ def test_publishing_again_repairs_a_root_that_missed_the_project(storage, tmp_pa
     assert parse_links(storage.read(keys.ROOT_HTML).body).links == [({"href": "demo/"}, "demo")]
 
 
+def test_a_stray_html_is_written_over_after_one_pause(storage, tmp_path):
+    """An HTML left by a writer that stopped between its HTML and its JSON: the next commit
+    finds the JSON unchanged, waits once (it may be a writer about to commit), then writes
+    over it, and the page is the JSON's rendering again."""
+    publish.publish(storage, make_wheel(tmp_path, "stray", "1.0"))
+    index.write_page(storage, keys.project_html("stray"), b"<html>half way</html>\n")
+    publish.publish(storage, make_wheel(tmp_path, "stray", "2.0"))
+    json_names, html_names = page_files(storage, "stray")
+    expected = ["stray-1.0-py3-none-any.whl", "stray-2.0-py3-none-any.whl"]
+    assert (sorted(json_names), sorted(html_names)) == (expected, expected)
+
+
 def test_lost_answer_to_the_new_project_json_still_adds_the_root(faulty, tmp_path):
     """S3 creates the project JSON but the answer is lost: boto3's retry gets 412 and the
     re-read page already holds this very entry; the root must still get the project."""
