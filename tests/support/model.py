@@ -225,6 +225,12 @@ def apply(state: State, op: Op, out: Outcome | None, window, names_in_flight=())
             return True  # still young enough to be refused
         if end - t0 < GRACE:
             return False
+        refused_other = out is not None and (out.kind, out.value) == ("refused", "exists-different")
+        if sha is None and op.mode != "overwrite" and refused_other:
+            # The model does not know the bytes recorded for the name (privpi may: a refused
+            # upload records its own), so a refusal of other bytes is one possible answer.
+            state.deleted[key] = refreshed
+            return True
         if sha not in (None, d.sha256) and op.mode != "overwrite":
             state.deleted[key] = refreshed
             return out is None or (out.kind, out.value) == ("refused", "exists-different")
@@ -239,6 +245,14 @@ def apply(state: State, op: Op, out: Outcome | None, window, names_in_flight=())
             return out is None or (out.kind, out.value) == ("refused", "exists-different")
         # "published" too: it found the name unlisted, before a racing publish committed.
         expected = {("ok", "replaced"), ("ok", "published")}
+    other_bytes = any((q, n) == key and sha != d.sha256 for q, n, sha in names_in_flight)
+    if (
+        listed is None
+        and other_bytes
+        and out
+        and (out.kind, out.value) == ("refused", "exists-different")
+    ):
+        return True  # a racing upload's other bytes of the name were stored (then refused)
     if out is not None and (out.kind, out.value) not in expected:
         return False
     state.deleted.pop(key, None)
@@ -267,7 +281,10 @@ def _apply_delete(state: State, op: Op, out, window, names_in_flight) -> bool:
     if out is not None and out.kind == "refused":
         return not listed and out.value == "absent"
     if out is None:  # failed, taking effect: on what it listed, and uploads it caught
-        names = listed | {n for n in names_in_flight if _matches(n, op.version, op.filename)}
+        caught = {
+            n for q, n, _ in names_in_flight if q == p and _matches(n, op.version, op.filename)
+        }
+        names = listed | caught
     else:
         names = set(out.value)
         if not listed <= names or not all(_matches(n, op.version, op.filename) for n in names):
@@ -277,14 +294,24 @@ def _apply_delete(state: State, op: Op, out, window, names_in_flight) -> bool:
             state.deleted[key] = (sha, t0, max(t1, window[1]))
     for name in names:
         sha = state.files.pop((p, name), (None,))[0] or state.deleted.get((p, name), (None,))[0]
-        state.deleted[(p, name)] = (sha, *window)
+        old = state.deleted.get((p, name))
+        if out is None and old is not None:
+            # Failed: taken as having taken effect, but it may not have renewed the record
+            # (its earlier time stands then): keep the earliest and the latest it can be.
+            state.deleted[(p, name)] = (sha, min(old[1], window[0]), max(old[2], window[1]))
+        else:
+            state.deleted[(p, name)] = (sha, *window)
     return True
 
 
 def explain(before: State, ops, outs, reruns, actual: State) -> State | None:
     """A state the model reaches in some order of the step that equals the bucket's."""
     failed = [i for i, o in enumerate(outs) if o.kind == "failed"]
-    in_flight = {ops[i].dist.filename for i in range(len(ops)) if ops[i].kind == "publish"}
+    # (project, filename, sha256): a delete catches uploads in flight of its own project
+    # only; a publish may find another's bytes of its name stored (privpi.publish)
+    in_flight = {
+        (o.dist.project, o.dist.filename, o.dist.sha256) for o in ops if o.kind == "publish"
+    }
     for order in itertools.permutations(range(len(ops))):
         for took in itertools.product((False, True), repeat=len(failed)):
             took_effect = dict(zip(failed, took, strict=True))
@@ -547,8 +574,9 @@ class Scenario:
             f"faults planned: {planned or 'none'}",
             *(f"  {op} -> {out}" for op, out in zip(ops, outs, strict=True)),
             *(f"  re-run {op} -> {out}" for op, out in reruns),
-            f"model before: {self.state.files} deleted {sorted(self.state.deleted)}",
-            f"bucket after: {actual.files} deleted {sorted(actual.deleted)}",
+            f"model before: {self.state.files} deleted {self.state.deleted}",
+            f"bucket after: {actual.files} deleted {actual.deleted}",
+            f"windows: {[(round(o.start, 3), round(o.end, 3)) for o in outs]}",
             *(f"VIOLATION: {p}" for p in problems),
         ]
         if not problems:
