@@ -1,7 +1,8 @@
 """The model-based test: random operations racing on S3 under faults keep the invariant.
 
 See tests/support/model.py for the model, the invariant and the scheduler. A run picks
-a fresh seed and prints it; replay one with ``PRIVPI_MODEL_SEED=<seed>``. Longer runs:
+fixed seeds (``PRIVPI_MODEL_SEED=random`` a fresh one) and prints them; replay one with
+``PRIVPI_MODEL_SEED=<seed>``. Longer runs:
 ``bench/model_soak.py --seconds 600``.
 """
 
@@ -21,12 +22,14 @@ from tests.support.model import GRACE, run_scenarios
 STEPS = int(os.environ.get("PRIVPI_MODEL_STEPS", "40"))  # per scenario
 PARALLEL = 8  # scenarios at once, seeds SEED .. SEED+7
 # Read at import: the suite's autouse fixture removes PRIVPI_* variables before each test.
-SEED = os.environ.get("PRIVPI_MODEL_SEED")
+# make test runs fixed seeds, so that a red run is a reproducible regression, not a new
+# schedule found by chance; PRIVPI_MODEL_SEED=random (and bench/model_soak.py) explore.
+SEED = os.environ.get("PRIVPI_MODEL_SEED", "404931583")
 
 
 @pytest.mark.slow
 def test_random_interleavings_under_faults_keep_the_invariant(moto_endpoint, tmp_path, monkeypatch):
-    seed = int(SEED or random.randrange(10**9))
+    seed = random.randrange(10**9) if SEED == "random" else int(SEED)
     print(f"model seeds {seed}..{seed + PARALLEL - 1} (replay: PRIVPI_MODEL_SEED={seed})")
     monkeypatch.setattr(index, "GRACE", GRACE)
     stats = run_scenarios(seed, moto_endpoint, tmp_path, PARALLEL, lambda s: s["steps"] < STEPS)
