@@ -51,11 +51,13 @@ def delete(
     stored = {name for name in every if _matches(name, wanted, filename)}
     removed: list[str] = []
     leftovers: list[str] = []
+    refused_on: list[Doc] = []  # the page a refusal found (nothing to delete)
 
     def change(page: Doc) -> Doc:
         listed = {f["filename"]: f for f in index.find_files(page, version, filename)}
         names = sorted(set(listed) | stored)
         if not names:
+            refused_on[:] = [page]
             raise NothingToDelete(_nothing(page, project, version, filename))
         records = page.setdefault("_deleted", {})
         stamp = index.now()
@@ -77,7 +79,7 @@ def delete(
     except NothingToDelete:
         # Perhaps this runs again a delete that removed the last files but failed at the
         # root, whose HTML it may have left unlike the root JSON: finish that first.
-        _finish_root(storage, project)
+        _finish_root(storage, project, refused_on[0])
         raise
     assert after is not None  # change() always returns a page
     if not after["files"]:  # repair: this may be such a run again, with files still stored
@@ -91,14 +93,11 @@ def delete(
     return removed
 
 
-def _finish_root(storage: Storage, project: str) -> None:
-    """The root's listing of project made right, its HTML too (a refusal path: two GETs
-    when nothing is left to do)."""
-    try:
-        page = index.read_project(storage, project)
-    except NotFound:
-        return  # no page: nothing was ever committed for it, nor for the root
-    if not page["files"]:
+def _finish_root(storage: Storage, project: str, page: Doc) -> None:
+    """The root's listing of project made right, its HTML too, from the page the refusal
+    read (a refusal path: two GETs when nothing is left to do)."""
+    # serial 0 with no files: no page (a page emptied by deletes has a serial), no root entry
+    if index.serial(page) and not page["files"]:
         index.sync_root(storage, project, page, repair=True)
 
 
