@@ -9,10 +9,13 @@ refused at its own commit, ``privpi reindex`` never lists the name again, and th
 cannot be published again within the grace period (index.GRACE) during which a removal
 request of ours may still be on its way to S3. Stored files that match but no page lists
 (an upload in flight, or the leftovers of an interrupted delete) are recorded and removed
-too, so running a failed delete again finishes it. Any other stored file of the project
-that no page lists and whose name is recorded as deleted (bytes an upload request delivered
-late stored after an earlier delete) goes in the same commit, its record renewed first:
-the delete lists the project's files anyway, so this costs nothing more.
+too, so running a failed delete again finishes it. An attempt whose commit reached S3 but
+whose answer was lost (its retry refused by that commit) is recognised by the next attempt
+from the records it wrote, whose names stay this delete's to report and remove. Any other
+stored file of the project that no page lists and whose name is recorded as deleted (bytes
+an upload request delivered late stored after an earlier delete) goes in the same commit,
+its record renewed first: the delete lists the project's files anyway, so this costs
+nothing more.
 """
 
 from __future__ import annotations
@@ -52,14 +55,15 @@ def delete(
     removed: list[str] = []
     leftovers: list[str] = []
     refused_on: list[Doc] = []  # the page a refusal found (nothing to delete)
+    recorded: set[tuple[str, str]] = set()  # (name, time) of every record an attempt wrote
 
     def change(page: Doc) -> Doc:
         listed = {f["filename"]: f for f in index.find_files(page, version, filename)}
-        names = sorted(set(listed) | stored)
+        records = page.setdefault("_deleted", {})
+        names = sorted(set(listed) | stored | _committed(records, recorded))
         if not names:
             refused_on[:] = [page]
             raise NothingToDelete(_nothing(page, project, version, filename))
-        records = page.setdefault("_deleted", {})
         stamp = index.now()
         kept = {f["filename"] for f in page["files"] + page.get("_held", [])}
         leftovers[:] = sorted((every & set(records)) - kept - set(names))
@@ -68,6 +72,7 @@ def delete(
         for name in names:
             sha256 = listed[name]["hashes"]["sha256"] if name in listed else None
             records[name] = {"sha256": sha256 or records.get(name, {}).get("sha256"), "time": stamp}
+            recorded.add((name, stamp))
         page["files"] = [f for f in page["files"] if f["filename"] not in names]
         if "_held" in page:  # a quarantined project's files go too (privpi.status)
             page["_held"] = [f for f in page["_held"] if f["filename"] not in names]
@@ -91,6 +96,14 @@ def delete(
         storage.delete(keys.file_key(project, name))
     invalidate(storage, removed, project)  # a file deleted by mistake must stop being served
     return removed
+
+
+def _committed(records: dict[str, Any], recorded: set[tuple[str, str]]) -> set[str]:
+    """Names an earlier attempt of this delete committed although it was not told so: its
+    JSON PUT reached S3 but the answer was lost, and the retry was refused (412) by that
+    very commit. They are this delete's to report, audit and remove, even a file that was
+    listed (published after the delete listed the stored files) and is listed no more."""
+    return {name for name, record in records.items() if (name, record.get("time")) in recorded}
 
 
 def _finish_root(storage: Storage, project: str, page: Doc) -> None:

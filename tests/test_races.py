@@ -110,6 +110,31 @@ def test_project_delete_racing_a_new_projects_root_update(faulty, wheels):
     assert index.read_root(faulty.direct)["projects"] == []
 
 
+def test_a_delete_whose_commit_answer_is_lost_names_and_removes_what_it_committed(faulty, wheels):
+    """Seed 373019757 of the model test: a project delete lists the stored files (1.0), then
+    its page read is held while 1.1 is published. Released, it commits the removal of both,
+    but the answer to its JSON PUT is lost and the retry is refused (412: its own commit is
+    there). Its next attempt finds nothing listed: it must still report 1.1, write its audit
+    event and remove its bytes, not leave them stored, unlisted, recorded as deleted."""
+    publish.publish(faulty.direct, wheels["1.0"])
+    delete = Held(
+        faulty,
+        "GET",
+        "/packages/simple/demo/index.json",
+        lambda: publish.delete(faulty.storage, "demo"),
+    )
+    faulty.proxy.add_rule("PUT", "/packages/simple/demo/index.json$", action="drop_after")
+    assert publish.publish(faulty.direct, wheels["1.1"]).status == "published"
+    both = ["demo-1.0-py3-none-any.whl", "demo-1.1-py3-none-any.whl"]
+    assert delete.release() == both
+    assert [e.outcome for e in faulty.proxy.faults()] == ["delay", "drop_after"]
+    assert_invariant(faulty.direct, *wheels.values())
+    assert not faulty.direct.exists(keys.file_key("demo", both[1]))
+    assert sorted(index.read_project(faulty.direct, "demo")["_deleted"]) == both
+    events = audit.latest(faulty.direct, actions={"delete"})
+    assert sorted(e["filename"] for e in events) == both
+
+
 def privpi(faulty, *args) -> subprocess.CompletedProcess:
     env = {**os.environ, **faulty.env}
     cmd = [sys.executable, "-m", "privpi", *args]
