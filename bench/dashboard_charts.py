@@ -4,7 +4,7 @@
 
 Starts its own moto S3 server on a free loopback port and writes, for each size, that many
 publish events spread over the last 26 weeks plus ``--older`` events before them, then
-counts every S3 request of one ``weekly_publishes`` (a botocore ``before-send`` hook:
+counts every S3 request of one ``weekly_publishes`` (a listener of privpi's S3 client:
 observation only). The count follows the events of the 26 weeks up to audit.MAX_LISTED
 (one ListObjectsV2 per 1,000 keys) and stops there; older events cost nothing. Then 300
 events in the key format before the action joined it: at most audit.MAX_READS are read.

@@ -45,13 +45,10 @@ from privpi.storage.s3 import S3Config, S3Storage
 config = S3Config(sys.argv[1], endpoint_url=os.environ["AWS_ENDPOINT_URL"], read_timeout=1800)
 storage = S3Storage(config)
 calls = {}
-def before(context, **_):
-    context["t0"] = time.perf_counter()
-def after(model, context, **_):
-    n, t = calls.get(model.name, (0, 0.0))
-    calls[model.name] = (n + 1, t + time.perf_counter() - context["t0"])
-storage.client.meta.events.register("before-call.s3.*", before)
-storage.client.meta.events.register("after-call.s3.*", after)
+def count(call):
+    n, t = calls.get(call.operation, (0, 0.0))
+    calls[call.operation] = (n + 1, t + call.seconds)
+storage.client.listeners.append(count)
 start = time.perf_counter()
 result = uploads.finalize(storage, sys.argv[2], "bench")
 seconds = time.perf_counter() - start

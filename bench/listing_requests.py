@@ -4,7 +4,7 @@ projects of 10 files each (100,000 files at the largest), before and after the l
     .venv/bin/python bench/listing_requests.py [--sizes 10,1000,10000] [--files-per-project 10]
 
 Starts its own moto S3 server on a free loopback port (tests/support/moto_server.py) and
-counts every S3 API request the listing client sends, with a botocore ``before-send`` hook
+counts every S3 API request the listing client sends, with a listener of privpi's S3 client
 (observation only). The repository is written directly through the storage API with
 parallel PUTs (pages, the root, the listing summary, and an empty object per file), not by
 publishing 100,000 files. "before" runs the code the summary replaced, kept here: `privpi

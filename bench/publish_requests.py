@@ -3,10 +3,10 @@
     .venv/bin/python bench/publish_requests.py [--sizes 10,1000,10000] [--publishers 20]
 
 Starts its own moto S3 server on a free loopback port (tests/support/moto_server.py) and counts
-every S3 API request the publishing client sends, with a botocore ``before-send`` event
-hook (observation only: nothing is patched). Request counts are exact and noise-free; the
-concurrency timing is wall-clock and depends on the machine. Prints figures, never fails
-on them.
+every S3 API request the publishing client sends, with a listener of privpi's S3 client
+(privpi/storage/s3client.py; observation only: nothing is patched). Request counts are
+exact and noise-free; the concurrency timing is wall-clock and depends on the machine.
+Prints figures, never fails on them.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@
 
 LAUNCHED is the parent's ``time.time()`` when it started this process. Phases, in seconds:
 ``start`` (launch to this script's first line: the interpreter), ``imports`` (what ``privpi
-upload`` imports, boto3 included), ``client`` (opening the storage: the S3 client), ``run``
+upload`` imports), ``client`` (opening the storage: the S3 client), ``run``
 (the command itself), and within it ``requests`` (S3 calls, by operation, with their time),
 ``conflicts`` (412/409 answers: a lost race), ``pauses`` and ``paused`` (the commit's backoff
 sleeps) and ``commit`` (time in the page commits, their retries included).
 bench/concurrent_publish.py --profile runs each publisher through it. It observes privpi
-from outside (botocore's event hooks, wrappers around three privpi functions) and changes
+from outside (a listener of privpi's S3 client, wrappers around three privpi functions) and changes
 nothing it does.
 """
 
@@ -57,14 +57,10 @@ def timed(name: str, fn: Any) -> Any:
     return wrapper
 
 
-def before_call(model: Any, context: dict[str, Any], **_: Any) -> None:
-    context["probe_start"] = time.perf_counter()
-    profile["requests"][model.name] += 1
-
-
-def after_call(http_response: Any, context: dict[str, Any], **_: Any) -> None:
-    profile["request_s"] += time.perf_counter() - context["probe_start"]
-    if http_response.status_code in (409, 412):
+def count(call: Any) -> None:
+    profile["requests"][call.operation] += 1
+    profile["request_s"] += call.seconds
+    if call.status in (409, 412):
         profile["conflicts"] += 1
 
 
@@ -72,9 +68,7 @@ def open_storage(url: str) -> Any:
     start = time.perf_counter()
     storage = OPEN(url)
     profile["client"] += time.perf_counter() - start
-    events = storage.client.meta.events
-    events.register("before-call.s3", before_call)
-    events.register("after-call.s3", after_call)
+    storage.client.listeners.append(count)
     return storage
 
 

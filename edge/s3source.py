@@ -62,17 +62,10 @@ class S3Source:
         timeout: float = ATTEMPT_SECONDS,
     ) -> None:
         self.region, self.environ, self.timeout = region, environ, timeout
-        endpoint = endpoint or environ.get("AWS_ENDPOINT_URL")
-        if endpoint:  # another S3 API server: path-style, scheme and port as given
-            url = urlsplit(endpoint)
-            self.https, self.host = url.scheme == "https", url.netloc
-            self.path = url.path.rstrip("/") + "/" + bucket + sigv4.uri_path(key)
-        elif "." in bucket:
-            self.https, self.host = True, f"s3.{region}.amazonaws.com"
-            self.path = f"/{bucket}{sigv4.uri_path(key)}"
-        else:
-            self.https, self.host = True, f"{bucket}.s3.{region}.amazonaws.com"
-            self.path = sigv4.uri_path(key)
+        self.https, self.host, base = bucket_address(
+            bucket, region, endpoint or environ.get("AWS_ENDPOINT_URL")
+        )
+        self.path = base + sigv4.uri_path(key)
         self._tls = ssl.create_default_context() if self.https else None
 
     def fetch(self, etag: str | None) -> tuple[bytes, str] | None:
@@ -115,6 +108,17 @@ class S3Source:
         code = re.search(rb"<Code>([^<]{1,64})</Code>", body)
         name = code.group(1).decode("ascii", "replace") if code else answer.reason
         raise S3Error(f"GET {self.path}: {answer.status} {name}", retry=answer.status in RETRIED)
+
+
+def bucket_address(bucket: str, region: str, endpoint: str | None) -> tuple[bool, str, str]:
+    """(https, host, path before the key) of a bucket: see the module's docstring.
+    privpi's own S3 client (privpi/storage/s3client.py) addresses the bucket the same way."""
+    if endpoint:  # another S3 API server: path-style, scheme and port as given
+        url = urlsplit(endpoint)
+        return url.scheme == "https", url.netloc, url.path.rstrip("/") + "/" + bucket
+    if "." in bucket:
+        return True, f"s3.{region}.amazonaws.com", f"/{bucket}"
+    return True, f"{bucket}.s3.{region}.amazonaws.com", ""
 
 
 def _read(answer: http.client.HTTPResponse, deadline: float) -> bytes:

@@ -56,11 +56,12 @@ def sign(
     service: str = "s3",
     now: float | None = None,
     payload_hash: str = EMPTY_SHA256,
+    query: str = "",
 ) -> dict[str, str]:
     """The headers to send: ``headers`` plus Host, the x-amz-* ones and Authorization.
 
-    ``path`` is the escaped path as sent (S3 signs it as is, no second escaping); there is
-    no query string. Every header given is signed.
+    ``path`` is the escaped path as sent (S3 signs it as is, no second escaping); ``query``
+    the query string as sent, made by canonical_query. Every header given is signed.
     """
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     out = {"host": host, **{k.lower(): v for k, v in headers.items()}}
@@ -73,7 +74,7 @@ def sign(
         [
             method,
             path,
-            "",  # the query string
+            query,
             "".join(f"{n}:{' '.join(out[n].split())}\n" for n in names),
             ";".join(names),
             payload_hash,
@@ -88,6 +89,14 @@ def sign(
         f"SignedHeaders={';'.join(names)}, Signature={signature}"
     )
     return out
+
+
+def canonical_query(params: Mapping[str, str]) -> str:
+    """Parameters as SigV4 signs them and as they must be sent: sorted by name, names and
+    values escaped but for RFC 3986's unreserved characters."""
+    return "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(params.items())
+    )
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:

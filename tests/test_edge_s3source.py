@@ -75,6 +75,21 @@ def test_signature_matches_botocore(key, token, etag):
         assert ours.get(name) == theirs.get(name)
 
 
+def test_a_query_string_is_signed_as_botocore_signs_it():
+    """privpi's S3 client lists with a query (ListObjectsV2): the same signer signs it."""
+    params = {"list-type": "2", "prefix": "team a/ünï+code/", "continuation-token": "1/x=="}
+    query = sigv4.canonical_query(params)
+    url = f"https://my-bucket.s3.{REGION}.amazonaws.com/?{query}"
+    request = AWSRequest("GET", url)
+    S3SigV4Auth(BotoCredentials("AKIDEXAMPLE", "s3cr3t/+key"), "s3", REGION).add_auth(request)
+    when = calendar.timegm(time.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
+    ours = sigv4.sign(
+        "GET", f"my-bucket.s3.{REGION}.amazonaws.com", "/", {},
+        sigv4.Credentials("AKIDEXAMPLE", "s3cr3t/+key"), REGION, now=when, query=query,
+    )  # fmt: skip
+    assert ours["authorization"] == request.headers["Authorization"]
+
+
 def test_endpoints_are_regional():
     """Regional virtual-hosted style; a dotted bucket would not match S3's certificate."""
     plain = S3Source("my-bucket", "ap-southeast-2", ODD_KEY, environ={})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import boto3
 import pytest
 
 from privpi import audit, index, keys, publish
@@ -65,6 +66,7 @@ def test_headers_written_to_s3(s3_storage, tmp_path):
     wheel = make_wheel(tmp_path, "demo", "1.0")
     publish.publish(s3_storage, wheel)
     bucket = s3_storage.config.bucket
+    s3 = boto3.client("s3", endpoint_url=s3_storage.config.endpoint_url)  # reads the headers
     for key in (
         keys.file_key("demo", wheel.name),
         keys.metadata_key("demo", wheel.name),
@@ -73,7 +75,7 @@ def test_headers_written_to_s3(s3_storage, tmp_path):
         keys.ROOT_HTML,
         keys.ROOT_JSON,
     ):
-        head = s3_storage.client.head_object(Bucket=bucket, Key=key)
+        head = s3.head_object(Bucket=bucket, Key=key)
         assert (head["ContentType"], head["CacheControl"]) == (
             keys.content_type(key),
             keys.cache_control(key),

@@ -16,10 +16,9 @@ import pytest
 
 from privpi import audit, index, intake, keys, publish
 from privpi.errors import PrivpiError, ValidationError
-from privpi.storage.s3 import S3Config, S3Storage
 from tests.support.distfactory import make_wheel
 from tests.support.faultproxy import EXHAUST
-from tests.support.model import _client, _dist, observe
+from tests.support.model import _dist, _storage, observe
 
 # make test-fast leaves these out: writes held at the fault proxy, faults that wait out
 # boto3's retries.
@@ -274,7 +273,7 @@ def test_an_html_write_delivered_late_never_overwrites_a_newer_page(faulty, whee
     """A yank's HTML PUT is held past its client's timeout: the client retries and the yank
     commits; an unyank commits after it; then the held PUT reaches S3. It must not win."""
     publish.publish(faulty.direct, wheels["1.0"])
-    impatient = S3Storage(S3Config(faulty.bucket), client=_client(faulty.proxy.url))
+    impatient = _storage(faulty.bucket, faulty.proxy.url)
     held = faulty.proxy.add_rule("PUT", "/packages/simple/demo/index.html", "delay", delay=60)
     assert publish.yank(impatient, "demo", "1.0") == ["demo-1.0-py3-none-any.whl"]
     assert held.fired == 1
@@ -295,7 +294,7 @@ def _late_upload_after_delete(faulty, wheels) -> None:
     succeeds); 1.1 is deleted; then the held PUT reaches S3, where the name is free again:
     stored bytes of a deleted name that no page lists."""
     publish.publish(faulty.direct, wheels["1.0"])
-    impatient = S3Storage(S3Config(faulty.bucket), client=_client(faulty.proxy.url))
+    impatient = _storage(faulty.bucket, faulty.proxy.url)
     held = faulty.proxy.add_rule("PUT", f"/packages/files/demo/{LATE}$", "delay", delay=60)
     assert publish.publish(impatient, wheels["1.1"]).status == "published"
     assert held.fired == 1
@@ -332,7 +331,7 @@ def test_bytes_of_a_failed_publish_delivered_late(faulty, wheels, monkeypatch):
     (reindex leaves them alone); run again, the publish finishes; past the grace period,
     reindex lists them."""
     publish.publish(faulty.direct, wheels["1.0"])
-    impatient = S3Storage(S3Config(faulty.bucket), client=_client(faulty.proxy.url))
+    impatient = _storage(faulty.bucket, faulty.proxy.url)
     faulty.proxy.add_rule("PUT", f"/packages/files/demo/{LATE}$", "delay", delay=60, times=99)
     with pytest.raises(PrivpiError):
         publish.publish(impatient, wheels["1.1"])

@@ -113,8 +113,9 @@ def _reads_the_environment(path: Path) -> bool:
     )
 
 
-# The S3 backend hands AWS's own region variables to boto3, as every AWS tool reads them.
-READERS = {"privpi/settings.py", "privpi/storage/__init__.py"}
+# The S3 backend reads AWS's own variables (endpoint, region, credentials, CA bundle), as
+# every AWS tool reads them.
+READERS = {"privpi/settings.py", "privpi/storage/__init__.py", "privpi/storage/awsenv.py"}
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
-"""An S3 bucket (or any S3 API server) as storage, through botocore (boto3's own core).
+"""An S3 bucket (or any S3 API server) as storage, through privpi's own small S3 client.
 
-Clients come from botocore's session directly, as boto3.client makes them: boto3's layer
-(its resources and s3transfer, about a third of boto3's import time here) would be imported
-by every process that opens S3, a `privpi upload` in a CI matrix included, and no storage
-operation uses it (issue 15).
+Object requests go through privpi/storage/s3client.py (the standard library, SigV4 signed
+by edge/sigv4.py): botocore's import and client cost every ``privpi upload`` of a CI matrix
+more than its requests did (issue 15). What only botocore does well stays on it, imported
+when used: presigned POSTs for browser uploads, CloudFront invalidations, the credential
+chain beyond the environment (privpi/storage/awsenv.py).
 
 S3's own "not found" and "precondition failed" answers become the interface's errors;
 everything else is raised as a StorageError naming the bucket, never treated as empty.
@@ -16,27 +17,26 @@ import contextlib
 import functools
 import json
 import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import quote
-
-import botocore.exceptions
-import botocore.session
-from botocore.config import Config
+from urllib.parse import quote, unquote_plus
 
 from .. import keys as key_space
 from ..errors import NotFound, PreconditionFailed, StorageError
+from . import awsenv
 from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, UploadTarget, check_key
+from .s3client import Answer, ConnectionFailed, S3Client, chunks
 
 if TYPE_CHECKING:
-    from botocore.config import _RetryDict
-    from botocore.response import StreamingBody
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CopyObjectResultTypeDef
+    from mypy_boto3_s3 import S3Client as BotocoreS3Client
 
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 CONFLICT_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+DENIED_CODES = {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -45,27 +45,37 @@ class S3Config:
     bucket: str
     prefix: str = ""
     endpoint_url: str | None = None  # another S3 API server, addressed path-style
-    region: str | None = None
+    region: str | None = None  # None: AWS_REGION, AWS_DEFAULT_REGION, botocore's config
     # S3 keeps a long CopyObject's connection alive with whitespace; a slower S3 API server
     # (moto copying 1 GiB in the finalize bench) may need longer.
-    read_timeout: int = 60
+    read_timeout: float = 60
+    # botocore's standard mode with max_attempts 3, which privpi used: 3 retries.
+    attempts: int = 4
+
+
+class S3Failure(Exception):
+    """An answer S3Storage turns into one of privpi's errors."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
 
 
 @contextlib.contextmanager
 def _translated(key: str, bucket: str) -> Iterator[None]:
-    """Turn boto3 exceptions into ours, naming the key and bucket."""
+    """Turn the client's failures into privpi's errors, naming the key and bucket."""
     try:
         yield
-    except botocore.exceptions.ClientError as e:
-        raise _client_error(e, key, bucket) from None
-    except botocore.exceptions.NoCredentialsError:
-        raise StorageError(f"no AWS credentials found to reach bucket {bucket}") from None
-    except botocore.exceptions.BotoCoreError as e:
+    except S3Failure as e:
+        raise _error(e.answer, key, bucket) from None
+    except awsenv.MissingCredentials as e:
+        raise StorageError(f"no AWS credentials found to reach bucket {bucket} ({e})") from None
+    except ConnectionFailed as e:
         raise StorageError(f"cannot reach bucket {bucket}: {e}") from None
 
 
 def _translate(fn: F) -> F:
-    """A method taking a key, with boto3's exceptions translated (its signature unchanged)."""
+    """A method taking a key, with the client's failures translated (signature unchanged)."""
 
     @functools.wraps(fn)
     def wrapper(self: S3Storage, key: str, *args: Any, **kwargs: Any) -> Any:
@@ -75,56 +85,37 @@ def _translate(fn: F) -> F:
     return cast(F, wrapper)
 
 
-def _client_error(e: botocore.exceptions.ClientError, key: str, bucket: str) -> Exception:
-    err = e.response.get("Error", {})
-    code = str(err.get("Code", ""))
-    status = str(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+def _error(answer: Answer, key: str, bucket: str) -> Exception:
+    code, status = answer.code, str(answer.status)
     if code == "NoSuchBucket":
         return StorageError(f"bucket {bucket} does not exist")
     if code in MISSING_CODES or status == "404":
         return NotFound(key)
     if code in CONFLICT_CODES or status in ("409", "412"):
         return PreconditionFailed(key)
-    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+    if code in DENIED_CODES:
         return StorageError(f"access to {key or 'bucket'} in bucket {bucket} denied ({code})")
-    message = f"{code} {err.get('Message', '')}".strip()
+    message = f"{code} {answer.message}".strip()
     return StorageError(f"S3 error on {key or 'bucket'} in bucket {bucket}: {message}")
 
 
-@functools.cache
-def _session() -> botocore.session.Session:
-    """One session per process, as boto3's default session: credentials resolved once."""
-    return botocore.session.get_session()
+def _ok(answer: Answer) -> Answer:
+    if answer.status >= 300:
+        raise S3Failure(answer)
+    return answer
 
 
-def _client(config: S3Config, timeout: float, retries: _RetryDict) -> S3Client:
-    """A client with Signature Version 4 and the bucket's regional virtual-hosted endpoint,
-    https://BUCKET.s3.REGION.amazonaws.com/, for every request and every presigned POST.
+def _http_time(value: str) -> datetime:
+    return parsedate_to_datetime(value) if value else datetime.now(UTC)
 
-    botocore's defaults would sign browser uploads with Signature Version 2 in us-east-1,
-    eu-west-1 and other older regions, which S3 refuses on buckets created since June 2020
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/specify-signature-version.html#UsingAWSSDK-sig2-deprecation),
-    and would post to the global https://BUCKET.s3.amazonaws.com/, which S3 answers for a new
-    bucket outside us-east-1 with a temporary redirect that a browser does not follow for a
-    CORS request (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
-    Another S3 API server (config.endpoint_url: tests, benches) is addressed path-style.
-    """
-    client = _session().create_client(
-        "s3",
-        endpoint_url=config.endpoint_url,
-        region_name=config.region,
-        config=Config(
-            signature_version="s3v4",
-            s3={
-                "addressing_style": "path" if config.endpoint_url else "virtual",
-                "us_east_1_regional_endpoint": "regional",
-            },
-            retries=retries,
-            connect_timeout=min(5, timeout),
-            read_timeout=timeout,
-        ),
-    )
-    return cast("S3Client", client)  # botocore's stubs type it as a generic client
+
+def _xml(body: bytes) -> dict[str, Any]:
+    """An S3 XML answer as {tag: text} of the root's children, the root itself under "_";
+    S3's namespace dropped."""
+    root = ElementTree.fromstring(body)  # noqa: S314 - the bucket's answers, as botocore parses them
+    for element in root.iter():
+        element.tag = element.tag.rpartition("}")[2]
+    return {child.tag: child.text or "" for child in root} | {"_": root}
 
 
 class S3Storage(Storage):
@@ -134,13 +125,18 @@ class S3Storage(Storage):
     def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
         self.config = config
         self.url = f"s3://{config.bucket}" + (f"/{config.prefix}" if config.prefix else "")
-        retries: _RetryDict = {"mode": "standard", "max_attempts": 3}
-        self.client = client or _client(config, config.read_timeout, retries)
+        self.client = client or S3Client(
+            config.bucket,
+            config.region or awsenv.region(),
+            config.endpoint_url,
+            awsenv.Credentials(),
+            config.read_timeout,
+            config.attempts,
+        )
 
     def bounded(self, seconds: float) -> S3Storage:
         # One attempt: the caller's next try (a refresh) is the retry, inside its deadline.
-        once: _RetryDict = {"mode": "standard", "total_max_attempts": 1}
-        return S3Storage(self.config, _client(self.config, seconds, once))
+        return S3Storage(replace(self.config, read_timeout=seconds, attempts=1))
 
     def _k(self, key: str) -> str:
         check_key(key)
@@ -149,24 +145,20 @@ class S3Storage(Storage):
     def _unk(self, full: str) -> str:
         return full[len(self.config.prefix) + 1 :] if self.config.prefix else full
 
+    def _get(self, key: str, headers: dict[str, str] | None = None) -> Answer:
+        return self.client.request("GetObject", "GET", self._k(key), headers=headers)
+
     @_translate
     def read(self, key: str) -> Blob:
-        r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key))
-        with r["Body"] as body:
-            return Blob(body.read(), r["ETag"])
+        r = _ok(self._get(key))
+        return Blob(r.body, r.header("ETag"))
 
     @_translate
     def read_if_changed(self, key: str, etag: str | None) -> Blob | None:
-        kwargs: dict[str, Any] = {"IfNoneMatch": etag} if etag else {}
-        try:
-            r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key), **kwargs)
-        except botocore.exceptions.ClientError as e:
-            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 304 or e.response.get("Error", {}).get("Code") == "304":
-                return None
-            raise
-        with r["Body"] as body:
-            return Blob(body.read(), r["ETag"])
+        r = self._get(key, {"if-none-match": etag} if etag else None)
+        if r.status == 304:
+            return None
+        return Blob(_ok(r).body, r.header("ETag"))
 
     @_translate
     def write(
@@ -179,47 +171,46 @@ class S3Storage(Storage):
         content_type: str | None = None,
         cache_control: str | None = None,
     ) -> str:
-        kwargs: dict[str, Any] = {}
+        headers: dict[str, str] = {}
         if if_match is not None:
-            kwargs["IfMatch"] = if_match
+            headers["if-match"] = if_match
         if if_none_match:
-            kwargs["IfNoneMatch"] = "*"
+            headers["if-none-match"] = "*"
         if content_type:
-            kwargs["ContentType"] = content_type
+            headers["content-type"] = content_type
         if cache_control:
-            kwargs["CacheControl"] = cache_control
-        try:
-            r = self.client.put_object(
-                Bucket=self.config.bucket, Key=self._k(key), Body=body, **kwargs
-            )
-        except botocore.exceptions.ClientError as e:
-            # If-Match on a vanished object answers 404: for the caller it is a lost race.
-            if if_match is not None and _client_error(e, key, "").__class__ is NotFound:
-                raise PreconditionFailed(key, "no longer exists") from None
-            raise
-        return r["ETag"]
+            headers["cache-control"] = cache_control
+        r = self.client.request("PutObject", "PUT", self._k(key), headers=headers, body=body)
+        # If-Match on a vanished object answers 404: for the caller it is a lost race.
+        if if_match is not None and r.status == 404:
+            raise PreconditionFailed(key, "no longer exists")
+        return _ok(r).header("ETag")
 
     @_translate
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.config.bucket, Key=self._k(key))
+        _ok(self.client.request("DeleteObject", "DELETE", self._k(key)))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        paginator = self.client.get_paginator("list_objects_v2")
         full = f"{self.config.prefix}/{prefix}" if self.config.prefix else prefix
-        with _translated(prefix, self.config.bucket):
-            for page in paginator.paginate(Bucket=self.config.bucket, Prefix=full):
-                for obj in page.get("Contents", []):
-                    yield ObjectInfo(
-                        key=self._unk(obj["Key"]),
-                        size=obj["Size"],
-                        etag=obj["ETag"],
-                        last_modified=obj["LastModified"],
-                    )
+        query = {"list-type": "2", "prefix": full, "encoding-type": "url"}
+        while True:
+            with _translated(prefix, self.config.bucket):
+                page = _xml(_ok(self.client.request("ListObjectsV2", "GET", query=query)).body)
+            for obj in page["_"].iter("Contents"):
+                yield ObjectInfo(
+                    key=self._unk(unquote_plus(obj.findtext("Key", ""))),
+                    size=int(obj.findtext("Size", "0")),
+                    etag=obj.findtext("ETag", ""),
+                    last_modified=datetime.fromisoformat(obj.findtext("LastModified", "")),
+                )
+            if page.get("IsTruncated") != "true":
+                return
+            query["continuation-token"] = page["NextContinuationToken"]
 
     @_translate
     def head(self, key: str) -> ObjectInfo:
-        r = self.client.head_object(Bucket=self.config.bucket, Key=self._k(key))
-        return ObjectInfo(key, r["ContentLength"], r["ETag"], r["LastModified"])
+        r = _ok(self.client.request("HeadObject", "HEAD", self._k(key)))
+        return _info(key, r)
 
     @_translate
     def copy(
@@ -233,7 +224,7 @@ class S3Storage(Storage):
     ) -> str:
         """CopyObject; If-None-Match on the destination as PutObject has it
         (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html)."""
-        return self._copy(src, dst, if_none_match, content_type, cache_control)["ETag"]
+        return str(self._copy(src, dst, if_none_match, content_type, cache_control)["ETag"])
 
     def _copy(
         self,
@@ -242,69 +233,58 @@ class S3Storage(Storage):
         if_none_match: bool = False,
         content_type: str | None = None,
         cache_control: str | None = None,
-        **extra: Any,
-    ) -> CopyObjectResultTypeDef:
-        kwargs = dict(extra)
+        checksum: str | None = None,
+    ) -> dict[str, Any]:
+        source = quote(f"{self.config.bucket}/{self._k(src)}", safe="/-._~")
+        headers = {"x-amz-copy-source": source}
         if if_none_match:
-            kwargs["IfNoneMatch"] = "*"
+            headers["if-none-match"] = "*"
         if content_type or cache_control:  # new headers: S3 copies the old ones otherwise
-            kwargs["MetadataDirective"] = "REPLACE"
-            kwargs["ContentType"] = content_type or "application/octet-stream"
+            headers["x-amz-metadata-directive"] = "REPLACE"
+            headers["content-type"] = content_type or "application/octet-stream"
             if cache_control:
-                kwargs["CacheControl"] = cache_control
-        r = self.client.copy_object(
-            Bucket=self.config.bucket,
-            Key=self._k(dst),
-            CopySource={"Bucket": self.config.bucket, "Key": self._k(src)},
-            **kwargs,
-        )
-        return r["CopyObjectResult"]
+                headers["cache-control"] = cache_control
+        if checksum:
+            headers["x-amz-checksum-algorithm"] = checksum
+        r = self.client.request("CopyObject", "PUT", self._k(dst), headers=headers)
+        return _xml(_ok(r).body)
 
     @_translate
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        rng = f"bytes={start}-{start + length - 1}"
-        try:
-            r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key), Range=rng)
-        except botocore.exceptions.ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "InvalidRange":  # start past the end
-                return b""
-            raise
-        with r["Body"] as body:
-            return body.read()
+        r = self._get(key, {"range": f"bytes={start}-{start + length - 1}"})
+        if r.status == 416 or (r.status >= 300 and r.code == "InvalidRange"):  # past the end
+            return b""
+        return _ok(r).body
 
     @_translate
     def sha256(self, key: str) -> str:
         """S3 computes it: the object copied onto itself with a SHA-256 checksum (a new
         version of the same bytes), so a 1 GiB upload never passes through the console's
         Lambda function (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html)."""
-        head = self.client.head_object(Bucket=self.config.bucket, Key=self._k(key))
+        head = _ok(self.client.request("HeadObject", "HEAD", self._k(key)))
         result = self._copy(
             key,
             key,
-            content_type=head.get("ContentType"),
-            cache_control=head.get("CacheControl"),
-            ChecksumAlgorithm="SHA256",
+            content_type=head.header("Content-Type") or None,
+            cache_control=head.header("Cache-Control") or None,
+            checksum="SHA256",
         )
         return base64.b64decode(result["ChecksumSHA256"]).hex()
 
     @_translate
     def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
-        r = self.client.get_object(Bucket=self.config.bucket, Key=self._k(key))
-        info = ObjectInfo(key, r["ContentLength"], r["ETag"], r["LastModified"])
-        return info, self._chunks(r["Body"])
-
-    @staticmethod
-    def _chunks(body: StreamingBody) -> Iterator[bytes]:
-        with body:
-            yield from body.iter_chunks(CHUNK_SIZE)
+        r = self.client.request("GetObject", "GET", self._k(key), stream=True)
+        return _info(key, _ok(r)), chunks(r, CHUNK_SIZE)
 
     def upload_target(self, key: str, max_size: int, expires: int) -> UploadTarget:
         """A presigned POST: the browser uploads straight to the bucket, limited in size
         (content-length-range) and time. Signing is local: no request is made."""
+        import botocore.exceptions  # noqa: PLC0415 - the console's, not every command's
+
         try:
-            post = self.client.generate_presigned_post(
+            post = self._presigner.generate_presigned_post(
                 Bucket=self.config.bucket,
                 Key=self._k(key),
                 Conditions=[["content-length-range", 1, max_size]],
@@ -313,6 +293,10 @@ class S3Storage(Storage):
         except botocore.exceptions.BotoCoreError as e:
             raise StorageError(f"cannot sign an upload to {self.config.bucket}: {e}") from None
         return UploadTarget("POST", post["url"], post["fields"])
+
+    @functools.cached_property
+    def _presigner(self) -> BotocoreS3Client:
+        return _botocore_client(self.config)
 
     def invalidate(self, keys: Sequence[str]) -> Sequence[str]:
         """Invalidate keys in the distribution that config/distribution.json names (written
@@ -334,8 +318,10 @@ class S3Storage(Storage):
             raise StorageError(damaged) from None
         if not paths:
             return []
+        import botocore.exceptions  # noqa: PLC0415 - only a change that invalidates needs it
+
         # Any: the dev dependencies hold no CloudFront stubs for this one call.
-        cloudfront: Any = _session().create_client(
+        cloudfront: Any = awsenv.session().create_client(
             "cloudfront", endpoint_url=self.config.endpoint_url
         )
         batch = {"Paths": {"Quantity": len(paths), "Items": paths}}
@@ -349,3 +335,38 @@ class S3Storage(Storage):
                 f"could not invalidate {', '.join(paths)} in CloudFront: {e}"
             ) from None
         return paths
+
+
+def _info(key: str, r: Answer) -> ObjectInfo:
+    size = int(r.header("Content-Length") or 0)
+    return ObjectInfo(key, size, r.header("ETag"), _http_time(r.header("Last-Modified")))
+
+
+def _botocore_client(config: S3Config) -> BotocoreS3Client:
+    """A botocore client for presigned POSTs, with Signature Version 4 and the bucket's
+    regional virtual-hosted endpoint, https://BUCKET.s3.REGION.amazonaws.com/, which
+    privpi's own client addresses too (edge.s3source.bucket_address).
+
+    botocore's defaults would sign browser uploads with Signature Version 2 in us-east-1,
+    eu-west-1 and other older regions, which S3 refuses on buckets created since June 2020
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/specify-signature-version.html#UsingAWSSDK-sig2-deprecation),
+    and would post to the global https://BUCKET.s3.amazonaws.com/, which S3 answers for a new
+    bucket outside us-east-1 with a temporary redirect that a browser does not follow for a
+    CORS request (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
+    Another S3 API server (config.endpoint_url: tests, benches) is addressed path-style.
+    """
+    from botocore.config import Config  # noqa: PLC0415 - botocore only where it is used
+
+    client = awsenv.session().create_client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        region_name=config.region or awsenv.region(),
+        config=Config(
+            signature_version="s3v4",
+            s3={
+                "addressing_style": "path" if config.endpoint_url else "virtual",
+                "us_east_1_regional_endpoint": "regional",
+            },
+        ),
+    )
+    return cast("BotocoreS3Client", client)  # botocore's stubs type it as a generic client

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import boto3
-from botocore.config import Config
 from packaging.version import Version
 
 from privpi import index, keys, pages, publish
@@ -54,7 +53,7 @@ GRACE = 10.0  # index.GRACE during the run: longer than any hold below, so the d
 # timeout would) and the request reaches S3 up to this much later, or when the step ends.
 HOLD = 0.5
 READ_TIMEOUT = 1.0  # tests/test_races.py: a request held ("delay") past it arrives late
-RETRIES = 1  # boto3 retries of the racing clients (privpi's own: 3)
+RETRIES = 1  # retries of the racing clients (privpi's own: 3)
 EPISODE = 12  # steps on one bucket before a fresh one (deleted names stay deleted a while)
 ACTIONS = ("503", "drop", "drop_after", "late")
 
@@ -412,17 +411,11 @@ def observe(storage, pool: list[Dist], seen: dict | None = None) -> tuple[State,
 # -- the scheduler ------------------------------------------------------------------------
 
 
-def _client(endpoint: str, read_timeout: float = READ_TIMEOUT, retries: int = 3):
-    """A client of its own (as separate publishers have); a short read timeout makes a held
-    request time out, be retried and then arrive late."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": retries},
-            connect_timeout=5,
-            read_timeout=read_timeout,
-        ),
+def _storage(bucket: str, endpoint: str, read_timeout: float = READ_TIMEOUT, retries: int = 3):
+    """privpi's S3 storage with a client of its own (as separate publishers have); a short
+    read timeout makes a held request time out, be retried and then arrive late."""
+    return S3Storage(
+        S3Config(bucket, endpoint_url=endpoint, read_timeout=read_timeout, attempts=retries + 1)
     )
 
 
@@ -438,8 +431,8 @@ class Scenario:
         self.proxy = FaultProxy(moto_endpoint)
         # One retry (two attempts): a fault is absorbed once or exhausts the call in two,
         # with boto3's back-off (up to 1 s, then 2 s, 4 s) paid once instead of three times.
-        self.clients = [_client(self.proxy.url, 5.0, RETRIES) for _ in range(workers)]
-        self.direct_client = _client(moto_endpoint, read_timeout=60)  # no faults: checks, re-runs
+        self.workers = workers
+        self.direct_client = boto3.client("s3", endpoint_url=moto_endpoint)  # makes buckets
         self.state = State()
         self.stats = {"steps": 0, "ops": 0, "faults": 0, "failed": 0, "reruns": 0, "racing": 0}
         self._new_bucket()
@@ -450,9 +443,10 @@ class Scenario:
     def _new_bucket(self) -> None:
         self.bucket = f"model-{uuid.uuid4().hex[:12]}"
         self.direct_client.create_bucket(Bucket=self.bucket)
-        config = S3Config(self.bucket)
-        self.storages = [S3Storage(config, client=c) for c in self.clients]
-        self.direct = S3Storage(config, client=self.direct_client)
+        self.storages = [
+            _storage(self.bucket, self.proxy.url, 5.0, RETRIES) for _ in range(self.workers)
+        ]
+        self.direct = _storage(self.bucket, self.endpoint, 60)  # no faults: checks, re-runs
         self.state = State()
         self.seen: dict = {}  # pages read by observe, by ETag
 

@@ -101,14 +101,15 @@ def parse_links(html: bytes | str) -> LinkParser:
 
 
 class RequestCounter:
-    """Counts the S3 API calls a boto3 client sends (a botocore event hook: observation)."""
+    """Counts the S3 requests (attempts, by operation) that a storage's client sends: a
+    listener of privpi's S3 client (privpi/storage/s3client.py), observation only."""
 
     def __init__(self, client):
         self.calls = collections.Counter()
-        client.meta.events.register("before-send.s3", self._count)
+        client.listeners.append(self._count)
 
-    def _count(self, request, **kwargs):
-        self.calls[kwargs["event_name"].rsplit(".", 1)[-1]] += 1
+    def _count(self, call):
+        self.calls[call.operation] += 1
 
     def take(self) -> collections.Counter:
         calls, self.calls = self.calls, collections.Counter()
