@@ -35,7 +35,7 @@ from .. import index, keys
 from ..errors import PrivpiError, ValidationError
 from ..keys import CONSOLE_ENV_KEY
 from ..settings import check_upstream
-from ..storage.s3 import S3Config, S3Storage
+from ..storage import s3_storage
 from . import edgebuild, edgelogs, stacks
 
 if TYPE_CHECKING:
@@ -357,8 +357,7 @@ class Deployer:
         """The authenticator reads the quarantined projects (and, with an upstream, the
         private names) from the root index and refuses files while there is none: a new
         bucket gets an empty one (an existing root is left as it is)."""
-        s3 = self.clients("s3", self.s.region)
-        index.update_root(S3Storage(S3Config(bucket, region=self.s.region), s3))
+        index.update_root(s3_storage(bucket, region=self.s.region))
 
     def publish_distribution_id(self, bucket: str, distribution_id: str) -> None:
         """Tell publishers which distribution to invalidate (Storage.invalidate), in the bucket

@@ -48,18 +48,23 @@ def open_storage(url: str | None = None) -> Storage:
 
 
 def _s3(url: str) -> Storage:
-    from .s3 import S3Config, S3Storage  # noqa: PLC0415 - boto3 costs startup; folders skip it
-
     parts = urlsplit(url)
     bucket, prefix = parts.netloc, parts.path.strip("/")
     if not BUCKET_NAME.match(bucket):
         raise StorageError(f"invalid S3 bucket name {bucket!r} in storage URL {url!r}")
+    return s3_storage(bucket, prefix)
+
+
+def s3_storage(bucket: str, prefix: str = "", region: str | None = None) -> Storage:
+    """A bucket as storage; region: AWS_REGION, AWS_DEFAULT_REGION, then botocore's config."""
+    from .s3 import S3Config, S3Storage  # noqa: PLC0415 - folders need none of it
+
     return S3Storage(
         S3Config(
             bucket=bucket,
             prefix=prefix,
-            # another S3 API server (tests, benches); credentials: boto3's own chain
+            # another S3 API server (tests, benches)
             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         )
     )
