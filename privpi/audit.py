@@ -3,9 +3,12 @@
 One object per event means appends never conflict. Keys start with an inverted
 millisecond timestamp, so a plain prefix listing (in key order) yields the newest first
 and reading the latest N events costs one list request, however long the log is. Keys end
-with the event's action (``config/audit/<inverted ms>-<random>-<action>.json``), so
-counting one kind of event over a period costs one list request per 1,000 events and no
-reads (``times_since``); events written before the action was in the key are read.
+with the event's action and, for an event about a project, the project's canonical name
+(``config/audit/<inverted ms>-<random>-<action>[-<project>].json``; actions are ``[a-z.]``
+and canonical names ``[a-z0-9-]``, so the key parses one way). So counting one kind of
+event over a period costs one list request per 1,000 events and no reads (``times_since``),
+and the listing summary learns which projects changed since it last looked from the keys
+alone (privpi.listing); events written before the action was in the key are read.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from .errors import StorageError
+from packaging.utils import canonicalize_name
+
+from .errors import PrivpiError, StorageError
 from .keys import AUDIT
 from .storage import Storage
 
@@ -29,8 +34,10 @@ log = logging.getLogger(__name__)
 
 _MAX_MS = 10**14  # far beyond year 5000, keeps keys fixed-width
 _ACTION = re.compile(r"[a-z][a-z.]*")
-# <inverted ms>-<random>[-<action>].json; the action part is absent in older events
-_KEY = re.compile(r"(\d{14})-[0-9a-f]+(?:-([a-z][a-z.]*))?\.json")
+_PROJECT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a canonical name (packaging)
+# <inverted ms>-<random>[-<action>[-<project>]].json; older events lack the project part
+# (and the oldest the action part)
+_KEY = re.compile(r"(\d{14})-([0-9a-f]+)(?:-([a-z][a-z.]*)(?:-([a-z0-9-]+))?)?\.json")
 # Bounds of times_since: at most this many keys listed (a ListObjectsV2 request returns up to
 # 1,000 keys, in ascending key order: https://docs.aws.amazon.com/AmazonS3/latest/API/
 # API_ListObjectsV2.html, so 20 requests) and this many older-format events read (a GET each).
@@ -38,20 +45,50 @@ MAX_LISTED = 20_000
 MAX_READS = 200
 
 
-def key_for(ms: int, action: str) -> str:
-    """The key of an event of ``action`` at ``ms`` milliseconds since the epoch."""
+def key_for(ms: int, action: str, project: str | None = None) -> str:
+    """The key of an event of ``action`` at ``ms`` milliseconds since the epoch, about
+    ``project`` (its canonical name goes in the key) or about no project."""
     if not _ACTION.fullmatch(action):
         raise ValueError(f"invalid audit action {action!r}")
-    return f"{AUDIT}{_MAX_MS - ms:014d}-{secrets.token_hex(4)}-{action}.json"
+    name = "" if project is None else canonicalize_name(project)
+    if project is not None and not _PROJECT.fullmatch(name):
+        raise ValueError(f"invalid project name {project!r} for an audit key")
+    suffix = f"-{name}" if name else ""
+    return f"{AUDIT}{_MAX_MS - ms:014d}-{secrets.token_hex(4)}-{action}{suffix}.json"
+
+
+@dataclass(frozen=True)
+class Key:
+    """What an event's key says: when (ms since the epoch), its id (``<inverted ms>-<random>``,
+    unique), and the action and project when the key names them (older keys do not)."""
+
+    ms: int
+    id: str
+    action: str | None
+    project: str | None
+
+
+def parse_key(key: str) -> Key | None:
+    """The parts of an audit event's key; None for anything else under the prefix."""
+    match = _KEY.fullmatch(key[len(AUDIT) :]) if key.startswith(AUDIT) else None
+    if match is None:
+        return None
+    return Key(_MAX_MS - int(match[1]), f"{match[1]}-{match[2]}", match[3], match[4])
 
 
 def record(storage: Storage, action: str, actor: str | None, **details: object) -> None:
     """Append one event; actor is the user (or 'cli') who did it.
 
     Called after the change is stored: if the event cannot be written, the change stands,
-    so this warns (naming the event) instead of reporting the change as failed.
+    so this warns (naming the event) instead of reporting the change as failed. An event
+    about a project (``project=`` among the details) names it in its key: that is how the
+    listing summary learns of the change; when the event cannot be written, the project's
+    page is applied to the summary directly instead (privpi.listing.refresh), so the
+    listings still show the change.
     """
     now_ms = int(time.time() * 1000)
+    project = details.get("project")
+    project = str(project) if project is not None else None
     event = {
         "time": datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds"),
         "action": action,
@@ -60,13 +97,30 @@ def record(storage: Storage, action: str, actor: str | None, **details: object) 
     }
     try:
         storage.write(
-            key_for(now_ms, action),
+            key_for(now_ms, action, project),
             json.dumps(event, sort_keys=True).encode(),
             content_type="application/json",
         )
     except StorageError as e:
         log.warning(
             "the change was made, but its audit event %s could not be written: %s", event, e
+        )
+        if project is not None:
+            _refresh_listing(storage, project)
+
+
+def _refresh_listing(storage: Storage, project: str) -> None:
+    # Imported on this rare path only: the fast users commands import this module.
+    from . import listing  # noqa: PLC0415
+
+    try:
+        listing.refresh(storage, canonicalize_name(project))
+    except PrivpiError as e:
+        log.warning(
+            "the listings may show %s as it was before this change until its next change "
+            "or privpi reindex: the listing summary could not be updated either: %s",
+            project,
+            e,
         )
 
 
@@ -121,13 +175,13 @@ def times_since(
     # islice: the listing stops at the bound, so S3 is never asked for a page past it
     for info in islice(storage.list(AUDIT), max_listed):
         listed += 1
-        match = _KEY.fullmatch(info.key[len(AUDIT) :])
-        if not match:
+        parsed = parse_key(info.key)
+        if parsed is None:
             continue  # not an event (a stray object): it counts for nothing
-        ms = _MAX_MS - int(match[1])
+        ms = parsed.ms
         if ms < since_ms:
             return Window(times, True, since)
-        kind = match[2]
+        kind = parsed.action
         if kind is None:
             if reads >= max_reads:
                 return Window(times, False, _at(reached_ms))

@@ -35,6 +35,7 @@ import copy
 import hashlib
 import io
 import json
+import logging
 import random
 import tarfile
 import time
@@ -54,6 +55,7 @@ from .storage import Blob, Storage
 if TYPE_CHECKING:
     from .distributions import Distribution
 
+log = logging.getLogger(__name__)
 API_VERSION = "1.4"  # PEP 792 (project status); 1.2-1.3's optional fields are omitted
 MAX_ATTEMPTS = 60
 UPLOAD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # PEP 700's own example format
@@ -418,13 +420,17 @@ def update_project(
 
     before is None for a new project. A page is never removed: a project whose files
     are all deleted keeps a page with no files (and its deleted-file records).
-    summarize: then apply the page to the listing summary (privpi.listing), also when
-    nothing changed (one GET: this may be an earlier run, whose update failed, run again);
-    reindex leaves it to its own single rebuild.
+    summarize: when the commit changed nothing (this may be an earlier run, whose audit
+    event was never written, run again to finish), apply the page to the listing summary
+    directly (privpi.listing.refresh; one GET when it is current): otherwise readers learn
+    of a change from its audit event (privpi.listing). reindex rebuilds the summary itself.
     """
     before, after = commit(storage, project_pages(project), change, repair=repair)
-    if summarize and after is not None:
-        listing.after_commit(storage, project, after)
+    if summarize and after is not None and _unchanged(before, after):
+        try:
+            listing.record(storage, {project: after})
+        except PrivpiError as e:  # a cache: the next change or privpi reindex brings it right
+            log.warning("the listing summary could not be updated for %s: %s", project, e)
     return before, after
 
 

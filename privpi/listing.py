@@ -1,28 +1,40 @@
 """The listing summary: what the listings show of every project, in one object.
 
-``privpi projects``, the console's dashboard and its ``/projects`` page read the root JSON
-and this summary (``keys.LISTING``): two GETs whatever the number of projects and files,
-where reading every project page (or listing every file) costs one request per project (or
-per 1,000 files). The summary is not served to pip: it lives under ``console/``, which the
-edge never serves (``edge.paths`` maps every URL under ``packages/``).
+``privpi projects``, the console's dashboard and its ``/projects`` page read the root JSON,
+this summary (``keys.LISTING``) and one page of the audit log's keys: three requests
+whatever the number of projects and files, where reading every project page (or listing
+every file) costs one request per project (or per 1,000 files). The summary is not served
+to pip: it lives under ``console/``, which the edge never serves (``edge.paths`` maps every
+URL under ``packages/``).
 
 Per project it holds an entry computed from one committed page (:func:`entry_of`): files
 (listed or held), bytes, latest version, last upload time, status, whether the root lists
-it, and the page's ``_serial``. Every page commit (``index.update_project``: publish,
-overwrite, yank, unyank, delete, status, tracks) then applies its page here through a
-conditional write (``If-Match`` on the ETag read, ``If-None-Match: *`` for the first; on
-412, read again and retry), and an entry is only replaced by one from a newer page. So
-updates applied late, twice or out of order end with the newest page's figures, and two
-writers never lose each other's entries. ``privpi reindex`` rebuilds it from the pages it
-commits, in one write.
+it, and the page's ``_serial``.
 
-A crash (or a storage fault that outlasts the retries) between a page commit and the
-summary update leaves that project's entry behind: the operation fails and says so, and
-running it again, the next change of the project, or a reindex brings the entry up to
-date. Readers also repair what they can see cheaply: a project the root lists with no
-entry, or whose root decision came from a newer page than its entry (the root keeps that
-serial, ``index.sync_root``), is read from its page and written back, up to a bound per
-read; beyond it the listing says how many projects it lacks figures for.
+**Writers do not touch it.** A publish, overwrite, yank, unyank, delete or status change
+commits its page and then writes its audit event, whose key names the project
+(privpi.audit); that event is the summary's news of the change. **Readers fold**: a listing
+reads the root, the summary and the audit log's keys newer than the position the summary
+has folded through (privpi.folding: one list request for up to 1,000 events, a window for
+events that land late), reads the pages of the projects those events name (overlapped,
+:data:`FOLD_LIMIT` at most), and writes the summary back with the new entries and position
+through a conditional write (``If-Match`` the ETag read; ``If-None-Match: *`` for the
+first). A lost race keeps the computed listing: the summary is a cache, and the winner's
+copy is at least as new. Entries are replaced only by ones from newer pages wherever two
+copies meet (:func:`record`, :func:`rebuild`).
+
+**Safety nets.** A project the root lists with no entry, or whose root decision came from a
+newer page than its entry (the root keeps that serial, ``index.sync_root``), is read from
+its page too, up to ``repair_limit`` per read; beyond it the listing says how many projects
+it lacks figures for. An audit event that could not be written (``audit.record`` warns; the
+change stands) is replaced by a direct update of the project's entry (:func:`refresh`), and
+an operation run again to finish an earlier failed run that finds its page already changed
+applies the page directly (``index.update_project``). If both the event and that update
+fail, the listings show the project as before the change until its next change (whose
+event makes readers read the page) or ``privpi reindex``. More changes since the last look
+than a look folds: the summary records that it is behind and the listings say so until
+``privpi reindex``, which rebuilds it in one write from the pages it commits and the
+position of the audit log at its start.
 """
 
 from __future__ import annotations
@@ -37,20 +49,25 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-# index imports this module (its update_project calls after_commit): only module names
-# here, whose attributes are looked up when called.
-from . import index, keys, status
+# index imports this module (its update_project calls refresh): only module names here,
+# whose attributes are looked up when called.
+from . import folding, index, keys, status
 from .errors import NotFound, PreconditionFailed, PrivpiError
+from .folding import Position
 from .storage import Storage
 
 log = logging.getLogger(__name__)
-FORMAT = 1
+FORMAT = 2  # 1: before the fold (no position)
 CONTENT_TYPE = "application/gzip"  # gzipped JSON: about a tenth of the bytes to move
 MAX_ATTEMPTS = 60
 # Stale entries a console view repairs (one GET each, overlapped); more means the summary
 # was lost or never built: reindex rebuilds it in one pass.
 REPAIR_LIMIT = 32
-Summary = dict[str, Any]  # {"format": 1, "projects": {name: entry}}
+# Changed projects a console view folds (one GET each, 16 at a time); more: the newest
+# are folded and the summary says it is behind (privpi reindex).
+FOLD_LIMIT = 2_000
+# {"format": 2, "projects": {name: entry}, "folded": Position.dump(), "behind": bool}
+Summary = dict[str, Any]
 Entry = dict[str, Any]
 Doc = dict[str, Any]  # a project's JSON page (privpi.index)
 
@@ -75,6 +92,9 @@ class Listing:
     rows: list[Row]
     missing: int = 0  # rows without figures: run privpi reindex
     repaired: int = 0  # entries this read took from the pages (missing or behind)
+    folded: int = 0  # projects whose changes this read folded in from their pages
+    behind: bool = False  # more changes than a look folds were skipped: run privpi reindex
+    stored: bool = False  # this read wrote the summary back
 
     @property
     def files(self) -> int:
@@ -111,6 +131,11 @@ def empty() -> Summary:
     return {"format": FORMAT, "projects": {}}
 
 
+def position(summary: Summary | None) -> Position | None:
+    """How far the summary has folded the audit log (None: it has no position)."""
+    return Position.load((summary or {}).get("folded"))
+
+
 def dumps(summary: Summary) -> bytes:
     text = json.dumps(summary, sort_keys=True, separators=(",", ":"))
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
@@ -125,7 +150,13 @@ def loads(body: bytes) -> Summary | None:
     if not isinstance(summary, dict) or not isinstance(summary.get("projects"), dict):
         return None
     projects = {n: e for n, e in summary["projects"].items() if _valid(e)}
-    return {"format": FORMAT, "projects": projects}
+    loaded = {"format": FORMAT, "projects": projects}
+    folded = Position.load(summary.get("folded"))
+    if folded is not None:  # a format 1 summary has none: readers fold from the newest keys
+        loaded["folded"] = folded.dump()
+    if summary.get("behind") is True:
+        loaded["behind"] = True
+    return loaded
 
 
 def _valid(entry: object) -> bool:
@@ -148,18 +179,26 @@ def _newer(entries: dict[str, Entry], project: str, entry: Entry) -> bool:
     return current is None or current["serial"] < entry["serial"]
 
 
+def _copy(summary: Summary | None) -> Summary:
+    # Entries are replaced whole, never edited: a copy of the mapping is enough.
+    return {**summary, "projects": dict(summary["projects"])} if summary else empty()
+
+
+def _write(storage: Storage, summary: Summary, etag: str | None) -> None:
+    condition: index.Condition = {"if_match": etag} if etag else {"if_none_match": True}
+    storage.write(keys.LISTING, dumps(summary), content_type=CONTENT_TYPE, **condition)
+
+
 def commit(storage: Storage, change: Callable[[Summary], bool]) -> Summary:
     """Apply change (it edits the summary in place; False: nothing changed) until a
     conditional write of the result succeeds; return the summary written or read."""
     for attempt in range(MAX_ATTEMPTS):
         current, etag = read(storage)
-        # Entries are replaced whole, never edited: a copy of the mapping is enough.
-        summary = {**current, "projects": dict(current["projects"])} if current else empty()
+        summary = _copy(current)
         if not change(summary) and current is not None:
             return summary
-        condition: index.Condition = {"if_match": etag} if etag else {"if_none_match": True}
         try:
-            storage.write(keys.LISTING, dumps(summary), content_type=CONTENT_TYPE, **condition)
+            _write(storage, summary, etag)
         except PreconditionFailed:
             index.pause(attempt)
             continue
@@ -180,24 +219,22 @@ def record(storage: Storage, pages: dict[str, Doc]) -> Summary:
     return commit(storage, change)
 
 
-def after_commit(storage: Storage, project: str, page: Doc) -> None:
-    """The summary update that follows every page commit (index.update_project)."""
-    try:
+def refresh(storage: Storage, project: str) -> None:
+    """Apply project's page as it is now to the summary (a change whose audit event could
+    not be written, or an earlier failed run finished: no event tells readers of it)."""
+    page = _page(storage, project)
+    if page is not None:
         record(storage, {project: page})
-    except PrivpiError as e:
-        raise PrivpiError(
-            f"{project}'s page changed, but the listing summary was not updated ({e.message}); "
-            "run the same command again to finish"
-        ) from e
 
 
-def rebuild(storage: Storage, decided: dict[str, Doc]) -> Summary:
+def rebuild(storage: Storage, decided: dict[str, Doc], start: Position | None) -> Summary:
     """The summary exactly as the pages say, after privpi reindex committed them.
 
-    decided: every project's page as reindex committed it. An entry from a newer page (a
-    commit after reindex's) stays; an entry newer than the page has any right to be (a
-    page lost and made anew restarts its serial), or of a project with no page, is
-    replaced by what the page says now.
+    decided: every project's page as reindex committed it; start: the audit log's position
+    before reindex read any page (every change before it is in those pages; readers fold
+    the later ones). An entry from a newer page (a commit after reindex's) stays; an entry
+    newer than the page has any right to be (a page lost and made anew restarts its
+    serial), or of a project with no page, is replaced by what the page says now.
     """
     current, _ = read(storage)
     seen = dict((current or empty())["projects"])
@@ -217,6 +254,10 @@ def rebuild(storage: Storage, decided: dict[str, Doc]) -> Summary:
                 projects.pop(name, None)
             else:
                 projects[name] = entry_of(page)
+        summary.pop("behind", None)
+        summary.pop("folded", None)
+        if start is not None:  # events after it are folded again: harmless, never skipped
+            summary["folded"] = start.dump()
         return True
 
     return commit(storage, change)
@@ -230,44 +271,81 @@ def _page(storage: Storage, project: str) -> Doc | None:
 
 
 def load(storage: Storage, repair_limit: int | None = REPAIR_LIMIT) -> Listing:
-    """The listing: the root and the summary (two GETs), plus at most repair_limit page
-    reads (None: no limit) for projects whose entry is missing or behind the root's."""
+    """The listing: the root, the summary and the audit log's newest keys (three requests
+    when nothing changed), plus a page read per project changed since the summary's
+    position or whose entry is missing or behind the root's (repair_limit: at most that
+    many of the latter; None: no limit, to the changed ones either)."""
     root = index.read_root(storage)
-    summary, _ = read(storage)
-    return listing(storage, root, summary, repair_limit)
+    summary, etag = read(storage)
+    return listing(storage, root, summary, etag, repair_limit)
+
+
+def changes(storage: Storage, summary: Summary | None) -> folding.Changes:
+    """What the audit log says changed since the summary's position (one list request)."""
+    return folding.since(storage, position(summary))
 
 
 def listing(
-    storage: Storage, root: Doc, summary: Summary | None, repair_limit: int | None = REPAIR_LIMIT
+    storage: Storage,
+    root: Doc,
+    summary: Summary | None,
+    etag: str | None,
+    repair_limit: int | None = REPAIR_LIMIT,
+    changed: folding.Changes | None = None,
 ) -> Listing:
-    """The listing from a root and a summary already read (the console caches both)."""
+    """The listing from a root and a summary (and its ETag) already read (the console
+    caches both), with the changes since the summary's position folded in and the summary
+    written back when they changed it; changed: those changes when already looked up."""
+    changed = changed or changes(storage, summary)
+    fold_limit = None if repair_limit is None else FOLD_LIMIT
+    folded = changed.projects[:fold_limit]
     entries = dict((summary or empty())["projects"])
     names = sorted({canonicalize_name(str(p["name"])) for p in root.get("projects", [])})
-    stale = _stale(names, root.get("_serials", {}), entries)
-    repaired: dict[str, Entry] = {}
-    if stale and (repair_limit is None or len(stale) <= repair_limit):
-        repaired = _repair(storage, stale)
-        entries.update(repaired)
+    stale = [n for n in _stale(names, root.get("_serials", {}), entries) if n not in folded]
+    if repair_limit is not None and len(stale) > repair_limit:
+        stale = []
+    pages = _read_pages(storage, folded + stale)
+    for name, page in pages.items():
+        if page is None:
+            entries.pop(name, None)  # no page: nothing to show (the root lists none)
+        else:
+            entries[name] = entry_of(page)
+    behind = bool((summary or {}).get("behind")) or not changed.complete
+    behind = behind or len(folded) < len(changed.projects)
+    new = {**_copy(summary), "projects": entries}
+    if changed.position is not None:
+        new["folded"] = changed.position.dump()
+    if behind:
+        new["behind"] = True
+    stored = (pages or changed.position != position(summary)) and _store(storage, new, etag)
     rows = [_row(n, entries.get(n)) for n in names]
-    return Listing(rows, sum(not r.known for r in rows), len(repaired))
+    return Listing(
+        rows, sum(not r.known for r in rows), len(stale), len(folded), behind, bool(stored)
+    )
 
 
 def _stale(names: Iterable[str], serials: dict[str, int], entries: dict[str, Entry]) -> list[str]:
     return [n for n in names if n not in entries or entries[n]["serial"] < serials.get(n, 0)]
 
 
-def _repair(storage: Storage, stale: list[str]) -> dict[str, Entry]:
-    """Read the stale projects' pages and write them into the summary (best effort: the
-    figures are shown either way)."""
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        pages = dict(zip(stale, pool.map(lambda n: _page(storage, n), stale), strict=True))
-    found = {n: p for n, p in pages.items() if p is not None}
+def _read_pages(storage: Storage, names: list[str]) -> dict[str, Doc | None]:
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(16, len(names))) as pool:
+        return dict(zip(names, pool.map(lambda n: _page(storage, n), names), strict=True))
+
+
+def _store(storage: Storage, summary: Summary, etag: str | None) -> bool:
+    """Write the folded summary over the one read (best effort: the figures are shown
+    either way, and a lost race means another reader stored a copy as new)."""
     try:
-        if found:
-            record(storage, found)
-    except PrivpiError as e:  # read-only credentials, a fault: the next reader tries again
-        log.warning("the listing summary could not be repaired: %s", e)
-    return {n: entry_of(p) for n, p in found.items()}
+        _write(storage, summary, etag)
+    except PreconditionFailed:
+        return False
+    except PrivpiError as e:  # read-only credentials, a fault: the next reader folds again
+        log.warning("the listing summary could not be stored: %s", e)
+        return False
+    return True
 
 
 def _row(name: str, entry: Entry | None) -> Row:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import audit, claims, descriptions, index, keys, listing, pages, status
+from . import audit, claims, descriptions, folding, index, keys, listing, pages, status
 from .deletion import remove_leftovers
 from .distributions import inspect, kind_of
 from .errors import NotFound, PreconditionFailed, PrivpiError, ValidationError
@@ -63,6 +63,7 @@ class _Built:
 
 def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None) -> ReindexResult:
     """Rebuild all pages; progress(done, total) is called after each file."""
+    start = folding.start(storage)  # every change before it is in the pages read below
     stored = _stored_files(storage)
     projects = sorted(set(stored) | _paged_projects(storage))
     history = _LazyHistory(storage)
@@ -77,7 +78,7 @@ def reindex(storage: Storage, progress: Callable[[int, int], None] | None = None
     claimed = claims.read(storage)
     index.commit(storage, index.ROOT, lambda root: _root(root, decided, claimed), repair=True)
     # One write for the listing summary rather than one per project (privpi.listing).
-    listing.rebuild(storage, {p: page for p, page in decided.items() if "_serial" in page})
+    listing.rebuild(storage, {p: page for p, page in decided.items() if "_serial" in page}, start)
     return result
 
 

@@ -1,6 +1,7 @@
-"""The listing summary (privpi.listing): every change keeps it exact, concurrent publishers
-lose none of its entries, reindex rebuilds it, a missing or damaged one is rebuilt or
-reported, and the listings read it at a flat cost."""
+"""The listing summary (privpi.listing): the next listing after any change is exact (readers
+fold the audit log's news into the summary; writers never touch it), concurrent publishers
+lose nothing, late events within the window are folded, reindex rebuilds it, a missing or
+damaged one is rebuilt or reported, and the listings cost the same requests at any size."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from edge import paths
-from privpi import index, keys, listing, publish, status
+from privpi import audit, folding, index, keys, listing, publish, status
 from privpi.cli import main
-from privpi.errors import PrivpiError
 from privpi.units import human_size
 from tests.support.console import seed_root_index, text
 from tests.support.distfactory import make_sdist, make_wheel
@@ -27,6 +27,8 @@ def run(storage_url):
 
 
 def entries(storage) -> dict[str, dict]:
+    """The summary's entries as the next listing leaves them (it folds what changed)."""
+    listing.load(storage, repair_limit=None)
     summary, _ = listing.read(storage)
     assert summary is not None
     return summary["projects"]
@@ -114,14 +116,17 @@ def test_reindex_rebuilds_the_summary(storage, tmp_path, damage):
         storage.write(keys.LISTING, b"\x1f\x8bnot gzip at all")
     else:  # an entry with the page's serial but wrong figures, one from a lost page's
         # higher serial, one for a project without any page
-        summary = listing.empty()
+        summary = {**listing.empty(), "folded": folding.start(storage).dump()}  # nothing to fold
         summary["projects"] = {
             "demo": {**entries(storage)["demo"], "files": 9},
             "other": {**entries(storage)["other"], "serial": 99},
             "ghost": {**entries(storage)["other"], "serial": 1},
         }
         storage.write(keys.LISTING, listing.dumps(summary))
-    assert summary_problems(storage) != []
+    if damage == "wrong entries":
+        assert summary_problems(storage) != []
+    else:  # nothing to read: a listing folds the audit log into a new one
+        assert stored(storage) is None
     publish.reindex(storage)
     assert summary_problems(storage) == []
     assert sorted(entries(storage)) == ["demo", "other"]
@@ -145,21 +150,26 @@ def test_projects_command_shows_the_summary(run, storage, tmp_path):
     assert other.split()[-1] == "deprecated"
 
 
-@pytest.mark.parametrize("damage", ["missing", "garbage"])
+@pytest.mark.parametrize("damage", ["missing", "garbage", "missing, audit log lost"])
 def test_projects_command_rebuilds_a_missing_or_damaged_summary(run, storage, tmp_path, damage):
     run("upload", str(make_wheel(tmp_path, "demo", "1.0")), str(make_wheel(tmp_path, "b", "1")))
     expected = run("projects").stdout
-    if damage == "missing":
+    if damage.startswith("missing"):
         storage.delete(keys.LISTING)
     else:
         storage.write(keys.LISTING, b"{not json")
+    if damage.endswith("lost"):  # nothing names the projects: the root's safety net
+        for info in list(storage.list(keys.AUDIT)):
+            storage.delete(info.key)
     r = run("projects")
-    assert r.exit_code == 0
-    assert r.stdout == expected
-    assert r.stderr == (
-        "The listing summary lacked 2 project(s): read from their pages and stored "
-        "(privpi reindex rebuilds it whole).\n"
-    )
+    assert (r.exit_code, r.stdout) == (0, expected)
+    if damage.endswith("lost"):
+        assert r.stderr == (
+            "The listing summary lacked 2 project(s): read from their pages and stored "
+            "(privpi reindex rebuilds it whole).\n"
+        )
+    else:  # folded from the audit log again
+        assert r.stderr == ""
     assert summary_problems(storage) == []
     assert run("projects").stderr == ""
 
@@ -174,19 +184,76 @@ def test_a_damaged_root_is_reported_not_a_traceback(run, storage, tmp_path):
     )
 
 
-@pytest.mark.slow  # the refused summary write waits out boto3's retries
-def test_a_failed_summary_update_fails_the_publish_and_running_it_again_finishes(faulty, tmp_path):
-    """A page committed whose summary update storage refused: the publish says so, and the
-    same upload again brings the entry up to date."""
-    wheel = make_wheel(tmp_path, "demo", "1.0")
+@pytest.mark.slow  # the refused audit write waits out boto3's retries
+def test_a_change_whose_audit_event_was_lost_still_reaches_the_listing(faulty, tmp_path):
+    """A publish whose audit event storage refused: the change stands (a warning), and the
+    project's entry is updated directly instead, so the next listing shows it."""
     publish.publish(faulty.storage, make_wheel(tmp_path, "demo", "0.9"))
-    faulty.proxy.add_rule("PUT", "/console/listing.json.gz", times=1000)
-    with pytest.raises(PrivpiError, match="listing summary was not updated.*run the same"):
-        publish.publish(faulty.storage, wheel, existing="skip")
-    assert entries(faulty.direct)["demo"]["files"] == 1  # behind the page
+    listing.load(faulty.direct)
+    faulty.proxy.add_rule("PUT", "/config/audit/", times=1000)
+    publish.publish(faulty.storage, make_wheel(tmp_path, "demo", "1.0"))
     faulty.proxy.clear()
-    assert publish.publish(faulty.storage, wheel, existing="skip").status == "skipped"
+    assert [e.get("version") for e in audit.latest(faulty.direct)] == ["0.9"]  # event lost
+    assert entries(faulty.direct)["demo"]["files"] == 2
     assert summary_problems(faulty.direct) == []
+
+
+def test_running_a_change_again_brings_its_entry_up_to_date(storage, tmp_path, monkeypatch):
+    """A change whose page committed but whose run failed before its audit event: running
+    it again finds nothing to change and applies the page to the summary itself."""
+    for version in ("1.0", "2.0"):
+        publish.publish(storage, make_wheel(tmp_path, "demo", version))
+    listing.load(storage)
+    with monkeypatch.context() as m:
+        m.setattr(audit, "record", _fail)  # the run stops after its commit
+        with pytest.raises(RuntimeError):
+            publish.yank(storage, "demo", "2.0")
+    assert listing.load(storage).rows[0].latest == "2.0"  # nothing told the readers
+    publish.yank(storage, "demo", "2.0")  # run again: nothing to change
+    assert listing.load(storage).rows[0].latest == "1.0"
+    assert summary_problems(storage) == []
+
+
+def _fail(*args, **kwargs):
+    raise RuntimeError("stopped before the audit event")
+
+
+def test_late_events_within_the_window_are_folded(storage, tmp_path, monkeypatch):
+    """An event whose PUT lands after a reader folded newer ones is still folded when its
+    key time is within the window before the newest folded event; older ones are not (the
+    stated bound), and privpi reindex brings those right."""
+    for name in ("demo", "late"):
+        publish.publish(storage, make_wheel(tmp_path, name, "1.0"))
+    listing.load(storage)
+    folded = listing.position(listing.read(storage)[0])
+    assert folded is not None
+    newest = folded.through  # the newest event folded
+    for name, age in (("demo", folding.WINDOW_MS - 60_000), ("late", folding.WINDOW_MS + 1)):
+        with monkeypatch.context() as m:
+            m.setattr(audit, "record", lambda *a, **k: None)  # its event is on its way
+            publish.publish(storage, make_wheel(tmp_path, name, "2.0"))
+        storage.write(audit.key_for(newest - age, "publish", name), b"{}")  # it lands late
+    shown = {row.name: row.latest for row in listing.load(storage).rows}
+    assert shown == {"demo": "2.0", "late": "1.0"}
+    publish.reindex(storage)
+    assert {row.name: row.latest for row in listing.load(storage).rows} == {
+        "demo": "2.0",
+        "late": "2.0",
+    }
+    assert summary_problems(storage) == []
+
+
+def test_more_changes_than_a_look_folds_are_reported(run, storage, tmp_path, monkeypatch):
+    monkeypatch.setattr(listing, "FOLD_LIMIT", 2)
+    listing.load(storage)
+    for name in ("a", "b", "c"):
+        publish.publish(storage, make_wheel(tmp_path, name, "1.0"))
+    shown = listing.load(storage)
+    assert (shown.behind, shown.folded) == (True, 2)
+    assert "run privpi reindex" in run("projects").stderr
+    publish.reindex(storage)
+    assert not listing.load(storage).behind
+    assert summary_problems(storage) == []
 
 
 def test_readers_repair_an_entry_behind_the_root(storage, tmp_path):
@@ -194,7 +261,7 @@ def test_readers_repair_an_entry_behind_the_root(storage, tmp_path):
     next listing reads that page and writes the entry back."""
     publish.publish(storage, make_wheel(tmp_path, "demo", "1.0"))
     publish.publish(storage, make_wheel(tmp_path, "other", "1.0"))
-    summary = listing.empty()
+    summary = {**listing.empty(), "folded": folding.start(storage).dump()}  # nothing to fold
     summary["projects"] = {"demo": entries(storage)["demo"]}
     storage.write(keys.LISTING, listing.dumps(summary))
     shown = listing.load(storage)
@@ -207,7 +274,10 @@ def test_readers_repair_an_entry_behind_the_root(storage, tmp_path):
 
 
 def test_listings_cost_the_same_requests_at_any_size(s3_storage, tmp_path):
+    """Nothing changed since the last look: the root, the summary and one page of the
+    audit log's keys, at 1 or 41 projects; after changes, one page read per project."""
     publish.publish(s3_storage, make_wheel(tmp_path, "demo", "1.0"))
+    listing.load(s3_storage)
     counter = RequestCounter(s3_storage.client)
     listing.load(s3_storage)
     small = counter.take()
@@ -215,8 +285,20 @@ def test_listings_cost_the_same_requests_at_any_size(s3_storage, tmp_path):
         publish.publish(s3_storage, make_sdist(tmp_path, f"p{i}", "1.0"))
     counter.take()
     shown = listing.load(s3_storage)
-    assert (len(shown.rows), shown.files) == (41, 41)
-    assert counter.take() == small == {"GetObject": 2}
+    assert (len(shown.rows), shown.files, shown.folded) == (41, 41, 40)
+    assert counter.take() == {"GetObject": 42, "ListObjectsV2": 1, "PutObject": 1}
+    listing.load(s3_storage)
+    assert counter.take() == small == {"GetObject": 2, "ListObjectsV2": 1}
+
+
+def test_a_publish_never_touches_the_summary(s3_storage, tmp_path):
+    publish.publish(s3_storage, make_wheel(tmp_path, "demo", "1.0"))
+    before = s3_storage.head(keys.LISTING).etag if s3_storage.exists(keys.LISTING) else None
+    publish.publish(s3_storage, make_wheel(tmp_path, "demo", "2.0"))
+    publish.yank(s3_storage, "demo", "1.0")
+    assert before is None
+    assert not s3_storage.exists(keys.LISTING)
+    assert summary_problems(s3_storage) == []
 
 
 def test_dashboard_figures_come_from_the_summary(as_role, repo, tmp_path):

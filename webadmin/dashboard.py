@@ -30,6 +30,7 @@ def index() -> str:
         files=shown.files,
         used=shown.bytes,
         missing=shown.missing,
+        behind=shown.behind,
         package_events=package_events[:15],
         # who was added, disabled or made admin is the admins' business
         user_events=user_events[:15] if current_user.has_role("admin") else None,

@@ -1,8 +1,9 @@
 """Projects: the searchable list, one project's page, and yank / unyank / delete.
 
 The list reads the root index JSON and the listing summary (privpi.listing) and keeps them
-until their ETags change, then searches and paginates in memory: two conditional reads per
-request, however many projects and files there are.
+until their ETags change, then searches and paginates in memory: two conditional reads and
+one list of the audit log's newest keys per request, however many projects and files there
+are.
 """
 
 from __future__ import annotations
@@ -65,15 +66,19 @@ def _root(body: bytes) -> Page:
 
 def current_listing() -> listing.Listing:
     """Every project the root lists with its figures (privpi.listing): two conditional
-    reads per request however many projects there are; recomputed only when either the
-    root or the listing summary changed."""
+    reads and one list of the audit log's newest keys per request, however many projects
+    there are; recomputed only when the root or the summary changed or the audit log names
+    projects the summary has not folded in yet."""
     root_etag, root = _read_cached(keys.ROOT_JSON, _root)
     summary_etag, summary = _read_cached(keys.LISTING, listing.loads)
+    changed = listing.changes(storage(), summary)
     cache: dict[str, Any] = current_app.extensions[LISTING_CACHE]
     versions = (root_etag, summary_etag)
-    if cache.get("listing", (None,))[0] != versions:
-        shown = listing.listing(storage(), root or repo_index.empty_root(), summary)
-        if shown.repaired:  # written back: the next request reads the repaired summary
+    moved = changed.position != listing.position(summary)  # news in the audit log
+    if moved or cache.get("listing", (None,))[0] != versions:
+        root = root or repo_index.empty_root()
+        shown = listing.listing(storage(), root, summary, summary_etag, changed=changed)
+        if shown.stored:  # written back: the next request reads the folded summary
             return shown
         cache["listing"] = (versions, shown)
     result: listing.Listing = cache["listing"][1]
@@ -118,6 +123,7 @@ def index() -> ResponseReturnValue:
         query=query,
         shown=[rows[name] for name in hits[start : start + per_page]],
         missing=shown.missing,
+        behind=shown.behind,
         total=len(rows),
         matches=len(hits),
         page=page,

@@ -237,8 +237,9 @@ def reindex(app: AppContext) -> None:
 def projects(app: AppContext) -> None:
     """List projects with their file counts and total sizes.
 
-    Also each one's latest version, last upload and status: two reads (the root and the
-    listing summary) whatever the number of projects.
+    Also each one's latest version, last upload and status: three requests (the root, the
+    listing summary and the audit log's newest keys) whatever the number of projects, plus
+    a read of each project changed since the summary was last brought up to date.
     """
     from .. import listing
 
@@ -247,6 +248,12 @@ def projects(app: AppContext) -> None:
         click.echo(
             f"The listing summary lacked {shown.repaired} project(s): read from their pages "
             "and stored (privpi reindex rebuilds it whole).",
+            err=True,
+        )
+    if shown.behind:
+        click.echo(
+            "Some figures may be out of date: more projects changed since the listing "
+            "summary was last brought up to date than one look takes in; run privpi reindex.",
             err=True,
         )
     if not shown.rows:

@@ -29,19 +29,32 @@ def stored(storage) -> dict[str, dict] | None:
     return {name: _figures(entry) for name, entry in summary["projects"].items()}
 
 
+_SHOWN = ("files", "bytes", "latest", "uploaded", "status")
+
+
 def summary_problems(storage, pages: dict[str, dict] | None = None) -> list[str]:
-    """How the stored summary differs from the pages (nothing: it is exact); pages: every
-    project page already read (name -> page), else they are read here."""
+    """How the next listing differs from the pages (nothing: it is exact), and how the
+    summary it stores does; pages: every project page already read (name -> page), else
+    they are read here. Writers leave the summary to readers, who fold the audit log into
+    it (privpi.listing): so a listing is taken first, and what it shows and then stores is
+    compared with the pages."""
     if pages is None:
         expected = from_pages(storage)
     else:
         expected = {name: _figures(listing.entry_of(page)) for name, page in pages.items()}
+    shown = listing.load(storage, repair_limit=None)
+    problems = [f"the listing is behind: {shown}"] if shown.behind or shown.missing else []
+    for row in shown.rows:
+        figures = expected.get(row.name)
+        seen = (row.files, row.bytes, row.latest, row.uploaded, row.status)
+        want = figures and tuple(figures[k] for k in _SHOWN)
+        if seen != want:
+            problems.append(f"the listing shows {row.name} as {seen}, its page says {want}")
     actual = stored(storage)
     if actual is None:
-        return ["there is no readable listing summary"] if expected else []
-    problems = []
+        return problems + (["there is no readable listing summary"] if shown.rows else [])
     for name in sorted(set(expected) | set(actual)):
-        if expected.get(name) != actual.get(name):
+        if name in actual and expected.get(name) != actual.get(name):
             problems.append(
                 f"summary of {name}: {actual.get(name)}, pages say {expected.get(name)}"
             )
