@@ -1,5 +1,6 @@
 """S3 requests per listing (privpi projects, the dashboard, /projects) at 10, 1,000 and 10,000
-projects of 10 files each (100,000 files at the largest), before and after the listing summary.
+projects of 10 files each (100,000 files at the largest), before and after the listing summary:
+warm (nothing changed since the last look) and after K publishes since the last look.
 
     .venv/bin/python bench/listing_requests.py [--sizes 10,1000,10000] [--files-per-project 10]
 
@@ -10,8 +11,10 @@ parallel PUTs (pages, the root, the listing summary, and an empty object per fil
 publishing 100,000 files. "before" runs the code the summary replaced, kept here: `privpi
 projects` read every project page; the dashboard listed every file. The console views are
 its real routes through Flask's test client, a fresh console each (cold caches) and again
-(warm: conditional reads). Also one publish into each repository (the summary's cost grows
-with its size in bytes, not in requests). Prints figures, never fails on them.
+(warm: conditional reads). Then, for K = 1 and 100, K publishes (new versions of K
+projects) before each listing, which folds them in from the audit log (privpi.listing): the
+console views by a console that already looked. Also one publish into each repository:
+writers never touch the summary. Prints figures, never fails on them.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
-from privpi import index, keys, listing, pages, publish  # noqa: E402
+from privpi import folding, index, keys, listing, pages, publish  # noqa: E402
 from privpi.commands.context import AppContext  # noqa: E402
 from privpi.commands.publish import projects  # noqa: E402
 from privpi.settings import Settings  # noqa: E402
@@ -43,6 +46,7 @@ from tests.support.net import fake_aws_env, moto  # noqa: E402
 from tests.support.publish import RequestCounter  # noqa: E402
 
 WORKERS = 32
+FOLDS = (1, 100)  # publishes since the last look
 
 
 def page_of(project: str, files: int) -> index.Doc:
@@ -81,11 +85,15 @@ def build(storage, size: int, files: int, file_objects: bool) -> None:
 
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(write_project, names))
-    index.write_page(storage, keys.project_html(names[0]), pages.project_html(docs[names[0]]))
+    for name in names[: max(FOLDS)]:  # the projects the bench publishes into
+        index.write_page(storage, keys.project_html(name), pages.project_html(docs[name]))
     root = index.root_page(names, {name: 1 for name in names})
     index.write_page(storage, keys.ROOT_JSON, index.dumps(root))
     index.write_page(storage, keys.ROOT_HTML, pages.root_html(root))
     summary = listing.empty()
+    start = folding.start(storage)
+    if start is not None:
+        summary["folded"] = start.dump()
     summary["projects"] = {name: listing.entry_of(doc) for name, doc in docs.items()}
     storage.write(keys.LISTING, listing.dumps(summary), content_type=listing.CONTENT_TYPE)
 
@@ -112,6 +120,10 @@ def console_view(
     login(client, "reader")
     if warm:
         client.get(path)
+    return view(client, path, counter)
+
+
+def view(client, path: str, counter: RequestCounter) -> tuple[collections.Counter, float]:
     counter.take()
     start = time.perf_counter()
     response = client.get(path)
@@ -132,6 +144,7 @@ def measure(endpoint: str, size: int, files: int, max_objects: int, scratch: Pat
     file_objects = size * files <= max_objects
     build(storage, size, files, file_objects)
     seed_users(storage)
+    listing.load(storage)  # the last look: the listings below are warm
     built = time.perf_counter() - start
     counter = RequestCounter(storage.client)
     rows = []
@@ -162,7 +175,7 @@ def measure(endpoint: str, size: int, files: int, max_objects: int, scratch: Pat
     seconds = time.perf_counter() - t
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) == size + 1, result.output[-500:]
-    row("after: privpi projects", counter.take(), seconds)
+    row("after: privpi projects (warm)", counter.take(), seconds)
     for path in ("/", "/projects", "/projects?q=proj-000&page=2"):
         for warm in (False, True):
             count, seconds = console_view(storage, path, counter, warm)
@@ -171,11 +184,45 @@ def measure(endpoint: str, size: int, files: int, max_objects: int, scratch: Pat
     t = time.perf_counter()
     publish.publish(storage, make_wheel(scratch / str(size), "proj-00000", "9.0"))
     row("a publish into it (new version)", counter.take(), time.perf_counter() - t)
+    listing.load(storage)  # folded: the next looks start from here
+    after_publishes(storage, size, scratch, counter, row)
     summary = storage.head(keys.LISTING).size
     rows.append(
         f"{'':>8}  (built in {built:.0f} s; listing summary {summary / 1024:,.0f} KiB gzipped)"
     )
     return rows
+
+
+def after_publishes(storage, size: int, scratch: Path, counter: RequestCounter, row) -> None:
+    """Each listing after K publishes since the last look (K in FOLDS): `privpi projects`,
+    then the dashboard and /projects of a console that looked before the publishes."""
+    client = make_console(storage).test_client()
+    login(client, "reader")
+    client.get("/")
+    client.get("/projects")
+    versions = iter(range(10**6))
+
+    def publishes(k: int) -> None:
+        n = next(versions)
+        for i in range(k):
+            wheel = make_wheel(scratch / f"{size}-{n}", f"proj-{i:05d}", f"10.{n}")
+            publish.publish(storage, wheel)
+
+    app = AppContext(storage.url, False, Settings(storage=storage.url))
+    app.__dict__["storage"] = storage
+    for k in FOLDS:
+        publishes(k)
+        counter.take()
+        t = time.perf_counter()
+        result = CliRunner().invoke(projects, [], obj=app)
+        assert result.exit_code == 0, result.output
+        row(f"after {k} publishes: privpi projects", counter.take(), time.perf_counter() - t)
+        for path in ("/", "/projects"):
+            publishes(k)
+            count, seconds = view(client, path, counter)
+            row(f"after {k} publishes: GET {path}", count, seconds)
+        count, seconds = view(client, "/projects", counter)
+        row("then again, nothing changed: GET /projects", count, seconds)
 
 
 def main() -> None:

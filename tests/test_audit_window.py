@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from privpi import audit
+from privpi import audit, keys
 from privpi.storage import FolderStorage
 from tests.support.auditlog import write_event
 from tests.support.publish import RequestCounter
@@ -97,3 +97,26 @@ def test_bounds_cut_the_count_short_and_say_where(tmp_path):
 def test_an_action_must_be_key_safe(bad):
     with pytest.raises(ValueError, match=re.escape(repr(bad))):
         audit.key_for(0, bad)
+
+
+def test_events_about_a_project_name_it_in_their_key(storage):
+    """The listing summary learns which projects changed from the keys alone
+    (privpi.folding); the older formats still parse, and counting still works."""
+    audit.record(storage, "publish", "ann", project="Demo_Pkg", version="1.0")
+    audit.record(storage, "user.add", "ann", user="bob")
+    parsed = [audit.parse_key(i.key) for i in storage.list(keys.AUDIT)]
+    assert sorted((k.action, k.project) for k in parsed if k) == [
+        ("publish", "demo-pkg"),
+        ("user.add", None),
+    ]
+    legacy = audit.parse_key(f"{keys.AUDIT}{10**14 - 5:014d}-00ff.json")
+    assert legacy is not None
+    assert (legacy.ms, legacy.action, legacy.project) == (5, None, None)
+    assert audit.parse_key(f"{keys.AUDIT}stray.txt") is None
+    assert len(audit.times_since(storage, "publish", NOW - timedelta(days=1)).times) == 1
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b"])
+def test_a_project_in_a_key_must_be_a_name(bad):
+    with pytest.raises(ValueError, match="invalid project name"):
+        audit.key_for(0, "publish", bad)

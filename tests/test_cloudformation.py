@@ -116,7 +116,8 @@ def test_bucket_managed_policies_stay_in_their_prefixes():
         "${Bucket.Arn}/config/audit/*",
     }
     assert "${Bucket.Arn}/config/users.json" not in object_resources("PublisherPolicy")
-    # every publish and delete updates the listing summary (privpi.listing) under console/
+    # readers (privpi projects, the console) store the listing summary under console/, and
+    # a change whose audit event failed updates it (privpi.listing)
     for writer in ("PublisherPolicy", "ConsolePolicy"):
         assert "${Bucket.Arn}/console/*" in object_resources(writer)
     role = t["Resources"]["ConsoleRole"]["Properties"]

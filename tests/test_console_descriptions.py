@@ -47,7 +47,8 @@ def test_a_description_over_the_cap_shows_a_notice_and_truncated_raw_text(storag
 def test_a_publish_stores_no_summary(storage, tmp_path):
     publish.publish(storage, wheel_with_metadata(tmp_path, "lazy", "1.0", MARKDOWN, NORMAL))
     stored = [i.key for i in storage.list(keys.CONSOLE)]
-    assert stored == [keys.LISTING]  # the listing summary (privpi.listing), no description
+    assert stored == []  # nothing under console/: no description, and readers keep the
+    # listing summary (privpi.listing)
 
 
 def test_after_the_first_view_a_view_needs_no_distribution_file(storage, tmp_path):
