@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from .errors import PrivpiError, StorageError
 from .keys import AUDIT
 from .storage import Storage
@@ -50,11 +48,20 @@ def key_for(ms: int, action: str, project: str | None = None) -> str:
     ``project`` (its canonical name goes in the key) or about no project."""
     if not _ACTION.fullmatch(action):
         raise ValueError(f"invalid audit action {action!r}")
-    name = "" if project is None else canonicalize_name(project)
+    name = "" if project is None else _canonical(project)
     if project is not None and not _PROJECT.fullmatch(name):
         raise ValueError(f"invalid project name {project!r} for an audit key")
     suffix = f"-{name}" if name else ""
     return f"{AUDIT}{_MAX_MS - ms:014d}-{secrets.token_hex(4)}-{action}{suffix}.json"
+
+
+def _canonical(project: str) -> str:
+    if _PROJECT.fullmatch(project):
+        return project  # as privpi passes them: no need to load packaging (the users
+    # commands import this module and start fast without it)
+    from packaging.utils import canonicalize_name  # noqa: PLC0415
+
+    return canonicalize_name(project)
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def _refresh_listing(storage: Storage, project: str) -> None:
     from . import listing  # noqa: PLC0415
 
     try:
-        listing.refresh(storage, canonicalize_name(project))
+        listing.refresh(storage, _canonical(project))
     except PrivpiError as e:
         log.warning(
             "the listings may show %s as it was before this change until its next change "

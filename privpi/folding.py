@@ -12,10 +12,12 @@ slow writer can land a key older than one a reader already folded. The position 
 keeps the ids of every event within :data:`WINDOW_MS` before the newest folded one, and a
 reader lists down to that window, folding any event in it that it does not remember. An
 event is folded as long as its PUT lands within WINDOW_MS of its key time (writers' clocks
-agreeing within a few seconds): S3 refuses a request that arrives more than 15 minutes
-after the time it was signed ("RequestTimeTooSkewed",
-https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html), and
-boto3 signs each of its few attempts as it sends it, so a PUT lands well inside 30 minutes
+agreeing within a minute, :data:`SKEW_MS`: the position never runs further ahead of the
+reader's clock): S3 refuses a request whose signing time is too far from
+its own clock ("RequestTimeTooSkewed",
+https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html; the error's body gives
+MaxAllowedSkewMilliseconds 900000, 15 minutes), and
+the S3 client signs each of its few attempts as it sends it, so a PUT lands well inside 30 minutes
 of the event's time or never.
 
 **Bounds.** A look lists at most :data:`MAX_EVENTS` keys (a ListObjectsV2 request returns up
@@ -30,6 +32,7 @@ down to the first older one (or the bound).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,7 @@ from .keys import AUDIT
 from .storage import Storage
 
 WINDOW_MS = 30 * 60 * 1000
+SKEW_MS = 60_000  # how far ahead of the reader's clock a writer's may run
 MAX_EVENTS = 20_000  # keys listed per look: 20 list requests at most
 # The actions whose events concern a project page: a key of one of them that names no
 # project is from before the fold (its writer updated the summary itself).
@@ -106,7 +110,9 @@ def _older_format(key: audit.Key) -> bool:
 def _after(position: Position | None, seen: list[audit.Key]) -> Position | None:
     if not seen:
         return position
-    through = max(k.ms for k in seen)
+    # A writer whose clock runs ahead must not carry the position (and the window with it)
+    # past the events of writers with good clocks: never further than a minute from now.
+    through = min(max(k.ms for k in seen), int(time.time() * 1000) + SKEW_MS)
     if position is not None:
         through = max(through, position.through)
     return Position(through, frozenset(k.id for k in seen if k.ms >= through - WINDOW_MS))
