@@ -8,11 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from privpi import index
+from privpi.errors import PreconditionFailed
 from privpi.storage import Blob, open_storage
+from privpi.storage.s3 import S3Config, S3Storage
 from tests.support.distfactory import make_wheel
 
 ODD_KEY = "team a/ünï+code/@key=~(1) %20.json"  # every character class SigV4 escapes
@@ -116,3 +120,39 @@ def test_a_bucket_that_does_not_exist_is_named(moto_endpoint, monkeypatch):
     storage = open_storage("s3://no-such-bucket-here")
     with pytest.raises(Exception, match="bucket no-such-bucket-here does not exist"):
         storage.read("x")
+
+
+class _RefusesFromTheHeaders(BaseHTTPRequestHandler):
+    """Answers a PUT's headers with S3's 412, as S3 does for a conditional write that lost
+    its race, before the body: a client that sends the body anyway would be cut off."""
+
+    protocol_version = "HTTP/1.1"
+
+    def handle_expect_100(self) -> bool:
+        body = b"<Error><Code>PreconditionFailed</Code><Message>At least one</Message></Error>"
+        self.send_response(412)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+        return False
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_file_upload_refused_from_its_headers_sends_no_body(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusesFromTheHeaders)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        storage = S3Storage(S3Config("bucket", endpoint_url=endpoint))
+        path = tmp_path / "big.whl"
+        path.write_bytes(os.urandom(4 * 1024 * 1024))
+        with path.open("rb") as f:
+            with pytest.raises(PreconditionFailed):
+                storage.write("files/big.whl", f, if_none_match=True)
+            assert f.tell() == 0  # not a byte of it was read to be sent
+    finally:
+        server.shutdown()
+        server.server_close()

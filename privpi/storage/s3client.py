@@ -11,7 +11,9 @@ Retries follow botocore's "standard" mode, which privpi used before: 500, 502, 5
 jittered exponential pause (50 ms base, 1 s for throttling), on a new connection, as S3
 asks (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html,
 https://docs.aws.amazon.com/whitepapers/latest/s3-optimizing-performance-best-practices/timeouts-and-retries-for-latency-sensitive-applications.html,
-https://docs.aws.amazon.com/general/latest/gr/api-retries.html). A retried conditional
+https://docs.aws.amazon.com/general/latest/gr/api-retries.html). Left out of botocore's
+mode: its retry quota, which stops retrying after hundreds of failures in one client (a
+privpi process makes tens of requests), and x-amz-retry-after. A retried conditional
 write whose first answer was lost gets S3's answer to the retry (a 412), as with botocore:
 the callers handle that case (privpi/index.py, privpi/users.py).
 """
@@ -36,6 +38,7 @@ from typing import BinaryIO
 from edge import sigv4
 from edge.s3source import bucket_address
 
+from . import continued
 from .awsenv import Credentials, ca_bundle
 
 RETRIED_STATUS = {500, 502, 503, 504, 429}
@@ -164,16 +167,21 @@ class S3Client:
         signed = sigv4.sign(
             method, self.host, path, headers, creds, self.region, payload_hash=digest, query=query
         )
-        sent: Body | None = None
         if method == "PUT" or length:  # a file's length: else http.client would chunk it
-            signed["content-length"], sent = str(length), body
-        conn = self._connection()
-        conn.request(method, f"{path}?{query}" if query else path, body=sent, headers=signed)
-        response = conn.getresponse()
+            signed["content-length"] = str(length)
+        conn, target, keep = self._connection(), f"{path}?{query}" if query else path, True
+        if isinstance(body, bytes):
+            conn.request(method, target, body=body if length else None, headers=signed)
+            response = conn.getresponse()
+        else:
+            response, keep = continued.request(conn, method, target, signed, body)
         if stream and response.status == 200:
             self._local.conn = None  # the answer owns the connection until it is read
             return Answer(response.status, response.headers, b"", response)
-        return Answer(response.status, response.headers, response.read())
+        answer = Answer(response.status, response.headers, response.read())
+        if not keep:
+            self._drop()
+        return answer
 
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
