@@ -16,13 +16,12 @@ import base64
 import contextlib
 import functools
 import json
-import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, unquote_plus
 
 from .. import keys as key_space
@@ -30,9 +29,6 @@ from ..errors import NotFound, PreconditionFailed, StorageError
 from . import awsenv
 from .base import CHUNK_SIZE, Blob, Body, ObjectInfo, Storage, UploadTarget, check_key
 from .s3client import Answer, ConnectionFailed, S3Client, chunks
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client as BotocoreS3Client
 
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 CONFLICT_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
@@ -281,22 +277,16 @@ class S3Storage(Storage):
     def upload_target(self, key: str, max_size: int, expires: int) -> UploadTarget:
         """A presigned POST: the browser uploads straight to the bucket, limited in size
         (content-length-range) and time. Signing is local: no request is made."""
-        import botocore.exceptions  # noqa: PLC0415 - the console's, not every command's
+        from . import s3botocore  # noqa: PLC0415 - the console's, not every command's
 
-        try:
-            post = self._presigner.generate_presigned_post(
-                Bucket=self.config.bucket,
-                Key=self._k(key),
-                Conditions=[["content-length-range", 1, max_size]],
-                ExpiresIn=expires,
-            )
-        except botocore.exceptions.BotoCoreError as e:
-            raise StorageError(f"cannot sign an upload to {self.config.bucket}: {e}") from None
-        return UploadTarget("POST", post["url"], post["fields"])
-
-    @functools.cached_property
-    def _presigner(self) -> BotocoreS3Client:
-        return _botocore_client(self.config)
+        return s3botocore.presigned_post(
+            self.config.bucket,
+            self.client.region,
+            self.config.endpoint_url,
+            self._k(key),
+            max_size,
+            expires,
+        )
 
     def invalidate(self, keys: Sequence[str]) -> Sequence[str]:
         """Invalidate keys in the distribution that config/distribution.json names (written
@@ -318,55 +308,12 @@ class S3Storage(Storage):
             raise StorageError(damaged) from None
         if not paths:
             return []
-        import botocore.exceptions  # noqa: PLC0415 - only a change that invalidates needs it
+        from . import s3botocore  # noqa: PLC0415 - only a change that invalidates needs it
 
-        # Any: the dev dependencies hold no CloudFront stubs for this one call.
-        cloudfront: Any = awsenv.session().create_client(
-            "cloudfront", endpoint_url=self.config.endpoint_url
-        )
-        batch = {"Paths": {"Quantity": len(paths), "Items": paths}}
-        try:
-            cloudfront.create_invalidation(
-                DistributionId=distribution,
-                InvalidationBatch={**batch, "CallerReference": f"privpi-{time.time_ns()}"},
-            )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            raise StorageError(
-                f"could not invalidate {', '.join(paths)} in CloudFront: {e}"
-            ) from None
+        s3botocore.invalidate(self.config.endpoint_url, distribution, paths)
         return paths
 
 
 def _info(key: str, r: Answer) -> ObjectInfo:
     size = int(r.header("Content-Length") or 0)
     return ObjectInfo(key, size, r.header("ETag"), _http_time(r.header("Last-Modified")))
-
-
-def _botocore_client(config: S3Config) -> BotocoreS3Client:
-    """A botocore client for presigned POSTs, with Signature Version 4 and the bucket's
-    regional virtual-hosted endpoint, https://BUCKET.s3.REGION.amazonaws.com/, which
-    privpi's own client addresses too (edge.s3source.bucket_address).
-
-    botocore's defaults would sign browser uploads with Signature Version 2 in us-east-1,
-    eu-west-1 and other older regions, which S3 refuses on buckets created since June 2020
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/specify-signature-version.html#UsingAWSSDK-sig2-deprecation),
-    and would post to the global https://BUCKET.s3.amazonaws.com/, which S3 answers for a new
-    bucket outside us-east-1 with a temporary redirect that a browser does not follow for a
-    CORS request (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
-    Another S3 API server (config.endpoint_url: tests, benches) is addressed path-style.
-    """
-    from botocore.config import Config  # noqa: PLC0415 - botocore only where it is used
-
-    client = awsenv.session().create_client(
-        "s3",
-        endpoint_url=config.endpoint_url,
-        region_name=config.region or awsenv.region(),
-        config=Config(
-            signature_version="s3v4",
-            s3={
-                "addressing_style": "path" if config.endpoint_url else "virtual",
-                "us_east_1_regional_endpoint": "regional",
-            },
-        ),
-    )
-    return cast("BotocoreS3Client", client)  # botocore's stubs type it as a generic client
