@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as ``python bench/x.py``: the repository root on sys.path for tests.support and bench.
 sys.path.insert(0, str(ROOT))
 
-from bench.browser_upload import random_wheel  # noqa: E402
 from privpi import uploads  # noqa: E402
 from privpi.storage import open_storage  # noqa: E402
+from tests.support.distfactory import large_wheel  # noqa: E402
 from tests.support.net import moto  # noqa: E402
 
 LAMBDA_MEMORY_MB = 512  # zappa_settings.json memory_size
@@ -115,7 +115,7 @@ def main() -> None:
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
             boto3.client("s3").create_bucket(Bucket=bucket)
             storage = open_storage(f"s3://{bucket}")
-            wheel = random_wheel(Path(tmp), "bench-big", args.size_mb)
+            wheel = large_wheel(Path(tmp), "bench-big", args.size_mb)
             limit = wheel.stat().st_size
             ticket = uploads.create(storage, "bench", wheel.name, max_size=limit)
             # the upload (the browser's, in the console) with patience for a busy moto
