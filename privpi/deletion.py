@@ -27,9 +27,9 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import audit, index, keys
+from . import audit, index, keys, listing
 from .distributions import parse_filename
-from .errors import NotFound, StorageError, ValidationError
+from .errors import NotFound, PrivpiError, StorageError, ValidationError
 from .index import Doc, Entry
 from .storage import Storage
 
@@ -108,10 +108,17 @@ def _committed(records: dict[str, Any], recorded: set[tuple[str, str]]) -> set[s
 
 def _finish_root(storage: Storage, project: str, page: Doc) -> None:
     """The root's listing of project made right, its HTML too, from the page the refusal
-    read (a refusal path: two GETs when nothing is left to do)."""
+    read (a refusal path: two GETs when nothing is left to do); and the listing summary:
+    an earlier run that committed but failed before its audit events (the summary's news
+    of a change) left it behind the page (one GET when it is current)."""
     # serial 0 with no files: no page (a page emptied by deletes has a serial), no root entry
     if index.serial(page) and not page["files"]:
         index.sync_root(storage, project, page, repair=True)
+    if index.serial(page):
+        try:
+            listing.record(storage, {project: page})
+        except PrivpiError as e:  # a cache: the next change or privpi reindex brings it right
+            log.warning("the listing summary could not be updated for %s: %s", project, e)
 
 
 def invalidate(storage: Storage, filenames: list[str], project: str) -> None:

@@ -30,7 +30,6 @@ whose JSON lists files. The protocol (docs/protocol.md has the whole argument):
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import io
@@ -67,6 +66,7 @@ Entry = dict[str, Any]
 # a stored file younger than this may be an upload in flight (never listed by reindex), and
 # a deleted file name is refused for this long (a removal of ours may still arrive).
 GRACE = 3600
+PAUSE_FLOOR = 0.005  # seconds: the shortest scale of a pause after a lost race (pause)
 
 
 def now() -> str:
@@ -204,9 +204,10 @@ def pause(attempt: int, scale: float = 0.02) -> None:
     """Full jitter: racing writers spread out instead of colliding again in lockstep.
 
     scale: about how long one attempt takes (a commit passes the one it just lost), so the
-    pauses fit the storage's speed: tens of milliseconds on a quick one, longer under load.
+    pauses fit the storage's speed: tens of milliseconds on a quick one, longer under load;
+    never below PAUSE_FLOOR (a test on a folder, whose attempts take a millisecond, lowers it).
     """
-    time.sleep(random.uniform(0, min(1.0, max(0.005, scale) * 2**attempt)))
+    time.sleep(random.uniform(0, min(1.0, max(PAUSE_FLOOR, scale) * 2**attempt)))
 
 
 def serial(page: Doc | None) -> int:
@@ -289,7 +290,12 @@ def commit(
                 before, etag = _read(storage, page.json_key)
             else:
                 before, etag, fresh = _loads(fresh.body, page.json_key), fresh.etag, None
-            after = change(copy.deepcopy(before) if before else page.empty())
+            try:
+                after = change(copy.deepcopy(before) if before else page.empty())
+            except ValidationError:
+                if not wrote_html and before is not None:
+                    check_rendering(storage, page, before)
+                raise
             after = before if after is None else page.normalize(after)
             if _unchanged(before, after) and not force:
                 if wrote_html:  # our HTML lost to a newer JSON: make the newest the last
@@ -319,11 +325,33 @@ def commit(
         raise PrivpiError(
             f"{page.json_key} kept changing under {MAX_ATTEMPTS} attempts to update it; try again"
         )
-    except BaseException:
-        if wrote_html and not force:  # best effort; a run of the same command again repairs
-            with contextlib.suppress(PrivpiError):
-                _settle(storage, page)
+    except BaseException as error:
+        if wrote_html and not force:  # a run of the same command again repairs
+            _settle_after(storage, page, error)
         raise
+
+
+def _settle_after(storage: Storage, page: Page, error: BaseException) -> None:
+    """Settle after a commit that wrote an HTML ends without committing it. If the settle
+    fails too, the HTML may be stale: a refusal must then not be the answer (nobody runs
+    a refused command again), so it becomes a failure that says to run it again."""
+    try:
+        _settle(storage, page)
+    except PrivpiError as e:
+        if isinstance(error, ValidationError):
+            raise PrivpiError(
+                f"{error.message}; setting {page.html_key} right after that failed "
+                f"({e.message}): run the same command again to finish"
+            ) from error
+
+
+def check_rendering(storage: Storage, page: Page, current: Doc) -> None:
+    """On a refusal: the HTML must be the rendering of current, the JSON the refusal read
+    (one GET), else settle. A refusal never ends with a stale HTML another run of it (or
+    any writer that failed to settle) left, so a command run again after a failure ends
+    with pages that agree, even when its second run is refused."""
+    if not _html_matches(storage, page, current):
+        _settle(storage, page)
 
 
 def _write_html(

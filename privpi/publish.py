@@ -245,17 +245,22 @@ def _store_file(
                 same=True,
             )
         return "skipped", None, False
-    refuse_uploads(page, dist.project)  # before any byte is written over a name
-    if not entries and page:
-        try:
-            _check_deleted(page, dist, existing)
-        except ValidationError as e:
-            _forget(storage, dist, e)  # leftovers of a deleted name: finish their removal
-            raise
-    if existing != "overwrite":
-        if not entries and storage.sha256(key) == dist.sha256:
-            return "published", None, False  # an earlier publish stopped after it: finish
-        raise _exists_with_other_bytes(dist)
+    try:
+        refuse_uploads(page, dist.project)  # before any byte is written over a name
+        if not entries and page:
+            try:
+                _check_deleted(page, dist, existing)
+            except ValidationError as e:
+                _forget(storage, dist, e)  # leftovers of a deleted name: finish their removal
+                raise
+        if existing != "overwrite":
+            if not entries and storage.sha256(key) == dist.sha256:
+                return "published", None, False  # an earlier publish stopped after it: finish
+            raise _exists_with_other_bytes(dist)
+    except ValidationError:
+        if page is not None:  # refused without a commit: the pages must agree all the same
+            index.check_rendering(storage, index.project_pages(dist.project), page)
+        raise
     # An overwrite writes its bytes even when they are there: it checks their ETag later.
     written = put(key)
     return ("replaced" if entries else "published"), written, False

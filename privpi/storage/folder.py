@@ -112,10 +112,13 @@ class FolderStorage(Storage):
             # the key, not the path: the message may reach a web user
             raise StorageError(f"cannot write {key}: {e.strerror}") from None
         try:
+            # The ETag of what we write (as S3 answers a PUT), from the temp file (the same
+            # inode once renamed): not read back, and no later writer of the key changes it.
+            etag = _etag(os.stat(tmp), body if isinstance(body, bytes) else None, Path(tmp))
             with self._locked(path.parent, if_match is not None or if_none_match):
                 self._check_condition(key, path, if_match, if_none_match)
                 os.replace(tmp, path)
-                return self.head(key).etag
+                return etag
         except BaseException:
             with contextlib.suppress(FileNotFoundError):  # gone once it replaced the file
                 os.unlink(tmp)
@@ -123,6 +126,8 @@ class FolderStorage(Storage):
 
     def _make_parents(self, key: str, path: Path) -> None:
         """The key's folders; those made for a private key (config/) only the owner opens."""
+        if path.parent.is_dir():  # the usual case: one stat, not one per ancestor
+            return
         new = [d for d in [path.parent, *path.parent.parents] if not d.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         private = self._path(PRIVATE_PREFIX.rstrip("/"))
@@ -206,19 +211,19 @@ class FolderStorage(Storage):
                 if rel.startswith(prefix) or prefix.startswith(rel):
                     yield from self._walk(Path(entry.path), prefix)
             elif rel.startswith(prefix):
-                try:
-                    st = entry.stat()
+                try:  # removed since the directory was read: not listed, as in S3
+                    info = self._info(rel, Path(entry.path), entry.stat())
                 except FileNotFoundError:
                     continue
-                yield self._info(rel, Path(entry.path), st)
+                yield info
 
     def head(self, key: str) -> ObjectInfo:
         path = self._path(key)
-        with _reading(key, path):
+        with _reading(key, path):  # its ETag may read it: removed meanwhile is NotFound too
             st = path.stat()
-        if not path.is_file():
-            raise NotFound(key)
-        return self._info(key, path, st)
+            if not path.is_file():
+                raise NotFound(key)
+            return self._info(key, path, st)
 
     def copy(
         self,
