@@ -18,7 +18,8 @@ from privpi import audit, index, intake, keys, publish
 from privpi.errors import PrivpiError, ValidationError
 from tests.support.distfactory import make_wheel
 from tests.support.faultproxy import EXHAUST
-from tests.support.model import _dist, _storage, observe
+from tests.support.model import _dist, observe
+from tests.support.model_backends import s3_storage as _storage
 
 # make test-fast leaves these out: writes held at the fault proxy, faults that wait out
 # boto3's retries.

@@ -1,27 +1,31 @@
-"""A reference model of the repository, and a seeded scheduler that races operations on S3.
+"""A reference model of the repository, and a seeded scheduler that races operations on it.
 
-Each *step* runs one to three operations at once (threads, one S3 client each) on a moto
-bucket through the fault proxy, with seeded faults (5xx, dropped connections, lost answers,
-late requests: the client's wait is ended at once, as by a timeout, and the request is
-held and delivered up to HOLD later or when the step's faults are cleared) and seeded
-jitter. Then the faults are cleared (held requests delivered), every operation that failed
-is run again until it finishes, and:
+Each *step* runs one to three operations at once (threads, one storage client each) on a
+real backend with seeded faults (tests/support/model_backends.py: a moto bucket through the
+fault proxy, or a folder through FaultyStorage): errors, dropped connections, lost answers,
+late requests (the caller's wait is ended at once, as by a timeout, and the request is
+held and delivered up to the backend's ``hold`` later or when the step's faults are
+cleared) and seeded jitter. Then the faults are cleared (held requests delivered), every
+operation that failed is run again until it finishes, and:
 
-- the invariant is checked on the bucket itself (:func:`violations`): the HTML of every
+- the invariant is checked on the storage itself (:func:`observe`): the HTML of every
   page is the rendering of its JSON; every listed file is stored with the listed sha256,
   size and ``.metadata`` hash; the root lists exactly the projects whose page lists files;
   nothing is stored that no page lists; the listing summary says what the pages say;
 - the reference model (:class:`State`) must explain what happened: some order of the
   step's operations (each failed one taking effect or not before its re-run) in which each
-  operation's answer is the one the model gives and which ends in the bucket's state.
+  operation's answer is the one the model gives and which ends in the storage's state.
+  The grace period it reasons with is ``index.GRACE``, which the run sets to the
+  backend's ``grace`` (longer than any hold, so the design's assumption holds).
 
-Everything random comes from the seed (``Scenario(seed)``); thread timing does not, so a
-replayed seed replays the same operations and faults but not always the same interleaving.
+Everything random comes from the seed (``Scenario(seed, ...)``); thread timing does not, so
+a replayed seed replays the same operations and faults but not always the same interleaving.
 
-Cost: what a step waits for is moto and boto3's back-off, so run_scenarios runs several
-scenarios (own bucket, proxy, clients) in threads; a late request ends its client's wait at
-once instead of a read timeout; the racing clients retry once, not three times (the faults
-are sized for it); the invariant check reads only the pages whose listed ETag changed.
+Cost: on S3 what a step waits for is moto and boto3's back-off, so run_scenarios runs
+several scenarios (own bucket, proxy, clients) in threads; a late request ends its client's
+wait at once instead of a read timeout; the racing clients retry once, not three times (the
+faults are sized for it); the invariant check reads only the pages whose listed ETag
+changed.
 """
 
 from __future__ import annotations
@@ -33,29 +37,18 @@ import random
 import threading
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import boto3
 from packaging.version import Version
 
 from privpi import index, keys, pages, publish
 from privpi.distributions import inspect, parse_filename
 from privpi.errors import PrivpiError, ValidationError
-from privpi.storage.s3 import S3Config, S3Storage
 from tests.support.distfactory import make_sdist, make_wheel
-from tests.support.faultproxy import FaultProxy
 from tests.support.listing import summary_problems
 
-GRACE = 10.0  # index.GRACE during the run: longer than any hold below, so the design holds
-# A "late" request: its client's wait ends at once (the proxy closes the connection, as a
-# timeout would) and the request reaches S3 up to this much later, or when the step ends.
-HOLD = 0.5
-READ_TIMEOUT = 1.0  # tests/test_races.py: a request held ("delay") past it arrives late
-RETRIES = 1  # retries of the racing clients (privpi's own: 3)
-EPISODE = 12  # steps on one bucket before a fresh one (deleted names stay deleted a while)
-ACTIONS = ("503", "drop", "drop_after", "late")
+ACTIONS = ("503", "drop", "drop_after", "late")  # the proxy's; tests/support/model_backends.py
 
 
 @dataclass(frozen=True)
@@ -216,13 +209,13 @@ def apply(state: State, op: Op, out: Outcome | None, window, names_in_flight=())
         sha, t0, t1 = record
         # A refused publish records the name as deleted again when it removes its bytes.
         refreshed = (sha, t0, end)
-        young = start - t1 < GRACE  # the grace period may still run at its commit
-        if young and (out.value == "deleted" if out else end - t0 < GRACE):
+        young = start - t1 < index.GRACE  # the grace period may still run at its commit
+        if young and (out.value == "deleted" if out else end - t0 < index.GRACE):
             # A failed publish whose window ends past the grace period may have committed
             # (it is applied so); the case where it was refused is the one where it did not.
             state.deleted[key] = refreshed
             return True  # still young enough to be refused
-        if end - t0 < GRACE:
+        if end - t0 < index.GRACE:
             return False
         refused_other = out is not None and (out.kind, out.value) == ("refused", "exists-different")
         if sha is None and op.mode != "overwrite" and refused_other:
@@ -304,7 +297,27 @@ def _apply_delete(state: State, op: Op, out, window, names_in_flight) -> bool:
 
 
 def explain(before: State, ops, outs, reruns, actual: State) -> State | None:
-    """A state the model reaches in some order of the step that equals the bucket's."""
+    """The state the model reaches in the orders of the step that end in the storage's.
+
+    Every such order is tried, not the first found: they agree on the files and the
+    deleted names, but not on when a record may have been written (a delete that ran
+    after another one renewed its records; in an order with it before, it did not), so
+    each record keeps the earliest and the latest time of any of them."""
+    found = None
+    for state in _explanations(before, ops, outs, reruns, actual):
+        found = state if found is None else _widened(found, state)
+    return found
+
+
+def _widened(a: State, b: State) -> State:
+    merged = a.copy()
+    for key, (sha, t0, t1) in b.deleted.items():
+        old = merged.deleted[key]
+        merged.deleted[key] = (old[0] or sha, min(old[1], t0), max(old[2], t1))
+    return merged
+
+
+def _explanations(before: State, ops, outs, reruns, actual: State):
     failed = [i for i, o in enumerate(outs) if o.kind == "failed"]
     # (project, filename, sha256): a delete catches uploads in flight of its own project
     # only; a publish may find another's bytes of its name stored (privpi.publish)
@@ -330,8 +343,7 @@ def explain(before: State, ops, outs, reruns, actual: State) -> State | None:
                     ok = False
                     break
             if ok and _same(state, actual):
-                return state
-    return None
+                yield state
 
 
 def _renewed(state: State, op: Op, end: float) -> None:
@@ -396,7 +408,8 @@ def observe(storage, pool: list[Dist], seen: dict | None = None) -> tuple[State,
                     problems.append(f"{mkey} is not stored with the listed hash")
             state.files[(project, e["filename"])] = (e["hashes"]["sha256"], e["yanked"])
         for name, record in page.get("_deleted", {}).items():
-            state.deleted[(project, name)] = (record["sha256"], 0, 0)
+            stamp = index.parse_time(record["time"]).timestamp()  # shown in a report
+            state.deleted[(project, name)] = (record["sha256"], stamp, stamp)
     root = json.loads(body(keys.ROOT_JSON)) if keys.ROOT_JSON in stored else index.empty_root()
     if {p["name"] for p in root["projects"]} != with_files:
         problems.append(f"the root lists {root['projects']}, the pages with files are {with_files}")
@@ -411,42 +424,20 @@ def observe(storage, pool: list[Dist], seen: dict | None = None) -> tuple[State,
 # -- the scheduler ------------------------------------------------------------------------
 
 
-def _storage(bucket: str, endpoint: str, read_timeout: float = READ_TIMEOUT, retries: int = 3):
-    """privpi's S3 storage with a client of its own (as separate publishers have); a short
-    read timeout makes a held request time out, be retried and then arrive late."""
-    return S3Storage(
-        S3Config(bucket, endpoint_url=endpoint, read_timeout=read_timeout, attempts=retries + 1)
-    )
-
-
 class Scenario:
-    """One seeded run: call step() repeatedly; each raises AssertionError on a violation."""
+    """One seeded run on a backend (model_backends): call step() repeatedly; each raises
+    AssertionError on a violation."""
 
-    def __init__(
-        self, seed: int, moto_endpoint: str, scratch: Path, workers: int = 3, pool=None
-    ) -> None:
-        self.seed, self.endpoint, self.step_no = seed, moto_endpoint, 0
-        self.rng = random.Random(seed)
-        self.pool = pool or build_pool(scratch)
-        self.proxy = FaultProxy(moto_endpoint)
-        # One retry (two attempts): a fault is absorbed once or exhausts the call in two,
-        # with boto3's back-off (up to 1 s, then 2 s, 4 s) paid once instead of three times.
-        self.workers = workers
-        self.direct_client = boto3.client("s3", endpoint_url=moto_endpoint)  # makes buckets
-        self.state = State()
+    def __init__(self, seed: int, backend, pool: list[Dist]) -> None:
+        self.seed, self.backend, self.pool, self.step_no = seed, backend, pool, 0
         self.stats = {"steps": 0, "ops": 0, "faults": 0, "failed": 0, "reruns": 0, "racing": 0}
         self._new_bucket()
 
     def close(self) -> None:
-        self.proxy.close()
+        self.backend.close()
 
     def _new_bucket(self) -> None:
-        self.bucket = f"model-{uuid.uuid4().hex[:12]}"
-        self.direct_client.create_bucket(Bucket=self.bucket)
-        self.storages = [
-            _storage(self.bucket, self.proxy.url, 5.0, RETRIES) for _ in range(self.workers)
-        ]
-        self.direct = _storage(self.bucket, self.endpoint, 60)  # no faults: checks, re-runs
+        self.storages, self.direct = self.backend.fresh()
         self.state = State()
         self.seen: dict = {}  # pages read by observe, by ETag
 
@@ -473,50 +464,49 @@ class Scenario:
 
     def _faults(self, rng: random.Random, ops) -> list[str]:
         project = rng.choice([op.dist.project if op.dist else op.project or "mp" for op in ops])
+        files = keys.file_key(project, "")
         targets = [
-            ("PUT", f"/packages/simple/{project}/index.json"),
-            ("GET", f"/packages/simple/{project}/index.json"),
-            ("PUT", f"/packages/simple/{project}/index.html"),
-            ("PUT", f"/packages/files/{project}/"),
-            ("DELETE", f"/packages/files/{project}/"),
-            ("HEAD", f"/packages/files/{project}/"),
-            ("GET", f"/packages/files/{project}/"),
-            ("PUT", "/packages/simple/index.json"),
-            ("GET", "/packages/simple/index.json"),
-            ("PUT", "/packages/simple/index.html"),
-            ("GET", f"/{self.bucket}$"),  # a listing
-            ("PUT", f"/{keys.LISTING}"),
-            ("GET", f"/{keys.LISTING}"),
+            ("PUT", keys.project_json(project)),
+            ("GET", keys.project_json(project)),
+            ("PUT", keys.project_html(project)),
+            ("PUT", files),
+            ("DELETE", files),
+            ("HEAD", files),
+            ("GET", files),
+            ("PUT", keys.ROOT_JSON),
+            ("GET", keys.ROOT_JSON),
+            ("PUT", keys.ROOT_HTML),
+            ("LIST", ""),  # a listing
+            ("PUT", keys.LISTING),
+            ("GET", keys.LISTING),
         ]
         planned, self._rules = [], []
         for _ in range(rng.choice([0, 1, 1, 2, 2])):
             method, key = rng.choice(targets)
             action = rng.choices(ACTIONS, weights=[4, 4, 3, 2])[0]
             times = 1 if action in ("drop_after", "late") else rng.choice([1, 2, 2, 4])
-            rule = self.proxy.add_rule(
-                method, key, action, nth=rng.randint(1, 3), times=times, delay=rng.uniform(0, HOLD)
-            )
+            nth = rng.randint(1, 3)
+            delay = rng.uniform(0, self.backend.hold)
+            rule = self.backend.add_rule(method, key, action, nth=nth, times=times, delay=delay)
             rule.rng = random.Random(rng.random())
             self._rules.append(rule)
             planned.append(f"{action}x{times} on {method} {key} from #{rule.nth}")
-        jitter = self.proxy.add_rule("*", "/", "delay", delay=rng.uniform(0.002, 0.02))
-        jitter.times, jitter.chance, jitter.rng = 10**9, 0.3, random.Random(rng.random())
+        self.backend.jitter(rng)
         return planned
 
     # -- one step --
 
     def step(self) -> None:
-        if self.step_no and self.step_no % EPISODE == 0:
+        if self.step_no and self.step_no % self.backend.episode == 0:
             self._new_bucket()
         self.step_no += 1
         rng = random.Random(f"{self.seed}-{self.step_no}")
         ops = [self._op(rng) for _ in range(rng.choice([1, 2, 2, 3, 3]))]
-        self.proxy.rearm()
+        self.backend.rearm()
         planned = self._faults(rng, ops)
         outs = self._race(ops)
         self.stats["faults"] += sum(rule.fired for rule in self._rules)
-        self.proxy.clear()
-        self.proxy.wait_idle()
+        self.backend.settle()
         reruns = self._rerun(ops, outs)
         actual, problems = observe(self.direct, self.pool, self.seen)
         explained = explain(self.state, ops, outs, reruns, actual)
@@ -526,6 +516,8 @@ class Scenario:
         self.state = explained
 
     def _race(self, ops) -> list[Outcome]:
+        if len(ops) == 1:  # nothing to race: no thread to start
+            return [run(ops[0], self.storages[0])]
         outs: list[Outcome | None] = [None] * len(ops)
         barrier = threading.Barrier(len(ops))
 
@@ -563,8 +555,9 @@ class Scenario:
         self.stats["reruns"] += len(reruns)
 
     def _report(self, ops, planned, outs, reruns, actual, problems) -> str:
+        replay = f"PRIVPI_MODEL_SEED={self.seed}, backend {self.backend.name}"
         lines = [
-            f"seed {self.seed}, step {self.step_no} (replay: PRIVPI_MODEL_SEED={self.seed})",
+            f"seed {self.seed}, step {self.step_no} (replay: {replay})",
             f"faults planned: {planned or 'none'}",
             *(f"  {op} -> {out}" for op, out in zip(ops, outs, strict=True)),
             *(f"  re-run {op} -> {out}" for op, out in reruns),
@@ -578,12 +571,12 @@ class Scenario:
         return "\n".join(lines)
 
 
-def run_scenarios(seed, endpoint, scratch: Path, parallel: int, until) -> dict:
-    """parallel scenarios at once (seeds seed, seed+1, ...), each stepping while until(stats)
-    is true; most of a step is waiting (retry back-off, holds), so they overlap well. Raises
-    the first violation; returns the summed figures."""
+def run_scenarios(seed, backends, scratch: Path, until) -> dict:
+    """A scenario per backend (seeds seed, seed+1, ...), each stepping in a thread of its own
+    while until(stats) is true; most of a step is waiting (retry back-off, holds, pauses),
+    so they overlap well. Raises the first violation; returns the summed figures."""
     pool = build_pool(scratch)  # the same distributions for all: read-only
-    scenarios = [Scenario(seed + i, endpoint, scratch, pool=pool) for i in range(parallel)]
+    scenarios = [Scenario(seed + i, backend, pool) for i, backend in enumerate(backends)]
     failures: list[BaseException] = []
 
     def drive(scenario: Scenario) -> None:
