@@ -150,10 +150,15 @@ def _publish(
     storage: Storage, dist: Distribution, put: _Put, existing: str, uploader: str | None
 ) -> PublishResult:
     upload_time = index.now()
-    status, etag, fresh = _store_file(storage, dist, put, existing)
-    if status == "skipped":
-        return PublishResult(dist.project, dist.version, dist.filename, status)
-    before, after = _list(storage, dist, put, existing, etag, uploader, upload_time, not fresh)
+    try:
+        status, etag, fresh = _store_file(storage, dist, put, existing)
+        if status == "skipped":
+            return PublishResult(dist.project, dist.version, dist.filename, status)
+        before, after = _list(storage, dist, put, existing, etag, uploader, upload_time, not fresh)
+    except ValidationError as e:
+        if not (isinstance(e, FileExists) and e.same):  # that refusal mended the root first
+            _mend_root(storage, dist)
+        raise
     # New (or emptied) project: the root must list it. Also when the page already held this
     # very entry (an earlier attempt of this call committed it but lost S3's answer), and
     # when the file was there already: this may be an earlier failed publish run again.
@@ -390,6 +395,13 @@ def _listed(page: Doc, dist: Distribution, upload_time: str) -> bool:
         and f["hashes"]["sha256"] == dist.sha256
         for f in page["files"]
     )
+
+
+def _mend_root(storage: Storage, dist: Distribution) -> None:
+    """On a refusal: the root as the project's page says, its HTML its JSON's rendering
+    (three GETs when it is). A refused run may follow a failed one that stopped at the root
+    with an HTML its settle could not cover (found by the model test on a folder)."""
+    index.sync_root(storage, dist.project, _read_page(storage, dist.project), repair=True)
 
 
 def _sync_root(

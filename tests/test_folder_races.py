@@ -138,3 +138,17 @@ def test_a_delete_failed_at_the_root_and_finished_by_a_refusal_updates_the_listi
         publish.delete(direct, "demo")
     assert summary_problems(direct) == []
     assert_invariant(direct, wheels)
+
+
+def test_a_refused_publish_mends_a_root_html_left_unlike_its_json(folder, wheels, tmp_path):
+    """Found by the folder run (seed 782760589): a publish failed at the root, whose HTML
+    its settle could not cover either; run again, it was refused (its name deleted
+    meanwhile) and left the root HTML unlike the root JSON. A refusal mends the root."""
+    direct, _, _ = folder
+    publish.publish(direct, wheels[0])
+    stale = pages.root_html({**index.read_root(direct), "projects": []})
+    direct.write(keys.ROOT_HTML, stale)  # as a writer whose settle failed left it
+    other = make_wheel(tmp_path / "b", "demo", "1.0", padding=100)
+    with pytest.raises(publish.FileExists):
+        publish.publish(direct, other)
+    assert_invariant(direct, [*wheels, other])
