@@ -313,7 +313,9 @@ def _widened(a: State, b: State) -> State:
     merged = a.copy()
     for key, (sha, t0, t1) in b.deleted.items():
         old = merged.deleted[key]
-        merged.deleted[key] = (old[0] or sha, min(old[1], t0), max(old[2], t1))
+        # orders that disagree on the bytes a record names: the model does not know them
+        known = old[0] if old[0] == sha else None
+        merged.deleted[key] = (known, min(old[1], t0), max(old[2], t1))
     return merged
 
 
