@@ -67,6 +67,11 @@ Entry = dict[str, Any]
 # a deleted file name is refused for this long (a removal of ours may still arrive).
 GRACE = 3600
 PAUSE_FLOOR = 0.005  # seconds: the shortest scale of a pause after a lost race (pause)
+# seconds: the longest pause after a lost race. A commit is a few requests, so racing writers
+# pass in turn within fractions of a second; a longer pause leaves the page idle while its
+# writer sleeps. 20 publishers of one project (bench/concurrent_publish.py, 2 cores, moto):
+# 5.9-8.3 s with a 1 s cap, 3.8-5.3 s with 0.25 s, 4.0-4.5 s with 0.4 s (and the least CPU).
+PAUSE_CAP = 0.4
 
 
 def now() -> str:
@@ -207,7 +212,7 @@ def pause(attempt: int, scale: float = 0.02) -> None:
     pauses fit the storage's speed: tens of milliseconds on a quick one, longer under load;
     never below PAUSE_FLOOR (a test on a folder, whose attempts take a millisecond, lowers it).
     """
-    time.sleep(random.uniform(0, min(1.0, max(PAUSE_FLOOR, scale) * 2**attempt)))
+    time.sleep(random.uniform(0, min(PAUSE_CAP, max(PAUSE_FLOOR, scale) * 2**attempt)))
 
 
 def serial(page: Doc | None) -> int:
