@@ -241,6 +241,30 @@ def test_racing_overwrites_list_the_bytes_that_are_stored(faulty, wheels, held):
     assert state.files[("demo", "demo-1.1-py3-none-any.whl")][0] == _dist(wheels["1.1b"]).sha256
 
 
+def test_overwrite_failed_at_its_page_write_and_listed_by_reindex_stays_yanked(faulty, wheels):
+    """Reindex lists the overwrite's stored bytes under the entry's flags, its yank too; the
+    re-run finds its bytes listed and leaves the yank (found by the model test, seed
+    585399442): someone may have yanked them on purpose since they were listed."""
+    publish.publish(faulty.direct, wheels["1.1"])
+    publish.yank(faulty.direct, "demo", "1.1", "broken")
+    page = "/packages/simple/demo/index.json"
+    overwrite = Held(
+        faulty,
+        "PUT",
+        page,
+        lambda: publish.publish(faulty.storage, wheels["1.1b"], existing="overwrite"),
+    )
+    publish.reindex(faulty.direct)
+    faulty.proxy.add_rule("*", page, action="503", times=EXHAUST)
+    assert isinstance(overwrite.release(), PrivpiError)
+    faulty.proxy.clear()
+    rerun = publish.publish(faulty.storage, wheels["1.1b"], existing="overwrite")
+    assert rerun.status == "skipped"
+    state = assert_invariant(faulty.direct, *wheels.values())
+    entry = state.files[("demo", "demo-1.1-py3-none-any.whl")]
+    assert entry == (_dist(wheels["1.1b"]).sha256, "broken")
+
+
 def test_reindex_while_a_publish_commits_keeps_the_new_file(faulty, wheels):
     publish.publish(faulty.direct, wheels["1.0"])
     upload = Held(
