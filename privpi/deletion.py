@@ -29,7 +29,7 @@ from packaging.version import Version
 
 from . import audit, index, keys, listing
 from .distributions import parse_filename
-from .errors import NotFound, PrivpiError, StorageError, ValidationError
+from .errors import NotFound, StorageError, ValidationError
 from .index import Doc, Entry
 from .storage import Storage
 
@@ -115,10 +115,7 @@ def _finish_root(storage: Storage, project: str, page: Doc) -> None:
     if index.serial(page) and not page["files"]:
         index.sync_root(storage, project, page, repair=True)
     if index.serial(page):
-        try:
-            listing.record(storage, {project: page})
-        except PrivpiError as e:  # a cache: the next change or privpi reindex brings it right
-            log.warning("the listing summary could not be updated for %s: %s", project, e)
+        listing.apply(storage, project, page)
 
 
 def invalidate(storage: Storage, filenames: list[str], project: str) -> None:

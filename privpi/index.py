@@ -34,7 +34,6 @@ import copy
 import hashlib
 import io
 import json
-import logging
 import random
 import tarfile
 import time
@@ -54,7 +53,6 @@ from .storage import Blob, Storage
 if TYPE_CHECKING:
     from .distributions import Distribution
 
-log = logging.getLogger(__name__)
 API_VERSION = "1.4"  # PEP 792 (project status); 1.2-1.3's optional fields are omitted
 MAX_ATTEMPTS = 60
 UPLOAD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # PEP 700's own example format
@@ -455,15 +453,12 @@ def update_project(
     are all deleted keeps a page with no files (and its deleted-file records).
     summarize: when the commit changed nothing (this may be an earlier run, whose audit
     event was never written, run again to finish), apply the page to the listing summary
-    directly (privpi.listing.refresh; one GET when it is current): otherwise readers learn
+    directly (privpi.listing.apply; one GET when it is current): otherwise readers learn
     of a change from its audit event (privpi.listing). reindex rebuilds the summary itself.
     """
     before, after = commit(storage, project_pages(project), change, repair=repair)
     if summarize and after is not None and _unchanged(before, after):
-        try:
-            listing.record(storage, {project: after})
-        except PrivpiError as e:  # a cache: the next change or privpi reindex brings it right
-            log.warning("the listing summary could not be updated for %s: %s", project, e)
+        listing.apply(storage, project, after)
     return before, after
 
 

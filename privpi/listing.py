@@ -219,6 +219,16 @@ def record(storage: Storage, pages: dict[str, Doc]) -> Summary:
     return commit(storage, change)
 
 
+def apply(storage: Storage, project: str, page: Doc) -> None:
+    """Apply project's page to the summary, best effort: a change no audit event tells
+    readers of (an earlier failed run finished). The summary is a cache: when this fails,
+    the project's next change or privpi reindex brings it right."""
+    try:
+        record(storage, {project: page})
+    except PrivpiError as e:
+        log.warning("the listing summary could not be updated for %s: %s", project, e)
+
+
 def refresh(storage: Storage, project: str) -> None:
     """Apply project's page as it is now to the summary (a change whose audit event could
     not be written, or an earlier failed run finished: no event tells readers of it)."""
