@@ -65,6 +65,6 @@ def s3_storage(bucket: str, prefix: str = "", region: str | None = None) -> Stor
             prefix=prefix,
             # another S3 API server (tests, benches)
             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            region=region,  # None: S3Storage asks awsenv.region
         )
     )

@@ -144,6 +144,9 @@ class S3Storage(Storage):
     def _get(self, key: str, headers: dict[str, str] | None = None) -> Answer:
         return self.client.request("GetObject", "GET", self._k(key), headers=headers)
 
+    def _head(self, key: str) -> Answer:
+        return _ok(self.client.request("HeadObject", "HEAD", self._k(key)))
+
     @_translate
     def read(self, key: str) -> Blob:
         r = _ok(self._get(key))
@@ -205,8 +208,7 @@ class S3Storage(Storage):
 
     @_translate
     def head(self, key: str) -> ObjectInfo:
-        r = _ok(self.client.request("HeadObject", "HEAD", self._k(key)))
-        return _info(key, r)
+        return _info(key, self._head(key))
 
     @_translate
     def copy(
@@ -259,7 +261,7 @@ class S3Storage(Storage):
         """S3 computes it: the object copied onto itself with a SHA-256 checksum (a new
         version of the same bytes), so a 1 GiB upload never passes through the console's
         Lambda function (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html)."""
-        head = _ok(self.client.request("HeadObject", "HEAD", self._k(key)))
+        head = self._head(key)
         result = self._copy(
             key,
             key,
